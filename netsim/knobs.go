@@ -1,0 +1,114 @@
+package netsim
+
+import (
+	"fmt"
+	"math"
+	"strings"
+	"time"
+
+	"github.com/sessionlab/sessionlab/sim/rng"
+)
+
+// Knobs are the fault rates of a network. The zero value is a fault-free
+// network. Rates are per connection (resets, half-open), per dial (connect
+// failures), per host (partitions) or per network (outages).
+type Knobs struct {
+	// ResetsPerHour is the rate at which an established connection is reset
+	// (both ends learn of it, each after its own delay).
+	ResetsPerHour float64 `yaml:"resets_per_hour" json:"resets_per_hour"`
+	// HalfOpenPerHour is the rate at which an established connection goes
+	// silently dead (a NAT or middlebox forgets it): nothing arrives either
+	// way and neither end is told; only keepalives notice.
+	HalfOpenPerHour float64 `yaml:"half_open_per_hour" json:"half_open_per_hour"`
+	// ConnectFail is the probability that a dial fails (refused or timed out).
+	ConnectFail float64 `yaml:"connect_fail" json:"connect_fail"`
+	// PartitionsPerDay is the rate at which each host is cut off from the
+	// broker, for an exponentially distributed time of mean PartitionMean.
+	PartitionsPerDay float64       `yaml:"partitions_per_day" json:"partitions_per_day"`
+	PartitionMean    time.Duration `yaml:"partition_mean" json:"partition_mean"`
+	// OutagesPerDay is the rate of broker-wide outages, each of mean length
+	// OutageMean: dials are refused and every connection is reset.
+	OutagesPerDay float64       `yaml:"outages_per_day" json:"outages_per_day"`
+	OutageMean    time.Duration `yaml:"outage_mean" json:"outage_mean"`
+}
+
+// Validate reports the first invalid knob, naming it.
+func (k Knobs) Validate() error {
+	rates := []struct {
+		name string
+		v    float64
+	}{
+		{"resets_per_hour", k.ResetsPerHour}, {"half_open_per_hour", k.HalfOpenPerHour},
+		{"partitions_per_day", k.PartitionsPerDay}, {"outages_per_day", k.OutagesPerDay},
+	}
+	for _, r := range rates {
+		if r.v < 0 || math.IsNaN(r.v) || math.IsInf(r.v, 0) {
+			return fieldError(r.name, "must be a finite rate >= 0")
+		}
+	}
+	switch {
+	case k.ConnectFail < 0 || k.ConnectFail > 1:
+		return fieldError("connect_fail", "must be in [0, 1]")
+	case k.PartitionsPerDay > 0 && k.PartitionMean <= 0:
+		return fieldError("partition_mean", "must be > 0 when partitions_per_day > 0")
+	case k.OutagesPerDay > 0 && k.OutageMean <= 0:
+		return fieldError("outage_mean", "must be > 0 when outages_per_day > 0")
+	}
+	return nil
+}
+
+// String lists the enabled faults in one line, e.g.
+// "resets=0.5/h half-open=0.2/h connect-fail=5%", or "no faults".
+func (k Knobs) String() string {
+	var parts []string
+	if k.ResetsPerHour > 0 {
+		parts = append(parts, fmt.Sprintf("resets=%.3g/h", k.ResetsPerHour))
+	}
+	if k.HalfOpenPerHour > 0 {
+		parts = append(parts, fmt.Sprintf("half-open=%.3g/h", k.HalfOpenPerHour))
+	}
+	if k.ConnectFail > 0 {
+		parts = append(parts, fmt.Sprintf("connect-fail=%.3g%%", k.ConnectFail*100))
+	}
+	if k.PartitionsPerDay > 0 {
+		parts = append(parts, fmt.Sprintf("partitions=%.3g/day×%v", k.PartitionsPerDay, k.PartitionMean))
+	}
+	if k.OutagesPerDay > 0 {
+		parts = append(parts, fmt.Sprintf("outages=%.3g/day×%v", k.OutagesPerDay, k.OutageMean))
+	}
+	if len(parts) == 0 {
+		return "no faults"
+	}
+	return strings.Join(parts, " ")
+}
+
+// Swarm draws a set of knobs for swarm testing (Groce et al., "Swarm
+// Testing", ISSTA 2012): each fault is enabled with probability 1/2, and an
+// enabled fault's rate is drawn log-uniformly over about two decades, so
+// different seeds explore different mixes instead of all faults at once.
+func Swarm(s *rng.Stream) Knobs {
+	var k Knobs
+	if s.Bool(0.5) {
+		k.ResetsPerHour = logUniform(s, 0.01, 2)
+	}
+	if s.Bool(0.5) {
+		k.HalfOpenPerHour = logUniform(s, 0.01, 1)
+	}
+	if s.Bool(0.5) {
+		k.ConnectFail = logUniform(s, 0.005, 0.3)
+	}
+	if s.Bool(0.5) {
+		k.PartitionsPerDay = logUniform(s, 0.1, 4)
+		k.PartitionMean = time.Duration(logUniform(s, 10, 3600)) * time.Second
+	}
+	if s.Bool(0.25) {
+		k.OutagesPerDay = logUniform(s, 0.1, 2)
+		k.OutageMean = time.Duration(logUniform(s, 30, 1800)) * time.Second
+	}
+	return k
+}
+
+// logUniform draws from [lo, hi) with a uniform logarithm.
+func logUniform(s *rng.Stream, lo, hi float64) float64 {
+	return lo * math.Pow(hi/lo, s.Float64())
+}

@@ -1,0 +1,175 @@
+package netsim
+
+import (
+	"time"
+
+	"github.com/sessionlab/sessionlab/sim/rng"
+)
+
+// DefaultConnectTimeout is Config.ConnectTimeout when it is zero.
+const DefaultConnectTimeout = 30 * time.Second
+
+// conn flags.
+const (
+	clientOpen uint8 = 1 << iota // the client has not closed or noticed the end
+	serverOpen                   // the server has not closed or noticed the end
+	broken                       // reset or half-open: nothing more is carried
+)
+
+// conn is one connection slot. pipe[s] holds the messages travelling toward
+// side s, oldest first; last[s] is the arrival time of the newest of them.
+type conn[M any] struct {
+	gen   uint32
+	host  int32
+	flags uint8
+	pipe  [2]fifo[M]
+	last  [2]time.Duration
+}
+
+// host is per-host state: its random stream and partition.
+type host struct {
+	rand      rng.Stream
+	partition time.Duration // partitioned until this time
+}
+
+// Network is a simulated network of hosts (devices, numbered from 0) and one
+// broker. Methods take the current virtual time, which must never decrease.
+// It is not safe for concurrent use; a simulation run owns one.
+type Network[M any] struct {
+	cfg    Config
+	conns  []conn[M]
+	free   []int // free slot indexes, reused last-in first-out
+	hosts  []host
+	outage time.Duration // dials refused until this time
+	open   int           // connections with at least one side open
+}
+
+// New returns an empty network.
+func New[M any](cfg Config) *Network[M] {
+	if cfg.ConnectTimeout <= 0 {
+		cfg.ConnectTimeout = DefaultConnectTimeout
+	}
+	return &Network[M]{cfg: cfg}
+}
+
+// Knobs returns the network's fault knobs.
+func (n *Network[M]) Knobs() Knobs { return n.cfg.Knobs }
+
+// Open returns the number of connections at least one side still holds.
+func (n *Network[M]) Open() int { return n.open }
+
+// hostState returns host h, growing the table; each host's stream depends
+// only on the seed and h, so adding hosts changes nothing for the others.
+func (n *Network[M]) hostState(h int) *host {
+	for len(n.hosts) <= h {
+		i := len(n.hosts)
+		n.hosts = append(n.hosts, host{rand: rng.New(n.cfg.Seed, "netsim/host", i)})
+	}
+	return &n.hosts[h]
+}
+
+// lookup returns the live slot of c, or nil for a stale or invalid ID.
+func (n *Network[M]) lookup(c ConnID) *conn[M] {
+	i := c.slot()
+	if i < 0 || i >= len(n.conns) || n.conns[i].gen != c.gen() || n.conns[i].flags&(clientOpen|serverOpen) == 0 {
+		return nil
+	}
+	return &n.conns[i]
+}
+
+// Dial starts a connection from host h to the broker at now.
+func (n *Network[M]) Dial(now time.Duration, h int) Dial {
+	hs := n.hostState(h)
+	r := &hs.rand
+	lat := n.cfg.Latency
+	switch {
+	case now < n.outage: // refused: the RST comes back after a round trip
+		return Dial{ClientAt: now + lat.Sample(r) + lat.Sample(r)}
+	case now < hs.partition: // SYNs vanish until the client gives up
+		return Dial{ClientAt: now + n.cfg.ConnectTimeout}
+	case n.cfg.Knobs.ConnectFail > 0 && r.Bool(n.cfg.Knobs.ConnectFail):
+		return Dial{ClientAt: now + r.Uniform(lat.Base, n.cfg.ConnectTimeout)}
+	}
+	slot := n.alloc()
+	c := &n.conns[slot]
+	c.host, c.flags = int32(h), clientOpen|serverOpen
+	d := Dial{OK: true, Conn: makeConnID(slot, c.gen)}
+	d.ServerAt = now + lat.Sample(r)
+	d.ClientAt = d.ServerAt + lat.Sample(r)
+	c.last = [2]time.Duration{d.ClientAt, d.ServerAt}
+	d.Fault, d.FaultAt = n.drawFault(r, d.ClientAt)
+	n.open++
+	return d
+}
+
+// alloc returns a free slot with a fresh generation.
+func (n *Network[M]) alloc() int {
+	if k := len(n.free); k > 0 {
+		slot := n.free[k-1]
+		n.free = n.free[:k-1]
+		n.conns[slot].gen++
+		return slot
+	}
+	n.conns = append(n.conns, conn[M]{gen: 1})
+	return len(n.conns) - 1
+}
+
+// drawFault draws when the connection established at from dies, if ever:
+// resets and half-open faults are independent Poisson processes, so the
+// first comes after Exp(1/(r1+r2)) and is a reset with probability r1/(r1+r2).
+func (n *Network[M]) drawFault(r *rng.Stream, from time.Duration) (Fault, time.Duration) {
+	k := n.cfg.Knobs
+	total := k.ResetsPerHour + k.HalfOpenPerHour
+	if total <= 0 {
+		return NoFault, 0
+	}
+	at := from + r.Exp(time.Duration(float64(time.Hour)/total))
+	if r.Float64()*total < k.ResetsPerHour {
+		return Reset, at
+	}
+	return HalfOpen, at
+}
+
+// Send puts m on c from side at now. It reports when m arrives at the
+// peer, and false when m is lost at once (the connection is broken, or the
+// sender has closed it); the caller then schedules nothing. A message sent
+// toward a peer that has closed is carried and discarded by Arrive.
+func (n *Network[M]) Send(now time.Duration, c ConnID, from Side, m M) (time.Duration, bool) {
+	cn := n.lookup(c)
+	if cn == nil || cn.flags&broken != 0 || cn.flags&sideFlag(from) == 0 {
+		return 0, false
+	}
+	to := from.Peer()
+	hs := n.hostState(int(cn.host))
+	at := now + n.cfg.Latency.Sample(&hs.rand)
+	if now < hs.partition { // held until the partition heals, then retransmitted
+		at = hs.partition + n.cfg.Latency.Sample(&hs.rand)
+	}
+	at = max(at, cn.last[to]) // TCP: never overtake an earlier segment
+	cn.last[to] = at
+	cn.pipe[to].push(m)
+	return at, true
+}
+
+// Arrive pops the oldest message travelling toward side to on c. The caller
+// calls it once at each time Send returned. It reports false when the
+// message was lost meanwhile (reset, half-open) or side to has closed.
+func (n *Network[M]) Arrive(c ConnID, to Side) (M, bool) {
+	var zero M
+	cn := n.lookup(c)
+	if cn == nil || cn.flags&broken != 0 {
+		return zero, false
+	}
+	m, ok := cn.pipe[to].pop()
+	if !ok || cn.flags&sideFlag(to) == 0 {
+		return zero, false
+	}
+	return m, true
+}
+
+func sideFlag(s Side) uint8 {
+	if s == Client {
+		return clientOpen
+	}
+	return serverOpen
+}

@@ -1,0 +1,147 @@
+package sim
+
+import (
+	"fmt"
+	"time"
+)
+
+// eventKind says what a scheduled event does when it fires.
+type eventKind uint8
+
+// Event kinds of the engine.
+const (
+	evArrive       eventKind = iota + 1 // the head packet of conn toward side arrives
+	evNotice                            // side learns that conn is gone
+	evDialed                            // device dev's dial attempt completes (conn, or failure)
+	evServerOpen                        // the broker accepts conn
+	evLinkFault                         // conn's drawn fault strikes
+	evDeviceTimer                       // device dev's client deadline
+	evBrokerTimer                       // the broker core's deadline
+	evPublish                           // device dev's application publishes
+	evPowerOff                          // device dev goes offline (offline schedule)
+	evPowerOn                           // device dev comes back
+	evOutageStart                       // broker-wide outage begins (arg: outage index)
+	evOutageEnd                         // broker-wide outage ends
+	evPartition                         // device dev is partitioned (arg: partition index)
+	evSample                            // metrics sampling tick
+	evHeal                              // the healed phase begins
+	evEnd                               // the run ends
+)
+
+var eventKindNames = [...]string{
+	evArrive: "arrive", evNotice: "notice", evDialed: "dialed", evServerOpen: "server-open",
+	evLinkFault: "link-fault", evDeviceTimer: "device-timer", evBrokerTimer: "broker-timer",
+	evPublish: "publish", evPowerOff: "power-off", evPowerOn: "power-on",
+	evOutageStart: "outage-start", evOutageEnd: "outage-end", evPartition: "partition",
+	evSample: "sample", evHeal: "heal", evEnd: "end",
+}
+
+// String names the kind, e.g. "arrive".
+func (k eventKind) String() string {
+	if int(k) < len(eventKindNames) && eventKindNames[k] != "" {
+		return eventKindNames[k]
+	}
+	return fmt.Sprintf("event(%d)", uint8(k))
+}
+
+// event is one scheduled engine event. It is a small value type so the heap
+// moves 32-byte structs and boxes nothing.
+type event struct {
+	at   time.Duration // virtual time at which it fires
+	seq  uint64        // schedule order, breaks ties in at
+	conn uint64        // netsim connection, for link events
+	dev  int32         // device index, or -1
+	arg  uint16        // kind-specific: the side for arrive/notice, an index
+	kind eventKind
+}
+
+// String describes the event in one line, e.g. "12.5s #7 arrive dev=3 conn=9 arg=1".
+func (e event) String() string {
+	return fmt.Sprintf("%v #%d %v dev=%d conn=%d arg=%d", e.at, e.seq, e.kind, e.dev, e.conn, e.arg)
+}
+
+// queue is a binary min-heap of events ordered by (at, seq), hand-rolled on a
+// slice of values: container/heap would box every event in an interface.
+// Because seq increases with every push, events at the same instant fire in
+// the order they were scheduled, which a heap alone would not guarantee.
+type queue struct {
+	items []event
+	seq   uint64
+}
+
+// less orders events by time, then by schedule order.
+func less(a, b *event) bool {
+	if a.at != b.at {
+		return a.at < b.at
+	}
+	return a.seq < b.seq
+}
+
+// Len returns the number of pending events.
+func (q *queue) Len() int { return len(q.items) }
+
+// Push schedules e, assigning its sequence number.
+func (q *queue) Push(e event) {
+	q.seq++
+	e.seq = q.seq
+	q.items = append(q.items, e)
+	q.up(len(q.items) - 1)
+}
+
+// Pop removes and returns the earliest event; ok is false when empty.
+func (q *queue) Pop() (e event, ok bool) {
+	n := len(q.items) - 1
+	if n < 0 {
+		return event{}, false
+	}
+	e = q.items[0]
+	q.items[0] = q.items[n]
+	q.items = q.items[:n]
+	if n > 0 {
+		q.down(0)
+	}
+	return e, true
+}
+
+// Peek returns the earliest event without removing it.
+func (q *queue) Peek() (event, bool) {
+	if len(q.items) == 0 {
+		return event{}, false
+	}
+	return q.items[0], true
+}
+
+func (q *queue) up(i int) {
+	items := q.items
+	e := items[i]
+	for i > 0 {
+		p := (i - 1) / 2
+		if !less(&e, &items[p]) {
+			break
+		}
+		items[i] = items[p]
+		i = p
+	}
+	items[i] = e
+}
+
+func (q *queue) down(i int) {
+	items := q.items
+	n := len(items)
+	e := items[i]
+	for {
+		c := 2*i + 1
+		if c >= n {
+			break
+		}
+		if r := c + 1; r < n && less(&items[r], &items[c]) {
+			c = r
+		}
+		if !less(&items[c], &e) {
+			break
+		}
+		items[i] = items[c]
+		i = c
+	}
+	items[i] = e
+}
