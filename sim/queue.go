@@ -10,22 +10,22 @@ type eventKind uint8
 
 // Event kinds of the engine.
 const (
-	evArrive       eventKind = iota + 1 // the head packet of conn toward side arrives
-	evNotice                            // side learns that conn is gone
-	evDialed                            // device dev's dial attempt completes (conn, or failure)
-	evServerOpen                        // the broker accepts conn
-	evLinkFault                         // conn's drawn fault strikes
-	evDeviceTimer                       // device dev's client deadline
-	evBrokerTimer                       // the broker core's deadline
-	evPublish                           // device dev's application publishes
-	evPowerOff                          // device dev goes offline (offline schedule)
-	evPowerOn                           // device dev comes back
-	evOutageStart                       // broker-wide outage begins (arg: outage index)
-	evOutageEnd                         // broker-wide outage ends
-	evPartition                         // device dev is partitioned (arg: partition index)
-	evSample                            // metrics sampling tick
-	evHeal                              // the healed phase begins
-	evEnd                               // the run ends
+	evArrive      eventKind = iota + 1 // the head packet of conn toward side arrives
+	evNotice                           // side learns that conn is gone
+	evDialed                           // device dev's dial attempt completes (conn, or failure)
+	evServerOpen                       // the broker accepts conn
+	evLinkFault                        // conn's drawn fault strikes
+	evDeviceTimer                      // device dev's client deadline
+	evBrokerTimer                      // the broker core's deadline
+	evPublish                          // device dev's application publishes
+	evPowerOff                         // device dev goes offline (offline schedule)
+	evPowerOn                          // device dev comes back
+	evOutageStart                      // broker-wide outage begins (arg: outage index)
+	evOutageEnd                        // broker-wide outage ends
+	evPartition                        // device dev is partitioned (arg: partition index)
+	evSample                           // metrics sampling tick
+	evHeal                             // the healed phase begins
+	evEnd                              // the run ends
 )
 
 var eventKindNames = [...]string{

@@ -1,0 +1,162 @@
+package scenario
+
+import (
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/sessionlab/sessionlab/netsim"
+)
+
+const (
+	ms   = time.Millisecond
+	sec  = time.Second
+	min_ = time.Minute
+	hour = time.Hour
+)
+
+// Latencies of typical links: a cellular modem (long lognormal tail) and a
+// data-centre link for backends.
+var (
+	cellular = netsim.Latency{Base: 60 * ms, Jitter: 80 * ms, Tail: netsim.TailLogNormal, TailProb: 0.05, TailScale: 400 * ms, TailShape: 1}
+	flaky    = netsim.Latency{Base: 80 * ms, Jitter: 150 * ms, Tail: netsim.TailPareto, TailProb: 0.1, TailScale: 300 * ms, TailShape: 1.2}
+)
+
+// churn is the fault mix of a poor cellular cell.
+var churn = netsim.Knobs{ResetsPerHour: 2, HalfOpenPerHour: 1, ConnectFail: 0.1, PartitionsPerDay: 6, PartitionMean: 2 * min_}
+
+// Typical device groups; each built-in tailors copies.
+var (
+	sensors    = Group{Name: "sensor", Kind: Telemetry, Count: 600, KeepAlive: 60 * sec, Clean: true, QoS: 1, PublishEvery: min_}
+	actuators  = Group{Name: "actuator", Kind: Command, Count: 390, KeepAlive: 300 * sec, QoS: 1}
+	backends   = Group{Name: "backend", Kind: Backend, Count: 2, KeepAlive: 60 * sec, QoS: 1, PublishEvery: 5 * min_, Reliable: true}
+	nightly    = &Offline{Start: 4 * hour, Every: 24 * hour, For: 8 * hour, Jitter: hour}
+	nightlyOff = &Offline{Start: 3 * hour, Every: 24 * hour, For: 9 * hour, Jitter: 2 * hour, Fraction: 0.8}
+)
+
+// builtins are the named scenarios, in the order Names lists them.
+var builtins = []Scenario{
+	{
+		Name:        "steady",
+		Description: "a quiet hour: telemetry every minute, commands every 5 minutes, rare resets",
+		Duration:    hour, Heal: 10 * min_,
+		Groups:  []Group{sensors, actuators, backends},
+		Network: Network{Latency: cellular, Faults: netsim.Knobs{ResetsPerHour: 0.05}},
+	},
+	{
+		Name:        "nightly-offline",
+		Description: "a day in which most devices power off for about 8 hours every night",
+		Duration:    24 * hour, Heal: 30 * min_, Sample: 5 * min_,
+		Groups: []Group{
+			with(sensors, func(g *Group) { g.Offline = nightly }),
+			with(actuators, func(g *Group) { g.PublishEvery = 0; g.Offline = nightlyOff }),
+			with(backends, func(g *Group) { g.PublishEvery = 10 * min_ }),
+		},
+		Network: Network{Latency: cellular, Faults: netsim.Knobs{ResetsPerHour: 0.05, ConnectFail: 0.01}},
+	},
+	{
+		Name:        "outage-storm",
+		Description: "a 30-minute broker outage, then the whole fleet reconnects at once",
+		Duration:    2 * hour, Heal: 15 * min_,
+		Groups:  []Group{sensors, actuators, with(backends, func(g *Group) { g.PublishEvery = 2 * min_ })},
+		Network: Network{Latency: cellular},
+		Events:  []Event{{Kind: Outage, At: 30 * min_, For: 30 * min_}},
+	},
+	{
+		Name:        "flaky-cellular",
+		Description: "high churn: frequent resets, half-open links, failed dials and short partitions",
+		Duration:    2 * hour, Heal: 15 * min_,
+		Groups:  []Group{sensors, actuators, with(backends, func(g *Group) { g.PublishEvery = 2 * min_ })},
+		Network: Network{Latency: flaky, Faults: churn},
+	},
+	{
+		// Expiry after disconnect: Tencent 24 h (seeds/000_a55b5faa331c953c.txt),
+		// AWS 1 h, up to 30 min late (seeds/004_f90e017e28b43d5c.txt), EMQX 2 h.
+		Name:        "expiry-cliff",
+		Description: "devices away for 3 h and for 25 h, past the session expiry of most profiles",
+		Duration:    26 * hour, Heal: 30 * min_, Sample: 10 * min_,
+		Groups: []Group{
+			with(actuators, func(g *Group) { g.Name, g.Count = "present", 100 }),
+			with(actuators, func(g *Group) {
+				g.Name, g.Count, g.Offline = "away-3h", 100, &Offline{Start: 30 * min_, For: 3 * hour, Jitter: 10 * min_}
+			}),
+			with(actuators, func(g *Group) {
+				g.Name, g.Count, g.Offline = "away-25h", 100, &Offline{Start: 30 * min_, For: 25 * hour, Jitter: 10 * min_}
+			}),
+			with(backends, func(g *Group) { g.Count, g.PublishEvery = 1, 15*min_ }),
+		},
+		Network: Network{Latency: cellular},
+	},
+	{
+		// Caps: Tencent 150 (seeds/000_a55b5faa331c953c.txt), 1000 for
+		// HiveMQ, Mosquitto and EMQX.
+		Name:        "overflow",
+		Description: "devices offline for 3 h while commands arrive every 8 s: more than any queue cap",
+		Duration:    4 * hour, Heal: 30 * min_,
+		Groups: []Group{
+			with(actuators, func(g *Group) {
+				g.Count, g.Offline = 200, &Offline{Start: 20 * min_, For: 3 * hour, Jitter: 5 * min_}
+			}),
+			with(backends, func(g *Group) { g.Count, g.PublishEvery = 1, 8*sec }),
+		},
+		Network: Network{Latency: cellular},
+	},
+	{
+		Name:        "mixed",
+		Description: "a day and a bit of a mixed fleet: nightly offline, one outage storm, a flaky subset, some devices away past 24 h",
+		Duration:    26 * hour, Heal: 30 * min_, Sample: 5 * min_,
+		Groups: []Group{
+			with(sensors, func(g *Group) { g.Count, g.PublishEvery, g.Offline = 1500, 5*min_, nightly }),
+			with(actuators, func(g *Group) { g.Count, g.Offline = 1200, nightlyOff }),
+			with(actuators, func(g *Group) { g.Name, g.Count, g.Faults = "flaky", 250, &churn }),
+			with(actuators, func(g *Group) {
+				g.Name, g.Count, g.Offline = "away", 50, &Offline{Start: hour, For: 25 * hour, Jitter: 10 * min_}
+			}),
+			with(backends, func(g *Group) { g.PublishEvery = 10 * min_ }),
+		},
+		Network: Network{Latency: cellular, Faults: netsim.Knobs{ResetsPerHour: 0.05, ConnectFail: 0.01}},
+		Events: []Event{
+			{Kind: Outage, At: 14 * hour, For: 30 * min_},
+			{Kind: Partition, Group: "flaky", Fraction: 0.5, At: 2 * hour, For: 20 * min_},
+			{Kind: Partition, Group: "flaky", Fraction: 0.5, At: 9 * hour, For: 45 * min_},
+			{Kind: Partition, Group: "flaky", Fraction: 0.5, At: 19 * hour, For: 10 * min_},
+		},
+	},
+}
+
+// with returns a copy of g changed by f.
+func with(g Group, f func(*Group)) Group {
+	f(&g)
+	return g
+}
+
+// Names lists the built-in scenario names in a fixed order.
+func Names() []string {
+	names := make([]string, len(builtins))
+	for i, s := range builtins {
+		names[i] = s.Name
+	}
+	return names
+}
+
+// Builtin returns the named built-in scenario, or an error listing the names.
+func Builtin(name string) (Scenario, error) {
+	for _, s := range builtins {
+		if s.Name == name {
+			s.Groups = append([]Group(nil), s.Groups...)
+			for i := range s.Groups { // deep-copy the pointers too
+				if o := s.Groups[i].Offline; o != nil {
+					c := *o
+					s.Groups[i].Offline = &c
+				}
+				if k := s.Groups[i].Faults; k != nil {
+					c := *k
+					s.Groups[i].Faults = &c
+				}
+			}
+			s.Events = append([]Event(nil), s.Events...)
+			return s, nil
+		}
+	}
+	return Scenario{}, fmt.Errorf("scenario: unknown scenario %q (built-ins: %s)", name, strings.Join(Names(), ", "))
+}

@@ -1,0 +1,124 @@
+package scenario
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"regexp"
+	"strconv"
+	"strings"
+
+	"gopkg.in/yaml.v3"
+)
+
+// Load reads and validates the scenario file at path (YAML, or JSON, which
+// is YAML too). Errors name the file, the line and the field.
+func Load(path string) (Scenario, error) {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return Scenario{}, err
+	}
+	return Parse(path, data)
+}
+
+// Parse decodes and validates a scenario from data; file names it in
+// errors. Decoding is strict: an unknown field is an error, as is a value
+// of the wrong type, and every value is validated (Scenario.Validate). An
+// error from a file is a *FieldError with the line where the offending
+// field is, or where its parent mapping starts if the field is missing.
+func Parse(file string, data []byte) (Scenario, error) {
+	var root yaml.Node
+	if err := yaml.Unmarshal(data, &root); err != nil {
+		return Scenario{}, yamlError(file, err)
+	}
+	if root.Kind == 0 {
+		return Scenario{}, &FieldError{File: file, Msg: "empty document"}
+	}
+	var s Scenario
+	dec := yaml.NewDecoder(bytes.NewReader(data))
+	dec.KnownFields(true)
+	if err := dec.Decode(&s); err != nil && !errors.Is(err, io.EOF) {
+		return Scenario{}, yamlError(file, err)
+	}
+	if err := s.Validate(); err != nil {
+		var fe *FieldError
+		if errors.As(err, &fe) {
+			fe.File, fe.Line = file, lineOf(&root, fe.Path)
+		}
+		return Scenario{}, err
+	}
+	return s, nil
+}
+
+// yamlLine matches yaml.v3's "line N: message" error lines.
+var yamlLine = regexp.MustCompile(`^(?:yaml: )?line (\d+): (.*)$`)
+
+// yamlError turns a yaml.v3 error into "file:line: message" lines.
+func yamlError(file string, err error) error {
+	var msgs []string
+	var te *yaml.TypeError
+	if errors.As(err, &te) {
+		msgs = te.Errors
+	} else {
+		msgs = []string{err.Error()}
+	}
+	first := &FieldError{File: file}
+	for i, m := range msgs {
+		line, text := 0, strings.TrimPrefix(m, "yaml: ")
+		if sub := yamlLine.FindStringSubmatch(m); sub != nil {
+			line, _ = strconv.Atoi(sub[1])
+			text = sub[2]
+		}
+		if i == 0 {
+			first.Line, first.Msg = line, text
+			continue
+		}
+		first.Msg += fmt.Sprintf("; line %d: %s", line, text)
+	}
+	return first
+}
+
+// lineOf returns the line of the node at a dotted path like
+// "groups[1].offline.for", or of its deepest existing ancestor.
+func lineOf(root *yaml.Node, path string) int {
+	n := root
+	if n.Kind == yaml.DocumentNode && len(n.Content) > 0 {
+		n = n.Content[0]
+	}
+	line := n.Line
+	for _, part := range strings.Split(path, ".") {
+		key, idx := part, -1
+		if i := strings.IndexByte(part, '['); i >= 0 && strings.HasSuffix(part, "]") {
+			key = part[:i]
+			idx, _ = strconv.Atoi(part[i+1 : len(part)-1])
+		}
+		k, v := child(n, key)
+		if v == nil {
+			return line
+		}
+		line, n = k.Line, v
+		if idx >= 0 {
+			if n.Kind != yaml.SequenceNode || idx >= len(n.Content) {
+				return line
+			}
+			n = n.Content[idx]
+			line = n.Line
+		}
+	}
+	return line
+}
+
+// child returns the key and value nodes of key in mapping n.
+func child(n *yaml.Node, key string) (*yaml.Node, *yaml.Node) {
+	if n.Kind != yaml.MappingNode {
+		return nil, nil
+	}
+	for i := 0; i+1 < len(n.Content); i += 2 {
+		if n.Content[i].Value == key {
+			return n.Content[i], n.Content[i+1]
+		}
+	}
+	return nil, nil
+}

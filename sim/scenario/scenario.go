@@ -1,0 +1,189 @@
+// Package scenario describes simulation workloads: device fleets, their
+// offline habits, the network they live on and the events that strike them.
+// Scenarios are named built-ins (Builtin) or files (Load, Parse: strict YAML,
+// which also accepts JSON, with errors naming the file, line and field).
+package scenario
+
+import (
+	"fmt"
+	"time"
+
+	"github.com/sessionlab/sessionlab/netsim"
+)
+
+// Scenario is one workload. A run has a faulty phase of Duration, then a
+// healed phase of Heal in which faults stop, partitions and outages end and
+// every device comes online, so pending messages can converge.
+type Scenario struct {
+	Name        string        `yaml:"name" json:"name"`
+	Description string        `yaml:"description" json:"description"`
+	Duration    time.Duration `yaml:"duration" json:"duration"`
+	Heal        time.Duration `yaml:"heal" json:"heal"`
+	// Sample is the metrics sampling interval (default DefaultSample).
+	Sample  time.Duration `yaml:"sample" json:"sample"`
+	Groups  []Group       `yaml:"groups" json:"groups"`
+	Network Network       `yaml:"network" json:"network"`
+	Events  []Event       `yaml:"events" json:"events"`
+}
+
+// DefaultSample is the metrics sampling interval when Scenario.Sample is 0.
+const DefaultSample = time.Minute
+
+// Kind is what a group of devices does.
+type Kind string
+
+// Device kinds.
+const (
+	// Telemetry devices publish readings on "tele/<client id>" every
+	// PublishEvery on average, usually with clean sessions.
+	Telemetry Kind = "telemetry"
+	// Command devices keep a persistent session subscribed to their own
+	// command topic "cmd/<client id>" and publish nothing.
+	Command Kind = "command"
+	// Backend applications subscribe to "tele/+" and send each command
+	// device a command every PublishEvery on average (shared between the
+	// backends). They run in a data centre: Reliable is implied.
+	Backend Kind = "backend"
+)
+
+// Group is a set of identical devices. Client ids are "<name>-<index>".
+type Group struct {
+	Name      string        `yaml:"name" json:"name"`
+	Kind      Kind          `yaml:"kind" json:"kind"`
+	Count     int           `yaml:"count" json:"count"`
+	KeepAlive time.Duration `yaml:"keepalive" json:"keepalive"` // whole seconds, 0 disables
+	Clean     bool          `yaml:"clean" json:"clean"`
+	// QoS is the publish QoS (telemetry, backend) and the subscription
+	// QoS (command, backend).
+	QoS int `yaml:"qos" json:"qos"`
+	// PublishEvery is the mean interval between publishes (telemetry: per
+	// device; backend: between commands to each command device).
+	PublishEvery time.Duration `yaml:"publish_every" json:"publish_every"`
+	// Offline is the group's offline schedule, if any.
+	Offline *Offline `yaml:"offline" json:"offline"`
+	// Reliable exempts the group from drawn network faults and partitions.
+	Reliable bool `yaml:"reliable" json:"reliable"`
+	// Faults, when set, replaces the network's fault knobs (fixed or
+	// swarm-drawn) for this group's connections, e.g. a flaky subset.
+	Faults *netsim.Knobs `yaml:"faults" json:"faults,omitempty"`
+}
+
+// Offline is a recurring absence: from Start, every Every (once when 0), a
+// device goes away for For. Each device shifts its windows by its own
+// uniform draw in [0, Jitter). Fraction of the group follows the schedule
+// (0 means all of it).
+type Offline struct {
+	Start    time.Duration `yaml:"start" json:"start"`
+	Every    time.Duration `yaml:"every" json:"every"`
+	For      time.Duration `yaml:"for" json:"for"`
+	Jitter   time.Duration `yaml:"jitter" json:"jitter"`
+	Fraction float64       `yaml:"fraction" json:"fraction"`
+	// Graceful devices send DISCONNECT before leaving; others just vanish
+	// (power cut), and the broker notices by keepalive.
+	Graceful bool `yaml:"graceful" json:"graceful"`
+}
+
+// Network is the simulated network: a latency distribution, and fault knobs
+// either fixed (Faults) or drawn from the seed (Swarm).
+type Network struct {
+	Latency netsim.Latency `yaml:"latency" json:"latency"`
+	Swarm   bool           `yaml:"swarm" json:"swarm"`
+	Faults  netsim.Knobs   `yaml:"faults" json:"faults"`
+}
+
+// EventKind names a scripted event.
+type EventKind string
+
+// Scripted events.
+const (
+	// Outage: the broker refuses connections and resets every existing one
+	// from At for For (its sessions survive; see package netsim).
+	Outage EventKind = "outage"
+	// Partition: Fraction of Group (all groups when empty, except Reliable
+	// ones) is cut off from At for For.
+	Partition EventKind = "partition"
+)
+
+// Event is a scripted fault.
+type Event struct {
+	Kind     EventKind     `yaml:"kind" json:"kind"`
+	At       time.Duration `yaml:"at" json:"at"`
+	For      time.Duration `yaml:"for" json:"for"`
+	Group    string        `yaml:"group" json:"group"`
+	Fraction float64       `yaml:"fraction" json:"fraction"`
+}
+
+// Devices returns the total number of devices.
+func (s Scenario) Devices() int {
+	n := 0
+	for _, g := range s.Groups {
+		n += g.Count
+	}
+	return n
+}
+
+// End returns the length of the whole run, faulty and healed phases.
+func (s Scenario) End() time.Duration { return s.Duration + s.Heal }
+
+// SampleEvery returns the sampling interval, defaulted.
+func (s Scenario) SampleEvery() time.Duration {
+	if s.Sample > 0 {
+		return s.Sample
+	}
+	return DefaultSample
+}
+
+// String describes the scenario in one line.
+func (s Scenario) String() string {
+	return fmt.Sprintf("%s: %d devices in %d groups, %v + %v healed, %d events",
+		s.Name, s.Devices(), len(s.Groups), s.Duration, s.Heal, len(s.Events))
+}
+
+// String describes the group in one line.
+func (g Group) String() string {
+	return fmt.Sprintf("%s: %d×%s qos%d ka=%v clean=%v every=%v", g.Name, g.Count, g.Kind, g.QoS, g.KeepAlive, g.Clean, g.PublishEvery)
+}
+
+// String describes the event in one line.
+func (e Event) String() string {
+	if e.Kind == Partition {
+		return fmt.Sprintf("partition %q ×%g at %v for %v", e.Group, e.Fraction, e.At, e.For)
+	}
+	return fmt.Sprintf("%s at %v for %v", e.Kind, e.At, e.For)
+}
+
+// Scaled returns a copy of s whose non-backend groups are resized in
+// proportion so that they total devices (each group keeps at least one).
+// Backend groups keep their count. devices <= 0 returns s unchanged.
+func (s Scenario) Scaled(devices int) Scenario {
+	if devices <= 0 {
+		return s
+	}
+	fleet := 0
+	for _, g := range s.Groups {
+		if g.Kind != Backend {
+			fleet += g.Count
+		}
+	}
+	if fleet == 0 {
+		return s
+	}
+	out := s
+	out.Groups = append([]Group(nil), s.Groups...)
+	for i := range out.Groups {
+		g := &out.Groups[i]
+		if g.Kind != Backend && g.Count > 0 {
+			g.Count = max(1, int(int64(g.Count)*int64(devices)/int64(fleet)))
+		}
+	}
+	return out
+}
+
+// WithDuration returns a copy of s with a faulty phase of d; events and
+// offline windows keep their absolute times. d <= 0 returns s unchanged.
+func (s Scenario) WithDuration(d time.Duration) Scenario {
+	if d > 0 {
+		s.Duration = d
+	}
+	return s
+}

@@ -1,0 +1,149 @@
+package scenario
+
+import (
+	"strings"
+	"testing"
+	"time"
+)
+
+func TestBuiltinsAreValid(t *testing.T) {
+	for _, name := range Names() {
+		t.Run(name, func(t *testing.T) {
+			s, err := Builtin(name)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if err := s.Validate(); err != nil {
+				t.Errorf("Validate() = %v", err)
+			}
+			if s.Description == "" {
+				t.Errorf("no description")
+			}
+		})
+	}
+}
+
+func TestBuiltinUnknownListsNames(t *testing.T) {
+	_, err := Builtin("nope")
+	if err == nil || !strings.Contains(err.Error(), "nightly-offline") {
+		t.Errorf("Builtin(nope) error = %v, want one listing the built-ins", err)
+	}
+}
+
+func TestBuiltinReturnsACopy(t *testing.T) {
+	a, _ := Builtin("nightly-offline")
+	a.Groups[0].Count = 1
+	a.Groups[0].Offline.For = time.Second
+	b, _ := Builtin("nightly-offline")
+	if b.Groups[0].Count == 1 || b.Groups[0].Offline.For == time.Second {
+		t.Errorf("changing a returned scenario changed the built-in")
+	}
+}
+
+func TestScaled(t *testing.T) {
+	s, _ := Builtin("steady") // 600 sensors, 390 actuators, 2 backends
+	tests := []struct {
+		devices int
+		want    []int
+	}{
+		{0, []int{600, 390, 2}},
+		{99, []int{60, 39, 2}},
+		{10000, []int{6060, 3939, 2}},
+		{1, []int{1, 1, 2}},
+	}
+	for _, tt := range tests {
+		got := s.Scaled(tt.devices)
+		for i, g := range got.Groups {
+			if g.Count != tt.want[i] {
+				t.Errorf("Scaled(%d) group %s count = %d, want %d", tt.devices, g.Name, g.Count, tt.want[i])
+			}
+		}
+	}
+	if s.Groups[0].Count != 600 {
+		t.Errorf("Scaled changed its receiver")
+	}
+}
+
+const valid = `name: test
+description: a file scenario
+duration: 2h
+heal: 10m
+groups:
+  - name: sensor
+    kind: telemetry
+    count: 10
+    keepalive: 60s
+    clean: true
+    qos: 1
+    publish_every: 1m
+  - name: actuator
+    kind: command
+    count: 5
+    keepalive: 300s
+    qos: 1
+    offline: {start: 1h, for: 30m}
+network:
+  latency: {base: 50ms, jitter: 10ms}
+  faults: {resets_per_hour: 0.5}
+events:
+  - {kind: outage, at: 30m, for: 5m}
+`
+
+func TestParseValid(t *testing.T) {
+	s, err := Parse("t.yaml", []byte(valid))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got, want := s.Devices(), 15; got != want {
+		t.Errorf("Devices() = %d, want %d", got, want)
+	}
+	if got, want := s.Groups[1].Offline.For, 30*time.Minute; got != want {
+		t.Errorf("offline.for = %v, want %v", got, want)
+	}
+	if got, want := s.Network.Latency.Base, 50*time.Millisecond; got != want {
+		t.Errorf("latency.base = %v, want %v", got, want)
+	}
+}
+
+func TestParseJSON(t *testing.T) {
+	js := `{"name": "j", "duration": "1h", "groups": [{"name": "s", "kind": "telemetry", "count": 2, "qos": 0, "publish_every": "1m"}]}`
+	s, err := Parse("t.json", []byte(js))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if s.Duration != time.Hour || s.Groups[0].Count != 2 {
+		t.Errorf("Parse(json) = %v", s)
+	}
+}
+
+func TestParseErrorsNameLineAndField(t *testing.T) {
+	tests := []struct {
+		name    string
+		replace [2]string // old, new in valid
+		want    string
+	}{
+		{"count zero", [2]string{"count: 10", "count: 0"}, "t.yaml:8: groups[0].count: must be > 0"},
+		{"unknown field", [2]string{"clean: true", "cleen: true"}, "t.yaml:10: field cleen not found"},
+		{"wrong type", [2]string{"count: 5", "count: five"}, "t.yaml:15: cannot unmarshal"},
+		{"bad qos", [2]string{"qos: 1\n    offline", "qos: 3\n    offline"}, "t.yaml:17: groups[1].qos: must be 0, 1 or 2"},
+		{"nested offline", [2]string{"for: 30m}", "for: 0s}"}, "t.yaml:18: groups[1].offline.for: must be > 0"},
+		{"netsim knob", [2]string{"resets_per_hour: 0.5", "resets_per_hour: -1"}, "t.yaml:21: network.faults.resets_per_hour: must be a finite rate >= 0"},
+		{"latency", [2]string{"jitter: 10ms", "jitter: -10ms"}, "t.yaml:20: network.latency.jitter: must be >= 0"},
+		{"event", [2]string{"kind: outage", "kind: meteor"}, `t.yaml:23: events[0].kind: must be outage or partition, not "meteor"`},
+		{"missing field points at parent", [2]string{"duration: 2h\n", ""}, "t.yaml:1: duration: must be > 0"},
+		{"syntax", [2]string{"groups:", "groups: ["}, "t.yaml:"},
+		{"keepalive fraction", [2]string{"keepalive: 60s", "keepalive: 1500ms"}, "t.yaml:9: groups[0].keepalive: must be whole seconds"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			src := strings.Replace(valid, tt.replace[0], tt.replace[1], 1)
+			if src == valid {
+				t.Fatalf("replacement %q not found", tt.replace[0])
+			}
+			_, err := Parse("t.yaml", []byte(src))
+			if err == nil || !strings.HasPrefix(err.Error(), tt.want) {
+				t.Errorf("Parse error = %v, want prefix %q", err, tt.want)
+			}
+		})
+	}
+}
