@@ -78,6 +78,12 @@ type Connect struct {
 	Username     string
 	PasswordFlag bool
 	Password     []byte
+
+	// Rest holds, verbatim, the bytes after the protocol level of a CONNECT
+	// whose protocol is not MQTT 3.1.1 (see Supported); it is nil otherwise.
+	// The core answers such a CONNECT with RefusedProtocolVersion
+	// [MQTT-3.1.2-2] without needing to understand it.
+	Rest []byte
 }
 
 // Connack is the CONNACK packet (MQTT 3.1.1 section 3.2).
