@@ -26,9 +26,10 @@ type conn[M any] struct {
 	last  [2]time.Duration
 }
 
-// host is per-host state: its random stream and partition.
+// host is per-host state: its random stream, fault knobs and partition.
 type host struct {
 	rand      rng.Stream
+	knobs     *Knobs        // nil: the network's
 	partition time.Duration // partitioned until this time
 }
 
@@ -54,6 +55,44 @@ func New[M any](cfg Config) *Network[M] {
 
 // Knobs returns the network's fault knobs.
 func (n *Network[M]) Knobs() Knobs { return n.cfg.Knobs }
+
+// SetHostStream gives host h its own random stream, so that a caller can
+// key hosts by something stabler than their index (e.g. group and index
+// within the group). By default host h's stream is keyed by (Seed, h).
+func (n *Network[M]) SetHostStream(h int, s rng.Stream) { n.hostState(h).rand = s }
+
+// SetHostKnobs gives host h its own fault knobs instead of the network's
+// (e.g. a flaky subset, or a reliable data-centre host with none).
+func (n *Network[M]) SetHostKnobs(h int, k Knobs) { n.hostState(h).knobs = &k }
+
+// knobs returns the fault knobs in force for host hs.
+func (n *Network[M]) knobs(hs *host) *Knobs {
+	if hs.knobs != nil {
+		return hs.knobs
+	}
+	return &n.cfg.Knobs
+}
+
+// Heal ends every fault at now: the outage and partitions end, and no
+// host draws faults or failed dials from now on. Faults already drawn for
+// existing connections are the caller's to cancel (it holds their events).
+func (n *Network[M]) Heal(now time.Duration) {
+	n.outage = min(n.outage, now)
+	n.cfg.Knobs = Knobs{}
+	for i := range n.hosts {
+		n.hosts[i].knobs = nil
+		n.hosts[i].partition = min(n.hosts[i].partition, now)
+	}
+}
+
+// Host returns the host that dialled c, and false for a stale ID.
+func (n *Network[M]) Host(c ConnID) (int, bool) {
+	cn := n.lookup(c)
+	if cn == nil {
+		return 0, false
+	}
+	return int(cn.host), true
+}
 
 // Open returns the number of connections at least one side still holds.
 func (n *Network[M]) Open() int { return n.open }
@@ -87,7 +126,7 @@ func (n *Network[M]) Dial(now time.Duration, h int) Dial {
 		return Dial{ClientAt: now + lat.Sample(r) + lat.Sample(r)}
 	case now < hs.partition: // SYNs vanish until the client gives up
 		return Dial{ClientAt: now + n.cfg.ConnectTimeout}
-	case n.cfg.Knobs.ConnectFail > 0 && r.Bool(n.cfg.Knobs.ConnectFail):
+	case n.knobs(hs).ConnectFail > 0 && r.Bool(n.knobs(hs).ConnectFail):
 		return Dial{ClientAt: now + r.Uniform(lat.Base, n.cfg.ConnectTimeout)}
 	}
 	slot := n.alloc()
@@ -97,7 +136,7 @@ func (n *Network[M]) Dial(now time.Duration, h int) Dial {
 	d.ServerAt = now + lat.Sample(r)
 	d.ClientAt = d.ServerAt + lat.Sample(r)
 	c.last = [2]time.Duration{d.ClientAt, d.ServerAt}
-	d.Fault, d.FaultAt = n.drawFault(r, d.ClientAt)
+	d.Fault, d.FaultAt = drawFault(n.knobs(hs), r, d.ClientAt)
 	n.open++
 	return d
 }
@@ -117,8 +156,7 @@ func (n *Network[M]) alloc() int {
 // drawFault draws when the connection established at from dies, if ever:
 // resets and half-open faults are independent Poisson processes, so the
 // first comes after Exp(1/(r1+r2)) and is a reset with probability r1/(r1+r2).
-func (n *Network[M]) drawFault(r *rng.Stream, from time.Duration) (Fault, time.Duration) {
-	k := n.cfg.Knobs
+func drawFault(k *Knobs, r *rng.Stream, from time.Duration) (Fault, time.Duration) {
 	total := k.ResetsPerHour + k.HalfOpenPerHour
 	if total <= 0 {
 		return NoFault, 0

@@ -213,3 +213,22 @@ func TestDrawnFaultRates(t *testing.T) {
 		t.Errorf("mean lifetime = %.1f min, want 15 ± 1", got)
 	}
 }
+
+func TestHostKnobsAndHeal(t *testing.T) {
+	n := New[int](Config{Knobs: Knobs{ConnectFail: 1}, Seed: 1})
+	n.SetHostKnobs(1, Knobs{})
+	if d := n.Dial(0, 0); d.OK {
+		t.Errorf("host 0 dial with connect_fail=1 succeeded")
+	}
+	if d := n.Dial(0, 1); !d.OK {
+		t.Errorf("host 1 with its own fault-free knobs failed to dial")
+	}
+	n.Outage(0, time.Hour)
+	n.Partition(0, 2, time.Hour)
+	n.Heal(time.Minute)
+	for h := 0; h < 3; h++ {
+		if d := n.Dial(time.Minute, h); !d.OK || d.Fault != NoFault {
+			t.Errorf("host %d after Heal: %v, want a fault-free connection", h, d)
+		}
+	}
+}

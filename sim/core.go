@@ -1,0 +1,57 @@
+package sim
+
+import (
+	"github.com/sessionlab/sessionlab/broker"
+	"github.com/sessionlab/sessionlab/broker/packet"
+	"github.com/sessionlab/sessionlab/netsim"
+)
+
+// stepPacket feeds a packet that arrived at the broker on c.
+func (r *runner) stepPacket(c netsim.ConnID, p packet.Packet) {
+	in := broker.Input{Kind: broker.InPacket, Conn: broker.ConnID(c), Packet: p}
+	if m, ok := p.(*malformed); ok {
+		in = broker.Input{Kind: broker.InMalformed, Conn: broker.ConnID(c), Err: m.err}
+	}
+	if pub, ok := p.(*packet.Publish); ok {
+		r.curUID = uidOf(pub.Payload)
+	}
+	r.step(in)
+	r.curUID = 0
+}
+
+// step drives the core exactly as the TCP server does: one input with the
+// current time, then drain every output in order, then re-arm the single
+// broker timer from NextDeadline.
+func (r *runner) step(in broker.Input) {
+	if r.opts.Observer != nil {
+		r.opts.Observer.Input(r.now, in)
+	}
+	r.core.Step(r.now, in)
+	outs := r.core.Outputs()
+	for i := range outs {
+		o := &outs[i]
+		r.dg.output(r.now, o)
+		if r.opts.Observer != nil {
+			r.opts.Observer.Output(r.now, *o)
+		}
+		switch o.Kind {
+		case broker.OutSend:
+			c := netsim.ConnID(o.Conn)
+			if h, ok := r.net.Host(c); ok {
+				r.send(c, netsim.Server, int32(h), o.Packet)
+			}
+		case broker.OutClose:
+			if nt, ok := r.net.Close(r.now, netsim.ConnID(o.Conn), netsim.Server); ok {
+				r.notices([]netsim.Notice{nt})
+			}
+		case broker.OutEvent:
+			r.ledger.event(&o.Event, r.curUID)
+		}
+	}
+	if t, ok := r.core.NextDeadline(); ok && t != r.brokerAt {
+		r.brokerAt = max(t, r.now)
+		r.at(r.brokerAt, event{kind: evBrokerTimer, dev: -1})
+	} else if !ok {
+		r.brokerAt = -1
+	}
+}

@@ -1,0 +1,204 @@
+package sim
+
+import (
+	"fmt"
+	"time"
+
+	"github.com/sessionlab/sessionlab/broker/packet"
+	"github.com/sessionlab/sessionlab/netsim"
+	"github.com/sessionlab/sessionlab/sim/client"
+	"github.com/sessionlab/sessionlab/sim/rng"
+	"github.com/sessionlab/sessionlab/sim/scenario"
+)
+
+// device is one simulated device: its client session, its workload's
+// random stream and where it is in its offline schedule. Devices live in
+// one slice indexed by device number; nothing points into it from maps.
+type device struct {
+	sess    *client.Session
+	work    rng.Stream // publish times, offline jitter, command targets
+	backoff rng.Stream // the client's reconnect jitter
+	id      string
+	topic   string // telemetry: where it publishes; command: its command topic
+	group   int16
+	conn    netsim.ConnID // the client's current transport, 0 when none
+	timerAt time.Duration // the armed client timer, -1 when none
+	off     bool          // powered off by the offline schedule
+	window  int32         // index of the next offline window
+	shift   time.Duration // this device's offline jitter
+	offline bool          // follows the group's offline schedule
+}
+
+// setup builds the fleet and schedules the run's first events.
+func (r *runner) setup(seed uint64) {
+	r.groups = r.sc.Groups
+	ids := make([]string, 0, r.sc.Devices())
+	r.devs = make([]device, r.sc.Devices()) // never reallocated: sessions hold &backoff
+	h := 0
+	for gi, g := range r.groups {
+		for i := 0; i < g.Count; i++ {
+			r.initDevice(seed, h, gi, i)
+			ids = append(ids, r.devs[h].id)
+			if g.Kind == scenario.Command {
+				r.targets = append(r.targets, int32(h))
+			}
+			h++
+		}
+	}
+	r.ledger = newLedger(&r.m, ids, seed)
+	for i := range r.devs {
+		r.scheduleDevice(seed, int32(i))
+	}
+	for i, ev := range r.sc.Events {
+		r.scheduleEvent(seed, i, ev)
+	}
+	r.scheduleRandomOutages(seed)
+	r.at(0, event{kind: evSample, dev: -1})
+	r.at(r.sc.Duration, event{kind: evHeal, dev: -1})
+	r.at(r.end, event{kind: evEnd, dev: -1})
+}
+
+func (r *runner) initDevice(seed uint64, h, gi, i int) {
+	g := r.groups[gi]
+	d := &r.devs[h]
+	d.id = fmt.Sprintf("%s-%d", g.Name, i)
+	d.work = rng.New(seed, "sim/work/"+g.Name, i)
+	d.backoff = rng.New(seed, "sim/backoff/"+g.Name, i)
+	d.group, d.timerAt = int16(gi), -1
+	r.net.SetHostStream(h, rng.New(seed, "netsim/"+g.Name, i))
+	switch {
+	case g.Reliable || g.Kind == scenario.Backend:
+		r.net.SetHostKnobs(h, netsim.Knobs{})
+	case g.Faults != nil:
+		r.net.SetHostKnobs(h, *g.Faults)
+	}
+	cfg := client.Config{ClientID: d.id, Clean: g.Clean, KeepAlive: g.KeepAlive}
+	switch g.Kind {
+	case scenario.Telemetry:
+		d.topic = "tele/" + d.id
+	case scenario.Command:
+		d.topic = "cmd/" + d.id
+		cfg.Subscriptions = []packet.Subscription{{Filter: d.topic, QoS: packet.QoS(g.QoS)}}
+	case scenario.Backend:
+		cfg.Subscriptions = []packet.Subscription{{Filter: "tele/+", QoS: packet.QoS(g.QoS)}}
+		cfg.Inflight = 100
+		cfg.OutboxCap = 100000
+	}
+	d.sess = client.New(cfg, &d.backoff)
+	if o := g.Offline; o != nil {
+		d.offline = o.Fraction == 0 || d.work.Bool(o.Fraction)
+		d.shift = d.work.Uniform(0, o.Jitter)
+	}
+}
+
+// scheduleDevice schedules a device's power-on, first publish, first
+// offline window and first random partition.
+func (r *runner) scheduleDevice(seed uint64, dev int32) {
+	d := &r.devs[dev]
+	g := r.groups[d.group]
+	r.at(d.work.Uniform(0, InitialSpread), event{kind: evPowerOn, dev: dev})
+	if every := r.publishEvery(g); every > 0 {
+		r.at(d.work.Uniform(0, every), event{kind: evPublish, dev: dev})
+	}
+	r.scheduleWindow(dev)
+	r.schedulePartition(dev)
+}
+
+// publishEvery returns the mean time between one device's publishes: for
+// a backend, its share of one command per command device per PublishEvery.
+func (r *runner) publishEvery(g scenario.Group) time.Duration {
+	switch g.Kind {
+	case scenario.Telemetry:
+		return g.PublishEvery
+	case scenario.Backend:
+		if len(r.targets) == 0 {
+			return 0
+		}
+		return max(time.Duration(int64(g.PublishEvery)*int64(g.Count)/int64(len(r.targets))), time.Microsecond)
+	}
+	return 0
+}
+
+// scheduleWindow schedules the device's next offline window if it starts
+// within the faulty phase.
+func (r *runner) scheduleWindow(dev int32) {
+	d := &r.devs[dev]
+	o := r.groups[d.group].Offline
+	if !d.offline || o == nil || (o.Every == 0 && d.window > 0) {
+		return
+	}
+	start := o.Start + d.shift + time.Duration(d.window)*o.Every
+	if start < r.sc.Duration {
+		r.at(start, event{kind: evPowerOff, dev: dev})
+	}
+}
+
+// publish is the device's application publishing, then scheduling its next
+// publish after an exponential gap (a Poisson process per device).
+func (r *runner) publish(dev int32) {
+	d := &r.devs[dev]
+	g := r.groups[d.group]
+	r.at(r.now+d.work.Exp(r.publishEvery(g)), event{kind: evPublish, dev: dev})
+	if d.off {
+		return // powered off: nothing to publish
+	}
+	topic := d.topic
+	if g.Kind == scenario.Backend {
+		topic = r.devs[r.targets[d.work.Intn(len(r.targets))]].topic
+	}
+	d.sess.Publish(r.now, &packet.Publish{QoS: packet.QoS(g.QoS), Topic: topic, Payload: r.payload()})
+	r.clientActions(dev)
+}
+
+// payload returns a fresh 8-byte big-endian message id, carved from a
+// shared arena so that a message costs no allocation of its own.
+func (r *runner) payload() []byte {
+	if len(r.arena) < 8 {
+		r.arena = make([]byte, 4096)
+	}
+	r.nextUID++
+	p := r.arena[:8:8]
+	r.arena = r.arena[8:]
+	u := r.nextUID
+	for i := 7; i >= 0; i-- {
+		p[i] = byte(u)
+		u >>= 8
+	}
+	return p
+}
+
+// uidOf reads the message id back from a payload (0 when it has none).
+func uidOf(p []byte) uint64 {
+	if len(p) < 8 {
+		return 0
+	}
+	var u uint64
+	for _, b := range p[:8] {
+		u = u<<8 | uint64(b)
+	}
+	return u
+}
+
+func (r *runner) powerOff(dev int32) {
+	d := &r.devs[dev]
+	if r.healed || d.off {
+		return
+	}
+	o := r.groups[d.group].Offline
+	d.off = true
+	d.sess.Stop(r.now, o.Graceful)
+	r.clientActions(dev)
+	r.at(r.now+o.For, event{kind: evPowerOn, dev: dev})
+	d.window++
+}
+
+func (r *runner) powerOn(dev int32) {
+	d := &r.devs[dev]
+	wasOff := d.off
+	d.off = false
+	d.sess.Start(r.now)
+	r.clientActions(dev)
+	if wasOff && !r.healed {
+		r.scheduleWindow(dev)
+	}
+}

@@ -1,0 +1,333 @@
+package sim
+
+import (
+	"time"
+
+	"github.com/sessionlab/sessionlab/broker"
+	"github.com/sessionlab/sessionlab/broker/packet"
+	"github.com/sessionlab/sessionlab/sim/rng"
+)
+
+// copyKey names one subscriber copy of a message.
+type copyKey struct {
+	msg broker.MsgID
+	sub int32
+}
+
+// copyRec is what the ledger knows of one copy until it is finished: it is
+// delivered or dropped, and (when delivered) received by the application.
+type copyRec struct {
+	queued    bool // counted in its session's queue depth now
+	stored    bool // went through the offline queue
+	delivered bool
+	received  uint16
+}
+
+// msgRec is one accepted message with copies still open.
+type msgRec struct {
+	uid  uint64
+	at   time.Duration // accepted by the broker
+	open int32         // copies not yet finished
+}
+
+// session states for the fleet series.
+const (
+	sessNone uint8 = iota
+	sessOnline
+	sessOffline
+	sessExpired
+)
+
+// ledger follows every message from the broker accepting it to a terminal
+// state per subscriber copy, from the core's observation events and the
+// devices' receipts, and keeps the metrics that depend on them. Its maps
+// are only ever looked up, never iterated in an order that reaches output.
+type ledger struct {
+	m       *Metrics
+	ids     map[string]int32 // client id -> device index
+	msgs    map[broker.MsgID]msgRec
+	uids    map[uint64]broker.MsgID
+	copies  map[copyKey]copyRec
+	depth   []int32 // per device: copies queued by the broker
+	state   []uint8 // per device: sessNone...
+	counts  [4]int  // devices per state
+	replay  []replayState
+	reserve rng.Stream // reservoir sampling of replays
+}
+
+// replayState is a resumed session draining its backlog.
+type replayState struct {
+	start   time.Duration
+	backlog int32
+	active  bool
+}
+
+func newLedger(m *Metrics, clientIDs []string, seed uint64) *ledger {
+	l := &ledger{
+		m: m, ids: make(map[string]int32, len(clientIDs)),
+		msgs: map[broker.MsgID]msgRec{}, uids: map[uint64]broker.MsgID{}, copies: map[copyKey]copyRec{},
+		depth: make([]int32, len(clientIDs)), state: make([]uint8, len(clientIDs)),
+		replay: make([]replayState, len(clientIDs)), reserve: rng.New(seed, "sim/replay-reservoir", 0),
+	}
+	for i, id := range clientIDs {
+		l.ids[id] = int32(i)
+	}
+	l.counts[sessNone] = len(clientIDs)
+	m.Dropped, m.ClientDropped = map[string]int64{}, map[string]int64{}
+	return l
+}
+
+// event accounts for one core observation event. uid is the payload id of
+// the PUBLISH being processed, for EvPublished.
+func (l *ledger) event(ev *broker.Event, uid uint64) {
+	sub, known := l.ids[ev.ClientID]
+	switch ev.Kind {
+	case broker.EvPublished:
+		l.published(ev, uid)
+	case broker.EvEnqueued, broker.EvSent, broker.EvDelivered, broker.EvDropped:
+		if known {
+			l.copyEvent(ev, sub)
+		} else if ev.Kind == broker.EvDropped {
+			l.drop(ev.Reason)
+		}
+	case broker.EvConnected:
+		l.m.Connects++
+		if ev.SessionPresent {
+			l.m.Resumes++
+		}
+		if known {
+			l.connected(ev.At, sub)
+		}
+	case broker.EvDisconnected:
+		if ev.Reason == broker.ReasonKeepalive {
+			l.m.KeepaliveKicks++
+		}
+		if known {
+			l.replay[sub].active = false
+			l.setState(sub, sessOffline)
+		}
+	case broker.EvSessionExpired:
+		l.m.Expired++
+		if known {
+			l.setState(sub, sessExpired)
+		}
+	case broker.EvSessionDiscarded:
+		if known && l.state[sub] != sessOnline {
+			l.setState(sub, sessNone)
+		}
+	case broker.EvRefused:
+		l.m.Refused++
+	case broker.EvSessionTakenOver:
+		l.m.Takeovers++
+	}
+}
+
+func (l *ledger) published(ev *broker.Event, uid uint64) {
+	l.m.Published++
+	l.m.Copies += int64(ev.Copies)
+	if ev.Copies > 0 {
+		l.msgs[ev.Msg] = msgRec{uid: uid, at: ev.At, open: int32(ev.Copies)}
+		if uid != 0 {
+			l.uids[uid] = ev.Msg
+		}
+	}
+}
+
+func (l *ledger) copyEvent(ev *broker.Event, sub int32) {
+	k := copyKey{ev.Msg, sub}
+	c := l.copies[k]
+	switch ev.Kind {
+	case broker.EvEnqueued:
+		if !c.queued {
+			c.queued = true
+			l.addDepth(sub, 1)
+		}
+		if l.state[sub] != sessOnline {
+			c.stored = true
+		}
+	case broker.EvSent:
+		l.dequeue(&c, sub, ev.At)
+		c.stored = c.stored || ev.Stored
+		if ev.Dup {
+			l.m.Resent++
+		}
+	case broker.EvDelivered:
+		l.dequeue(&c, sub, ev.At)
+		c.delivered = true
+		l.m.Delivered++
+		if c.received > 0 {
+			l.finish(k)
+			return
+		}
+	case broker.EvDropped:
+		l.dequeue(&c, sub, ev.At)
+		l.drop(ev.Reason)
+		l.finish(k)
+		return
+	}
+	l.copies[k] = c
+}
+
+func (l *ledger) drop(r broker.Reason) {
+	l.m.Dropped[reasonName(r)]++
+	l.m.DroppedTotal++
+}
+
+// dequeue takes a copy out of its session's queue depth, and ends a replay
+// when the backlog has drained.
+func (l *ledger) dequeue(c *copyRec, sub int32, now time.Duration) {
+	if !c.queued {
+		return
+	}
+	c.queued = false
+	l.addDepth(sub, -1)
+	if r := &l.replay[sub]; r.active && l.depth[sub] == 0 {
+		r.active = false
+		l.recordReplay(Replay{T: r.start.Seconds(), Backlog: int(r.backlog), Drain: (now - r.start).Seconds()})
+	}
+}
+
+func (l *ledger) addDepth(sub int32, d int32) {
+	l.depth[sub] += d
+	l.m.MaxQueueDepth = max(l.m.MaxQueueDepth, int(l.depth[sub]))
+}
+
+// finish forgets a finished copy, and its message once no copy is open.
+func (l *ledger) finish(k copyKey) {
+	delete(l.copies, k)
+	m, ok := l.msgs[k.msg]
+	if !ok {
+		return
+	}
+	if m.open--; m.open > 0 {
+		l.msgs[k.msg] = m
+		return
+	}
+	delete(l.msgs, k.msg)
+	if l.uids[m.uid] == k.msg {
+		delete(l.uids, m.uid)
+	}
+}
+
+func (l *ledger) connected(now time.Duration, sub int32) {
+	l.setState(sub, sessOnline)
+	if l.depth[sub] > 0 {
+		l.replay[sub] = replayState{start: now, backlog: l.depth[sub], active: true}
+	}
+}
+
+func (l *ledger) setState(sub int32, s uint8) {
+	l.counts[l.state[sub]]--
+	l.state[sub] = s
+	l.counts[s]++
+}
+
+// recordReplay keeps a uniform sample of at most MaxReplaySamples replays
+// (reservoir sampling, Vitter's algorithm R) and every drain in a histogram.
+func (l *ledger) recordReplay(r Replay) {
+	l.m.ReplaysTotal++
+	l.m.ReplayDrain.Record(time.Duration(r.Drain * float64(time.Second)))
+	if len(l.m.Replays) < MaxReplaySamples {
+		l.m.Replays = append(l.m.Replays, r)
+		return
+	}
+	if j := l.reserve.Intn(int(l.m.ReplaysTotal)); j < MaxReplaySamples {
+		l.m.Replays[j] = r
+	}
+}
+
+// received accounts for device sub's application receiving p with payload
+// id uid at now.
+func (l *ledger) received(now time.Duration, sub int32, uid uint64, qos packet.QoS) {
+	msg, ok := l.uids[uid]
+	if !ok {
+		l.m.Duplicates++ // every copy of it was already finished
+		return
+	}
+	k := copyKey{msg, sub}
+	c, ok := l.copies[k]
+	if !ok || c.received > 0 {
+		l.m.Duplicates++
+		if ok {
+			c.received++
+			l.copies[k] = c
+		}
+		return
+	}
+	c.received = 1
+	l.m.Received++
+	lat := now - l.msgs[msg].at
+	if c.stored {
+		l.m.LatencyStored.Record(lat)
+	} else {
+		l.m.LatencyLive.Record(lat)
+	}
+	if c.delivered { // QoS 0: delivered when sent, received later
+		l.finish(k)
+		return
+	}
+	l.copies[k] = c
+}
+
+// sample appends the fleet's state at now to the series.
+func (l *ledger) sample(now time.Duration, byDepth []int) []int {
+	s := Sample{T: now.Seconds(), Online: l.counts[sessOnline], Offline: l.counts[sessOffline], Expired: l.counts[sessExpired]}
+	clear(byDepth)
+	for _, d := range l.depth {
+		if int(d) >= len(byDepth) {
+			byDepth = append(byDepth, make([]int, int(d)+1-len(byDepth))...)
+		}
+		byDepth[d]++
+		s.QueueTotal += int64(d)
+	}
+	s.QueueP50, s.QueueP99, s.QueueMax = rankOf(byDepth, len(l.depth), 0.5), rankOf(byDepth, len(l.depth), 0.99), rankOf(byDepth, len(l.depth), 1)
+	l.m.Samples = append(l.m.Samples, s)
+	return byDepth
+}
+
+// rankOf returns the q-quantile of n values given as a count per value.
+func rankOf(count []int, n int, q float64) int {
+	rank := int(q*float64(n) + 0.5)
+	rank = min(max(rank, 1), n)
+	seen := 0
+	for v, c := range count {
+		if seen += c; seen >= rank {
+			return v
+		}
+	}
+	return 0
+}
+
+// close tallies what is still open at the end of the run.
+func (l *ledger) close() {
+	for _, c := range l.copies { // order-independent sums only
+		if c.delivered {
+			l.m.LostQoS0++
+		} else {
+			l.m.Pending++
+		}
+	}
+}
+
+// reasonName names a drop reason for Metrics.Dropped.
+func reasonName(r broker.Reason) string {
+	switch r {
+	case broker.ReasonQueueFull:
+		return "queue-full"
+	case broker.ReasonTTL:
+		return "ttl"
+	case broker.ReasonSessionExpired:
+		return "session-expired"
+	case broker.ReasonSessionDiscarded:
+		return "session-discarded"
+	case broker.ReasonQoS0Offline:
+		return "qos0-offline"
+	case broker.ReasonNotAuthorized:
+		return "not-authorized"
+	case broker.ReasonQoSUnsupported:
+		return "qos-unsupported"
+	case broker.ReasonRetryExhausted:
+		return "retry-exhausted"
+	}
+	return "other"
+}

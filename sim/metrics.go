@@ -1,0 +1,95 @@
+package sim
+
+import "fmt"
+
+// Metrics is everything a run measured, as one JSON-serialisable value
+// (the CLI writes it to metrics.json and the plots are drawn from it).
+// Times are in seconds of virtual time since the start of the run. Memory
+// is bounded: histograms are bucketed, series are sampled every
+// SampleSeconds, and replay samples are a fixed-size reservoir.
+type Metrics struct {
+	Scenario      string  `json:"scenario"`
+	Profile       string  `json:"profile"`
+	Seed          uint64  `json:"seed"`
+	Devices       int     `json:"devices"`
+	Duration      float64 `json:"duration_s"` // faulty phase
+	Heal          float64 `json:"heal_s"`     // healed phase after it
+	SampleSeconds float64 `json:"sample_s"`
+
+	// Message accounting, per subscriber copy (Copies = Delivered +
+	// DroppedTotal + Pending, the conservation invariant).
+	Published    int64            `json:"published"`     // messages the broker accepted
+	Copies       int64            `json:"copies"`        // subscriber copies owed
+	Delivered    int64            `json:"delivered"`     // copies acknowledged (QoS 0: sent)
+	Dropped      map[string]int64 `json:"dropped"`       // by reason
+	DroppedTotal int64            `json:"dropped_total"` // sum of Dropped
+	Pending      int64            `json:"pending"`       // copies neither delivered nor dropped at the end
+	Received     int64            `json:"received"`      // first receipts by device applications
+	Duplicates   int64            `json:"duplicates"`    // receipts of a copy already received
+	Resent       int64            `json:"resent"`        // copies the broker re-sent with DUP=1
+	LostQoS0     int64            `json:"lost_qos0"`     // QoS 0 copies sent but lost on the way
+	// ClientDropped counts application messages the devices discarded
+	// before publishing (QoS 0 while offline, full outbox, powered off).
+	ClientDropped map[string]int64 `json:"client_dropped"`
+
+	// Delivery latency from the broker accepting a message to the
+	// subscriber's application receiving it, for live copies and for copies
+	// that were stored (queued while offline, or sent from the queue on resume).
+	LatencyLive   Histogram `json:"latency_live"`
+	LatencyStored Histogram `json:"latency_stored"`
+
+	// Series sampled every SampleSeconds.
+	Samples []Sample `json:"samples"`
+
+	// Replays: for sessions resumed with a backlog, how long the backlog
+	// took to drain. At most MaxReplaySamples, chosen by reservoir sampling.
+	Replays      []Replay  `json:"replays"`
+	ReplaysTotal int64     `json:"replays_total"`
+	ReplayDrain  Histogram `json:"replay_drain"`
+
+	Connects       int64 `json:"connects"`        // CONNECTs accepted
+	Resumes        int64 `json:"resumes"`         // of them with SessionPresent=1
+	Refused        int64 `json:"refused"`         // CONNECTs refused
+	Expired        int64 `json:"expired"`         // sessions expired
+	Takeovers      int64 `json:"takeovers"`       // sessions taken over
+	KeepaliveKicks int64 `json:"keepalive_kicks"` // broker-side keepalive timeouts
+	PingTimeouts   int64 `json:"ping_timeouts"`   // device-side dead-link detections
+	Dials          int64 `json:"dials"`           // dial attempts by devices
+	MaxQueueDepth  int   `json:"max_queue_depth"` // over the whole run, any device
+	WireErrors     int64 `json:"wire_errors"`     // packets that did not survive encode+decode (Options.Wire)
+}
+
+// MaxReplaySamples bounds Metrics.Replays.
+const MaxReplaySamples = 5000
+
+// Sample is the fleet's state at one instant.
+type Sample struct {
+	T       float64 `json:"t_s"`
+	Online  int     `json:"online"`  // sessions connected
+	Offline int     `json:"offline"` // sessions stored, device disconnected
+	Expired int     `json:"expired"` // sessions expired, device not back yet
+	// Queue depth (messages queued by the broker per session) across all
+	// devices: median, 99th percentile, maximum, and the fleet total.
+	QueueP50   int   `json:"queue_p50"`
+	QueueP99   int   `json:"queue_p99"`
+	QueueMax   int   `json:"queue_max"`
+	QueueTotal int64 `json:"queue_total"`
+}
+
+// Replay is one resumed session's backlog and how long it took to drain.
+type Replay struct {
+	T       float64 `json:"t_s"` // when the session resumed
+	Backlog int     `json:"backlog"`
+	Drain   float64 `json:"drain_s"`
+}
+
+// String summarises the sample in one line.
+func (s Sample) String() string {
+	return fmt.Sprintf("t=%.0fs online=%d offline=%d expired=%d queue p50=%d p99=%d max=%d",
+		s.T, s.Online, s.Offline, s.Expired, s.QueueP50, s.QueueP99, s.QueueMax)
+}
+
+// String summarises the replay in one line.
+func (r Replay) String() string {
+	return fmt.Sprintf("t=%.0fs backlog=%d drained in %.3fs", r.T, r.Backlog, r.Drain)
+}

@@ -1,0 +1,86 @@
+package sim
+
+import (
+	"fmt"
+	"time"
+
+	"github.com/sessionlab/sessionlab/broker"
+	"github.com/sessionlab/sessionlab/broker/packet"
+	"github.com/sessionlab/sessionlab/netsim"
+)
+
+// Core is the broker core as the simulator drives it; *broker.Broker
+// implements it. Tests may substitute their own.
+type Core interface {
+	Step(now broker.Time, in broker.Input)
+	Outputs() []broker.Output
+	NextDeadline() (broker.Time, bool)
+}
+
+// Observer sees everything a run does, as it happens, in order: a checker
+// can follow the run step by step. Its methods must not keep the packets
+// (they may be shared) and must not block.
+type Observer interface {
+	// Input is called before each input is fed to the core.
+	Input(now broker.Time, in broker.Input)
+	// Output is called for each output the core produced, in order.
+	Output(now broker.Time, out broker.Output)
+	// Received is called when the application of the device with clientID
+	// receives p (after client-side QoS 2 de-duplication).
+	Received(now broker.Time, clientID string, p *packet.Publish)
+}
+
+// Progress reports how far a run has come, in virtual time.
+type Progress struct {
+	Now, End time.Duration
+	Events   int64
+}
+
+// String describes progress in one line, e.g. "3h0m0s/24h30m0s 12.2% 3100000 events".
+func (p Progress) String() string {
+	pct := 0.0
+	if p.End > 0 {
+		pct = 100 * float64(p.Now) / float64(p.End)
+	}
+	return fmt.Sprintf("%v/%v %.1f%% %d events", p.Now, p.End, pct, p.Events)
+}
+
+// Options tune a run without changing its scenario.
+type Options struct {
+	// Wire passes every packet through the byte codec (Append, then
+	// packet.Decode) instead of handing decoded packets over.
+	Wire bool
+	// Observer, when set, sees every input, output and receipt.
+	Observer Observer
+	// Progress, when set, is called at every metrics sample.
+	Progress func(Progress)
+	// NewCore builds the core (default: broker.New).
+	NewCore func(broker.Config) (Core, error)
+	// MaxEvents stops a run after this many events (0: no limit); the
+	// Result then says Truncated.
+	MaxEvents int64
+}
+
+// Result is what a run produced.
+type Result struct {
+	Metrics Metrics
+	// Digest is a 64-bit FNV-1a hash over every engine event and every
+	// core output of the run: same seed and scenario, same digest.
+	Digest uint64
+	// Events is the number of engine events processed.
+	Events int64
+	// Knobs are the network fault knobs in force (drawn when swarm).
+	Knobs netsim.Knobs
+	// Truncated is set when Options.MaxEvents stopped the run early.
+	Truncated bool
+}
+
+// DigestHex returns the digest as 16 hex digits.
+func (r *Result) DigestHex() string { return fmt.Sprintf("%016x", r.Digest) }
+
+// String summarises the result in one line.
+func (r *Result) String() string {
+	m := &r.Metrics
+	return fmt.Sprintf("%s/%s seed=%d events=%d published=%d delivered=%d dropped=%d pending=%d digest=%s",
+		m.Scenario, m.Profile, m.Seed, r.Events, m.Published, m.Delivered, m.DroppedTotal, m.Pending, r.DigestHex())
+}

@@ -1,0 +1,170 @@
+package sim
+
+import (
+	"fmt"
+	"time"
+
+	"github.com/sessionlab/sessionlab/broker"
+	"github.com/sessionlab/sessionlab/broker/packet"
+	"github.com/sessionlab/sessionlab/netsim"
+	"github.com/sessionlab/sessionlab/sim/rng"
+	"github.com/sessionlab/sessionlab/sim/scenario"
+)
+
+// InitialSpread is the window over which devices first power on, so that
+// a run does not start with the whole fleet connecting in the same instant.
+const InitialSpread = 30 * time.Second
+
+// runner is the state of one run. It is used by one goroutine only.
+type runner struct {
+	sc     scenario.Scenario
+	opts   Options
+	core   Core
+	net    *netsim.Network[packet.Packet]
+	knobs  netsim.Knobs
+	q      queue
+	now    time.Duration
+	end    time.Duration
+	healed bool
+
+	devs     []device
+	groups   []scenario.Group
+	targets  []int32 // command devices, the backends' targets
+	ledger   *ledger
+	m        Metrics
+	dg       digest
+	outages  []window      // broker-wide outages, scripted and drawn
+	brokerAt time.Duration // the armed broker timer, -1 when none
+	events   int64
+
+	curUID  uint64 // payload id of the PUBLISH being stepped, for EvPublished
+	nextUID uint64
+	arena   []byte // payload arena: 8-byte ids carved from 4 KiB chunks
+	byDepth []int  // scratch for queue-depth quantiles
+	wireBuf []byte // scratch for Options.Wire
+}
+
+// Run simulates sc under the broker policy with the given seed. It
+// returns an error only for an invalid scenario or policy; whatever the
+// broker does is measured, not judged (checkers use Options.Observer).
+func Run(sc scenario.Scenario, policy broker.Policy, seed uint64, opts Options) (*Result, error) {
+	if err := sc.Validate(); err != nil {
+		return nil, fmt.Errorf("sim: scenario %s: %w", sc.Name, err)
+	}
+	newCore := opts.NewCore
+	if newCore == nil {
+		newCore = func(c broker.Config) (Core, error) { return broker.New(c) }
+	}
+	core, err := newCore(broker.Config{Policy: policy})
+	if err != nil {
+		return nil, fmt.Errorf("sim: profile %s: %w", policy.Name, err)
+	}
+	r := &runner{sc: sc, opts: opts, core: core, end: sc.End(), brokerAt: -1, dg: fnvOffset}
+	r.knobs = sc.Network.Faults
+	if sc.Network.Swarm {
+		s := rng.New(seed, "netsim/swarm", 0)
+		r.knobs = netsim.Swarm(&s)
+	}
+	r.net = netsim.New[packet.Packet](netsim.Config{Latency: sc.Network.Latency, Knobs: r.knobs, Seed: seed})
+	r.m = Metrics{Scenario: sc.Name, Profile: policy.Name, Seed: seed, Devices: sc.Devices(),
+		Duration: sc.Duration.Seconds(), Heal: sc.Heal.Seconds(), SampleSeconds: sc.SampleEvery().Seconds()}
+	r.setup(seed)
+	r.loop()
+	return r.finish(), nil
+}
+
+// loop pops and dispatches events until the end of the run.
+func (r *runner) loop() {
+	for {
+		e, ok := r.q.Pop()
+		if !ok || e.at > r.end || e.kind == evEnd {
+			r.now = max(r.now, min(e.at, r.end))
+			return
+		}
+		if r.opts.MaxEvents > 0 && r.events >= r.opts.MaxEvents {
+			return
+		}
+		r.now = e.at
+		r.events++
+		r.dg.engineEvent(&e)
+		r.dispatch(&e)
+	}
+}
+
+// at schedules e at time t (never in the past).
+func (r *runner) at(t time.Duration, e event) {
+	e.at = max(t, r.now)
+	r.q.Push(e)
+}
+
+func (r *runner) dispatch(e *event) {
+	switch e.kind {
+	case evArrive:
+		r.arrive(e)
+	case evNotice:
+		r.notice(e)
+	case evDialed:
+		r.dialed(e)
+	case evServerOpen:
+		if _, ok := r.net.Host(netsim.ConnID(e.conn)); ok {
+			r.step(broker.Input{Kind: broker.InOpen, Conn: broker.ConnID(e.conn)})
+		}
+	case evLinkFault:
+		if !r.healed {
+			r.notices(r.net.Fail(r.now, netsim.ConnID(e.conn), netsim.Fault(e.arg)))
+		}
+	case evDeviceTimer:
+		if d := &r.devs[e.dev]; d.timerAt == e.at {
+			d.timerAt = -1
+			d.sess.Deadline(r.now)
+			r.clientActions(e.dev)
+		}
+	case evBrokerTimer:
+		if r.brokerAt == e.at {
+			r.brokerAt = -1
+			r.step(broker.Input{Kind: broker.InDeadline})
+		}
+	case evPublish:
+		r.publish(e.dev)
+	case evPowerOff:
+		r.powerOff(e.dev)
+	case evPowerOn:
+		r.powerOn(e.dev)
+	case evOutageStart:
+		r.outage(int(e.arg))
+	case evPartition:
+		r.partition(e.dev, int(e.arg))
+	case evSample:
+		r.sample()
+	case evHeal:
+		r.heal()
+	}
+}
+
+// finish closes the books and returns the result.
+func (r *runner) finish() *Result {
+	r.ledger.close()
+	m := &r.m
+	m.Pending = m.Copies - m.Delivered - m.DroppedTotal
+	for i := range r.devs {
+		st := r.devs[i].sess.Stats()
+		m.PingTimeouts += int64(st.PingTimeouts)
+		m.Dials += int64(st.Dials)
+	}
+	m.LatencyLive.finish()
+	m.LatencyStored.finish()
+	m.ReplayDrain.finish()
+	return &Result{Metrics: r.m, Digest: uint64(r.dg), Events: r.events, Knobs: r.knobs,
+		Truncated: r.opts.MaxEvents > 0 && r.events >= r.opts.MaxEvents}
+}
+
+// sample records the fleet series and reports progress.
+func (r *runner) sample() {
+	r.byDepth = r.ledger.sample(r.now, r.byDepth)
+	if next := r.now + r.sc.SampleEvery(); next <= r.end {
+		r.at(next, event{kind: evSample, dev: -1})
+	}
+	if r.opts.Progress != nil {
+		r.opts.Progress(Progress{Now: r.now, End: r.end, Events: r.events})
+	}
+}
