@@ -204,6 +204,7 @@ func (f *fakeCore) deliver(now broker.Time, id string, s *fakeSession, cp fakeCo
 	if pub.QoS > 0 {
 		s.nextID++
 		pub.PacketID = s.nextID
+		cp.pub.PacketID = s.nextID
 		s.unacked[pub.PacketID] = cp
 	}
 	f.send(s.conn, &pub)

@@ -96,9 +96,10 @@ func (r *runner) initDevice(seed uint64, h, gi, i int) {
 func (r *runner) scheduleDevice(seed uint64, dev int32) {
 	d := &r.devs[dev]
 	g := r.groups[d.group]
-	r.at(d.work.Uniform(0, InitialSpread), event{kind: evPowerOn, dev: dev})
+	on := d.work.Uniform(0, InitialSpread)
+	r.at(on, event{kind: evPowerOn, dev: dev})
 	if every := r.publishEvery(g); every > 0 {
-		r.at(d.work.Uniform(0, every), event{kind: evPublish, dev: dev})
+		r.at(on+d.work.Uniform(0, every), event{kind: evPublish, dev: dev})
 	}
 	r.scheduleWindow(dev)
 	r.schedulePartition(dev)

@@ -147,7 +147,7 @@ func (l *ledger) copyEvent(ev *broker.Event, sub int32) {
 		}
 	case broker.EvSent:
 		l.dequeue(&c, sub, ev.At)
-		c.stored = c.stored || ev.Stored
+		c.stored = c.stored || ev.Stored || ev.Dup // a re-sent copy waited in the session too
 		if ev.Dup {
 			l.m.Resent++
 		}
@@ -298,13 +298,14 @@ func rankOf(count []int, n int, q float64) int {
 	return 0
 }
 
-// close tallies what is still open at the end of the run.
+// close tallies what is still open at the end of the run: copies still
+// pending by conservation, and copies delivered (QoS 0 sent) that never
+// reached their device.
 func (l *ledger) close() {
-	for _, c := range l.copies { // order-independent sums only
+	l.m.Pending = l.m.Copies - l.m.Delivered - l.m.DroppedTotal
+	for _, c := range l.copies { // an order-independent count
 		if c.delivered {
 			l.m.LostQoS0++
-		} else {
-			l.m.Pending++
 		}
 	}
 }

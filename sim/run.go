@@ -145,7 +145,6 @@ func (r *runner) dispatch(e *event) {
 func (r *runner) finish() *Result {
 	r.ledger.close()
 	m := &r.m
-	m.Pending = m.Copies - m.Delivered - m.DroppedTotal
 	for i := range r.devs {
 		st := r.devs[i].sess.Stats()
 		m.PingTimeouts += int64(st.PingTimeouts)

@@ -1,0 +1,116 @@
+package sim
+
+import (
+	"testing"
+	"time"
+
+	"github.com/sessionlab/sessionlab/broker"
+	"github.com/sessionlab/sessionlab/broker/packet"
+	"github.com/sessionlab/sessionlab/sim/scenario"
+)
+
+// cores lists the cores the engine tests run against.
+func cores(t *testing.T) []struct {
+	name   string
+	policy broker.Policy
+	opts   Options
+} {
+	return []struct {
+		name   string
+		policy broker.Policy
+		opts   Options
+	}{
+		{"fake", broker.Policy{Name: "fake"}, Options{NewCore: newFakeCore}},
+	}
+}
+
+// TestSameSeedSameDigest is invariant 17 (determinism) for every built-in
+// scenario: the same seed gives the same digest and metrics, another seed
+// a different digest.
+func TestSameSeedSameDigest(t *testing.T) {
+	for _, c := range cores(t) {
+		for _, name := range scenario.Names() {
+			t.Run(c.name+"/"+name, func(t *testing.T) {
+				sc := small(t, name, 24, 0)
+				a, err := Run(sc, c.policy, 7, c.opts)
+				if err != nil {
+					t.Fatal(err)
+				}
+				b, _ := Run(sc, c.policy, 7, c.opts)
+				other, _ := Run(sc, c.policy, 8, c.opts)
+				if a.Digest != b.Digest || a.Events != b.Events {
+					t.Errorf("same seed: digests %s, %s; events %d, %d", a.DigestHex(), b.DigestHex(), a.Events, b.Events)
+				}
+				if a.Metrics.Published != b.Metrics.Published || a.Metrics.Received != b.Metrics.Received {
+					t.Errorf("same seed, different metrics: %v vs %v", a, b)
+				}
+				if a.Digest == other.Digest {
+					t.Errorf("seeds 7 and 8 give the same digest %s", a.DigestHex())
+				}
+				if a.Metrics.Published == 0 || a.Events < 100 {
+					t.Errorf("run did too little: %v", a)
+				}
+			})
+		}
+	}
+}
+
+// TestWireModeChangesNothing runs with every packet encoded and decoded:
+// a faithful codec leaves the whole trace, and so the digest, unchanged.
+func TestWireModeChangesNothing(t *testing.T) {
+	for _, c := range cores(t) {
+		sc := small(t, "flaky-cellular", 20, 30*time.Minute)
+		plain, err := Run(sc, c.policy, 3, c.opts)
+		if err != nil {
+			t.Fatal(err)
+		}
+		wopts := c.opts
+		wopts.Wire = true
+		wired, _ := Run(sc, c.policy, 3, wopts)
+		if wired.Metrics.WireErrors != 0 {
+			t.Errorf("%s: %d packets did not survive the codec", c.name, wired.Metrics.WireErrors)
+		}
+		if plain.Digest != wired.Digest {
+			t.Errorf("%s: digest %s plain, %s wired", c.name, plain.DigestHex(), wired.DigestHex())
+		}
+	}
+}
+
+// connectLog is an Observer recording when each CONNECT reaches the broker.
+type connectLog struct{ at map[string][]time.Duration }
+
+func (l *connectLog) Input(now broker.Time, in broker.Input) {
+	if c, ok := in.Packet.(*packet.Connect); ok {
+		l.at[c.ClientID] = append(l.at[c.ClientID], now)
+	}
+}
+func (l *connectLog) Output(broker.Time, broker.Output)             {}
+func (l *connectLog) Received(broker.Time, string, *packet.Publish) {}
+
+// TestAddingADeviceChangesNoOtherDevice checks that randomness is split
+// per device: with one more device in the fleet, every other device
+// connects at exactly the same instants.
+func TestAddingADeviceChangesNoOtherDevice(t *testing.T) {
+	sc, _ := scenario.Builtin("flaky-cellular")
+	sc.Groups = []scenario.Group{sc.Groups[0]} // telemetry only: no routing between devices
+	sc.Groups[0].Count = 5
+	sc.Duration = time.Hour
+	logs := [2]*connectLog{{map[string][]time.Duration{}}, {map[string][]time.Duration{}}}
+	for i, l := range logs {
+		sc.Groups[0].Count = 5 + i
+		if _, err := Run(sc, broker.Policy{Name: "fake"}, 11, Options{NewCore: newFakeCore, Observer: l}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for id, want := range logs[0].at {
+		got := logs[1].at[id]
+		if len(got) != len(want) || len(want) < 2 {
+			t.Fatalf("%s connects at %v with 6 devices, %v with 5 (want several, equal)", id, got, want)
+		}
+		for i := range want {
+			if got[i] != want[i] {
+				t.Fatalf("%s connect %d at %v with 6 devices, %v with 5", id, i, got[i], want[i])
+			}
+		}
+	}
+}

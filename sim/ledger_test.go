@@ -1,0 +1,139 @@
+package sim
+
+import (
+	"testing"
+	"time"
+
+	"github.com/sessionlab/sessionlab/broker"
+	"github.com/sessionlab/sessionlab/broker/packet"
+)
+
+// ledgerStep is one input to the ledger: a core event, or a receipt.
+type ledgerStep struct {
+	ev      broker.Event
+	receive string // client id receiving uid, instead of ev
+	uid     uint64
+}
+
+func ev(kind broker.EventKind, at time.Duration, client string, msg broker.MsgID) ledgerStep {
+	return ledgerStep{ev: broker.Event{Kind: kind, At: at, ClientID: client, Msg: msg}}
+}
+
+func TestLedgerFollowsCopies(t *testing.T) {
+	const s = time.Second
+	pub := func(at time.Duration, msg broker.MsgID, copies int, uid uint64) ledgerStep {
+		return ledgerStep{ev: broker.Event{Kind: broker.EvPublished, At: at, Msg: msg, Copies: copies}, uid: uid}
+	}
+	recv := func(at time.Duration, client string, uid uint64) ledgerStep {
+		return ledgerStep{ev: broker.Event{At: at}, receive: client, uid: uid}
+	}
+	sent := func(at time.Duration, client string, msg broker.MsgID, stored, dup bool) ledgerStep {
+		st := ev(broker.EvSent, at, client, msg)
+		st.ev.Stored, st.ev.Dup = stored, dup
+		return st
+	}
+	dropped := func(at time.Duration, client string, msg broker.MsgID, r broker.Reason) ledgerStep {
+		st := ev(broker.EvDropped, at, client, msg)
+		st.ev.Reason = r
+		return st
+	}
+	connected := func(at time.Duration, client string, sp bool) ledgerStep {
+		st := ev(broker.EvConnected, at, client, 0)
+		st.ev.SessionPresent = sp
+		return st
+	}
+	tests := []struct {
+		name  string
+		steps []ledgerStep
+		check func(t *testing.T, m *Metrics)
+	}{
+		{"live QoS1 delivery", []ledgerStep{
+			connected(0, "a", false), pub(s, 1, 1, 100), sent(s, "a", 1, false, false),
+			recv(2*s, "a", 100), ev(broker.EvDelivered, 3*s, "a", 1),
+		}, func(t *testing.T, m *Metrics) {
+			want(t, "delivered", m.Delivered, 1)
+			want(t, "received", m.Received, 1)
+			want(t, "live latency count", m.LatencyLive.Count, 1)
+			want(t, "live latency", int64(m.LatencyLive.Max), 1)
+		}},
+		{"stored copy, replay drained", []ledgerStep{
+			connected(0, "a", false), ev(broker.EvDisconnected, s, "a", 0),
+			pub(2*s, 1, 1, 100), ev(broker.EvEnqueued, 2*s, "a", 1),
+			pub(3*s, 2, 1, 101), ev(broker.EvEnqueued, 3*s, "a", 2),
+			connected(10*s, "a", true),
+			sent(10*s, "a", 1, true, false), recv(11*s, "a", 100), ev(broker.EvDelivered, 11*s, "a", 1),
+			sent(12*s, "a", 2, true, false), recv(13*s, "a", 101), ev(broker.EvDelivered, 13*s, "a", 2),
+		}, func(t *testing.T, m *Metrics) {
+			want(t, "stored latency count", m.LatencyStored.Count, 2)
+			want(t, "max queue depth", int64(m.MaxQueueDepth), 2)
+			want(t, "replays", m.ReplaysTotal, 1)
+			if len(m.Replays) != 1 || m.Replays[0].Backlog != 2 || m.Replays[0].Drain != 2 {
+				t.Errorf("replays = %v, want backlog 2 drained in 2s", m.Replays)
+			}
+		}},
+		{"duplicate receipt", []ledgerStep{
+			connected(0, "a", false), pub(s, 1, 1, 100), sent(s, "a", 1, false, false), recv(2*s, "a", 100),
+			sent(5*s, "a", 1, false, true), recv(6*s, "a", 100), ev(broker.EvDelivered, 7*s, "a", 1),
+			recv(8*s, "a", 100),
+		}, func(t *testing.T, m *Metrics) {
+			want(t, "duplicates", m.Duplicates, 2)
+			want(t, "resent", m.Resent, 1)
+			want(t, "received", m.Received, 1)
+		}},
+		{"drops by reason, conservation", []ledgerStep{
+			pub(s, 1, 3, 100), ev(broker.EvEnqueued, s, "a", 1), ev(broker.EvEnqueued, s, "b", 1),
+			dropped(2*s, "a", 1, broker.ReasonQueueFull), dropped(3*s, "b", 1, broker.ReasonSessionExpired),
+		}, func(t *testing.T, m *Metrics) {
+			want(t, "queue-full", m.Dropped["queue-full"], 1)
+			want(t, "session-expired", m.Dropped["session-expired"], 1)
+			want(t, "pending", m.Pending, 1)
+			want(t, "copies", m.Copies, 3)
+		}},
+		{"QoS0 sent but lost", []ledgerStep{
+			connected(0, "a", false), pub(s, 1, 1, 100), sent(s, "a", 1, false, false), ev(broker.EvDelivered, s, "a", 1),
+		}, func(t *testing.T, m *Metrics) {
+			want(t, "lost qos0", m.LostQoS0, 1)
+			want(t, "pending", m.Pending, 0)
+		}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			var m Metrics
+			l := newLedger(&m, []string{"a", "b", "c"}, 1)
+			for _, st := range tt.steps {
+				if st.receive != "" {
+					l.received(st.ev.At, l.ids[st.receive], st.uid, packet.QoS(1))
+					continue
+				}
+				ev := st.ev
+				l.event(&ev, st.uid)
+			}
+			l.close()
+			tt.check(t, &m)
+		})
+	}
+}
+
+func want(t *testing.T, what string, got, want int64) {
+	t.Helper()
+	if got != want {
+		t.Errorf("%s = %d, want %d", what, got, want)
+	}
+}
+
+func TestLedgerSampleQuantiles(t *testing.T) {
+	var m Metrics
+	ids := make([]string, 100)
+	for i := range ids {
+		ids[i] = string(rune('a'+i%26)) + string(rune('0'+i/26))
+	}
+	l := newLedger(&m, ids, 1)
+	for i := range l.depth {
+		l.depth[i] = int32(i) // depths 0..99
+	}
+	l.sample(time.Minute, nil)
+	got := m.Samples[0]
+	if got.QueueP50 != 49 || got.QueueP99 != 98 || got.QueueMax != 99 || got.QueueTotal != 4950 {
+		t.Errorf("sample = %v total %d, want p50=49 p99=98 max=99 total=4950", got, got.QueueTotal)
+	}
+}
