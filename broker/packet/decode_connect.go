@@ -62,31 +62,41 @@ func decodeConnectFlags(r *reader, p *Connect) error {
 }
 
 // decodeConnectPayload decodes the payload fields the flags announce, in
-// their fixed order [MQTT-3.1.3-1].
+// their fixed order [MQTT-3.1.3-1]; a field the flags announce but the
+// body lacks is cited with the rule that requires it.
 func decodeConnectPayload(r *reader, p *Connect) error {
 	var err error
-	if p.ClientID, err = r.string("client identifier", nil); err != nil { // [MQTT-3.1.3-3], [MQTT-3.1.3-4]
-		return err
+	if p.ClientID, err = r.string("client identifier", nil); err != nil {
+		return cite(err, "MQTT-3.1.3-3")
 	}
 	if p.WillFlag {
 		// The will topic is published as a topic name when the will
 		// fires, so it obeys the topic name rules [MQTT-3.1.3-10].
 		if p.WillTopic, err = r.string("will topic", topicNameProblem); err != nil {
-			return err
+			return cite(err, "MQTT-3.1.2-9")
 		}
 		if p.WillPayload, err = r.bytes("will message"); err != nil {
-			return err
+			return cite(err, "MQTT-3.1.2-9")
 		}
 	}
 	if p.UsernameFlag {
-		if p.Username, err = r.string("user name", nil); err != nil { // [MQTT-3.1.3-11]
-			return err
+		if p.Username, err = r.string("user name", nil); err != nil {
+			return cite(err, "MQTT-3.1.2-17")
 		}
 	}
 	if p.PasswordFlag {
 		if p.Password, err = r.bytes("password"); err != nil {
-			return err
+			return cite(err, "MQTT-3.1.2-19")
 		}
 	}
 	return nil
+}
+
+// cite sets the spec ID of an *Error that has none, so a missing field
+// names the rule that requires it.
+func cite(err error, spec string) error {
+	if e, ok := err.(*Error); ok && e.SpecID == "" {
+		e.SpecID = spec
+	}
+	return err
 }

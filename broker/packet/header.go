@@ -73,7 +73,7 @@ func parseHeader(b []byte, maxSize int) (header, error) {
 // tooLarge builds the ErrTooLarge error for a remaining length of at least n.
 func tooLarge(t Type, n, maxSize int) *Error {
 	return &Error{Kind: ErrTooLarge, Type: t, Field: "remaining length", Offset: 1,
-		Reason: "remaining length " + strconv.Itoa(n) + " exceeds the maximum packet size " + strconv.Itoa(maxSize)}
+		Reason: "remaining length of at least " + strconv.Itoa(n) + " exceeds the maximum packet size " + strconv.Itoa(maxSize)}
 }
 
 // truncated builds the error for input that ends inside a packet.
