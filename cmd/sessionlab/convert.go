@@ -1,0 +1,85 @@
+package main
+
+import (
+	"fmt"
+	"time"
+
+	"github.com/sessionlab/sessionlab/broker"
+	"github.com/sessionlab/sessionlab/plots"
+	"github.com/sessionlab/sessionlab/sim"
+)
+
+// plotInput converts the runs of f into the plots package's input.
+func plotInput(f *metricsFile) plots.Input {
+	in := plots.Input{
+		Subtitle: fmt.Sprintf("%s, seed %d", f.Scenario, f.Seed),
+		Rules:    f.Rules,
+	}
+	reasons := dropReasons(f.Runs)
+	for _, r := range f.Runs {
+		in.Profiles = append(in.Profiles, plotProfile(r.Profile, &r.Metrics, reasons))
+	}
+	return in
+}
+
+// plotProfile converts one run's metrics; drops are listed for every reason
+// in reasons, in that order, so that all profiles share the bar groups.
+func plotProfile(name string, m *sim.Metrics, reasons []string) plots.Profile {
+	p := plots.Profile{
+		Name:          name,
+		LiveLatency:   histogramCDF(&m.LatencyLive),
+		StoredLatency: histogramCDF(&m.LatencyStored),
+	}
+	for _, s := range m.Samples {
+		p.QueueP50 = append(p.QueueP50, plots.Point{X: s.T, Y: float64(s.QueueP50)})
+		p.QueueP99 = append(p.QueueP99, plots.Point{X: s.T, Y: float64(s.QueueP99)})
+		p.QueueMax = append(p.QueueMax, plots.Point{X: s.T, Y: float64(s.QueueMax)})
+		p.Online = append(p.Online, plots.Point{X: s.T, Y: float64(s.Online)})
+		p.Offline = append(p.Offline, plots.Point{X: s.T, Y: float64(s.Offline)})
+		p.Expired = append(p.Expired, plots.Point{X: s.T, Y: float64(s.Expired)})
+	}
+	for _, r := range m.Replays {
+		p.Drain = append(p.Drain, plots.Point{X: float64(r.Backlog), Y: r.Drain})
+	}
+	for _, reason := range reasons {
+		p.Drops = append(p.Drops, plots.Count{Label: reason, N: float64(m.Dropped[reason])})
+	}
+	return p
+}
+
+// histogramCDF returns the cumulative distribution of h, one point per
+// non-empty bucket at its upper bound.
+func histogramCDF(h *sim.Histogram) []plots.Point {
+	bounds := make([]float64, len(h.Bins))
+	counts := make([]uint64, len(h.Bins))
+	for i, b := range h.Bins {
+		bounds[i], counts[i] = b.Le, uint64(max(b.Count, 0))
+	}
+	return plots.CDFOfHistogram(bounds, counts)
+}
+
+// pacingRules returns the replay pacing rules of the named profiles, as
+// reference lines: ReplayInterval as seconds per message, ReplayRate as its
+// inverse. Profiles whose policy cannot be had are skipped.
+func pacingRules(names []string) []plots.Rule {
+	var rules []plots.Rule
+	for _, name := range names {
+		pol, err := broker.Profile(name)
+		if err != nil {
+			continue
+		}
+		if pol.ReplayInterval > 0 {
+			rules = append(rules, plots.Rule{
+				Label:         fmt.Sprintf("%s: 1 msg / %v", name, pol.ReplayInterval),
+				SecondsPerMsg: pol.ReplayInterval.Seconds(),
+			})
+		}
+		if pol.ReplayRate > 0 {
+			rules = append(rules, plots.Rule{
+				Label:         fmt.Sprintf("%s: %d msg/s", name, pol.ReplayRate),
+				SecondsPerMsg: (time.Second / time.Duration(pol.ReplayRate)).Seconds(),
+			})
+		}
+	}
+	return rules
+}

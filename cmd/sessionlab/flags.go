@@ -1,0 +1,106 @@
+package main
+
+import (
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"slices"
+	"strings"
+
+	"github.com/sessionlab/sessionlab/broker"
+	"github.com/sessionlab/sessionlab/sim/scenario"
+)
+
+// cli is the parsing context of one subcommand: its flag set, its help text
+// and where errors go.
+type cli struct {
+	name   string // e.g. "simulate"
+	help   string // synopsis, description and examples, printed before the flags
+	flags  *flag.FlagSet
+	stdout io.Writer
+	stderr io.Writer
+}
+
+// newCLI returns a parsing context for subcommand name. help is printed by
+// --help, followed by the flag defaults.
+func newCLI(name, help string, stdout, stderr io.Writer) *cli {
+	fs := flag.NewFlagSet("sessionlab "+name, flag.ContinueOnError)
+	fs.SetOutput(io.Discard) // errors are reported by parse, help by printHelp
+	return &cli{name: name, help: help, flags: fs, stdout: stdout, stderr: stderr}
+}
+
+// parse parses args. It returns ok=false and the exit code when the command
+// must stop: exitOK after printing --help to stdout, exitUsage after naming
+// the bad flag on stderr.
+func (c *cli) parse(args []string) (code int, ok bool) {
+	err := c.flags.Parse(args)
+	if errors.Is(err, flag.ErrHelp) {
+		c.printHelp(c.stdout)
+		return exitOK, false
+	}
+	if err != nil {
+		return c.usageError("%v", err), false
+	}
+	return exitOK, true
+}
+
+// usageError prints "sessionlab NAME: message" and a hint to stderr and
+// returns exitUsage.
+func (c *cli) usageError(format string, args ...any) int {
+	fmt.Fprintf(c.stderr, "sessionlab %s: %s\n", c.name, fmt.Sprintf(format, args...))
+	fmt.Fprintf(c.stderr, "Run \"sessionlab %s --help\" for usage.\n", c.name)
+	return exitUsage
+}
+
+// failure prints "sessionlab NAME: error" to stderr and returns exitFailure.
+func (c *cli) failure(err error) int {
+	fmt.Fprintf(c.stderr, "sessionlab %s: %v\n", c.name, err)
+	return exitFailure
+}
+
+// printHelp writes the help text and the flag defaults to w.
+func (c *cli) printHelp(w io.Writer) {
+	fmt.Fprintln(w, strings.TrimSpace(c.help))
+	fmt.Fprintln(w, "\nflags:")
+	c.flags.SetOutput(w)
+	c.flags.PrintDefaults()
+	c.flags.SetOutput(io.Discard)
+}
+
+// parseProfiles splits a comma-separated list of profile names, keeping
+// their order and dropping repeats. An unknown or empty name is an error
+// listing the valid names.
+func parseProfiles(list string) ([]string, error) {
+	valid := broker.ProfileNames()
+	var names []string
+	for _, name := range strings.Split(list, ",") {
+		name = strings.TrimSpace(name)
+		if !slices.Contains(valid, name) {
+			return nil, fmt.Errorf("unknown profile %q (valid: %s)", name, strings.Join(valid, ", "))
+		}
+		if !slices.Contains(names, name) {
+			names = append(names, name)
+		}
+	}
+	return names, nil
+}
+
+// loadScenario returns the built-in scenario called ref or, when ref looks
+// like a file name (it has a slash or a .yaml, .yml or .json extension), the
+// scenario in that file. An unknown name is an error listing the built-ins.
+func loadScenario(ref string) (scenario.Scenario, error) {
+	if strings.ContainsRune(ref, '/') || hasAnySuffix(ref, ".yaml", ".yml", ".json") {
+		return scenario.Load(ref)
+	}
+	return scenario.Builtin(ref)
+}
+
+func hasAnySuffix(s string, suffixes ...string) bool {
+	for _, suf := range suffixes {
+		if strings.HasSuffix(s, suf) {
+			return true
+		}
+	}
+	return false
+}

@@ -1,0 +1,130 @@
+package main
+
+import (
+	"fmt"
+	"io"
+	"slices"
+	"strings"
+	"unicode/utf8"
+
+	"github.com/sessionlab/sessionlab/sim"
+)
+
+// table is the comparison of runs: one column per profile, one row per
+// measure.
+type table struct {
+	header []string   // "", then the profile names
+	rows   [][]string // measure name, then one cell per profile
+}
+
+// comparison builds the table of runs: deliveries, drops by reason,
+// duplicates, latency, queue depth, replay drain, expiries and digests.
+func comparison(runs []runRecord) table {
+	t := table{header: []string{""}}
+	for _, r := range runs {
+		t.header = append(t.header, r.Profile)
+	}
+	row := func(name string, cell func(m *sim.Metrics) string) {
+		cells := []string{name}
+		for i := range runs {
+			cells = append(cells, cell(&runs[i].Metrics))
+		}
+		t.rows = append(t.rows, cells)
+	}
+	count := func(f func(m *sim.Metrics) int64) func(*sim.Metrics) string {
+		return func(m *sim.Metrics) string { return fmt.Sprint(f(m)) }
+	}
+	row("published", count(func(m *sim.Metrics) int64 { return m.Published }))
+	row("copies owed", count(func(m *sim.Metrics) int64 { return m.Copies }))
+	row("delivered", count(func(m *sim.Metrics) int64 { return m.Delivered }))
+	row("dropped", count(func(m *sim.Metrics) int64 { return m.DroppedTotal }))
+	for _, reason := range dropReasons(runs) {
+		row("  "+reason, count(func(m *sim.Metrics) int64 { return m.Dropped[reason] }))
+	}
+	row("pending at end", count(func(m *sim.Metrics) int64 { return m.Pending }))
+	row("duplicates", count(func(m *sim.Metrics) int64 { return m.Duplicates }))
+	latencyRows(row, "latency live", func(m *sim.Metrics) *sim.Histogram { return &m.LatencyLive })
+	latencyRows(row, "latency stored", func(m *sim.Metrics) *sim.Histogram { return &m.LatencyStored })
+	row("max queue depth", func(m *sim.Metrics) string { return fmt.Sprint(m.MaxQueueDepth) })
+	row("replays", count(func(m *sim.Metrics) int64 { return m.ReplaysTotal }))
+	row("replay drain p50", func(m *sim.Metrics) string { return seconds(m.ReplayDrain.P50) })
+	row("replay drain p99", func(m *sim.Metrics) string { return seconds(m.ReplayDrain.P99) })
+	row("sessions expired", count(func(m *sim.Metrics) int64 { return m.Expired }))
+	digests := []string{"digest"}
+	for _, r := range runs {
+		digests = append(digests, r.Digest)
+	}
+	t.rows = append(t.rows, digests)
+	return t
+}
+
+// latencyRows adds the p50, p99 and max rows of a latency histogram.
+func latencyRows(row func(string, func(*sim.Metrics) string), name string, h func(*sim.Metrics) *sim.Histogram) {
+	row(name+" p50", func(m *sim.Metrics) string { return seconds(h(m).P50) })
+	row(name+" p99", func(m *sim.Metrics) string { return seconds(h(m).P99) })
+	row(name+" max", func(m *sim.Metrics) string { return seconds(h(m).Max) })
+}
+
+// dropReasons returns every drop reason any run recorded, sorted.
+func dropReasons(runs []runRecord) []string {
+	var reasons []string
+	for _, r := range runs {
+		for reason := range r.Metrics.Dropped {
+			if !slices.Contains(reasons, reason) {
+				reasons = append(reasons, reason)
+			}
+		}
+	}
+	slices.Sort(reasons) // map order must not reach the output
+	return reasons
+}
+
+// seconds formats a duration given in seconds with a unit that keeps it
+// short: "85ms", "2.5s", "12.0min", "3.2h"; 0 is "-".
+func seconds(s float64) string {
+	switch {
+	case s == 0:
+		return "-"
+	case s < 1:
+		return fmt.Sprintf("%.0fms", s*1000)
+	case s < 60:
+		return fmt.Sprintf("%.2fs", s)
+	case s < 3600:
+		return fmt.Sprintf("%.1fmin", s/60)
+	default:
+		return fmt.Sprintf("%.1fh", s/3600)
+	}
+}
+
+// writeText writes t aligned in columns: names left-aligned, values
+// right-aligned, two spaces apart.
+func (t table) writeText(w io.Writer) error {
+	all := append([][]string{t.header}, t.rows...)
+	widths := make([]int, len(t.header))
+	for _, cells := range all {
+		for i, c := range cells {
+			widths[i] = max(widths[i], utf8.RuneCountInString(c))
+		}
+	}
+	var b strings.Builder
+	for _, cells := range all {
+		fmt.Fprintf(&b, "%-*s", widths[0], cells[0])
+		for i, c := range cells[1:] {
+			fmt.Fprintf(&b, "  %*s", widths[i+1], c)
+		}
+		b.WriteString("\n")
+	}
+	_, err := io.WriteString(w, b.String())
+	return err
+}
+
+// writeMarkdown writes t as a GitHub-flavoured Markdown table.
+func (t table) writeMarkdown(w io.Writer) {
+	header := append([]string{"measure"}, t.header[1:]...)
+	fmt.Fprintf(w, "| %s |\n", strings.Join(header, " | "))
+	fmt.Fprintf(w, "|---%s|\n", strings.Repeat("|--:", len(header)-1))
+	for _, cells := range t.rows {
+		name := strings.Replace(cells[0], "  ", "&nbsp;&nbsp;", 1)
+		fmt.Fprintf(w, "| %s | %s |\n", name, strings.Join(cells[1:], " | "))
+	}
+}

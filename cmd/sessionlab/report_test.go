@@ -1,0 +1,135 @@
+package main
+
+import (
+	"bytes"
+	"reflect"
+	"strings"
+	"testing"
+
+	"github.com/sessionlab/sessionlab/sim"
+)
+
+// testRuns are two hand-made runs with different drop reasons.
+func testRuns() []runRecord {
+	return []runRecord{
+		{Profile: "tencent", Digest: "00000000000000aa", Metrics: sim.Metrics{
+			Published: 10, Copies: 12, Delivered: 9, DroppedTotal: 3,
+			Dropped:     map[string]int64{"ttl": 1, "queue_full": 2},
+			LatencyLive: sim.Histogram{Count: 9, P50: 0.085, P99: 2.5, Max: 90},
+			Expired:     4, MaxQueueDepth: 150,
+		}},
+		{Profile: "aws", Digest: "00000000000000bb", Metrics: sim.Metrics{
+			Published: 10, Copies: 12, Delivered: 11, DroppedTotal: 1,
+			Dropped:     map[string]int64{"session_expired": 1},
+			ReplayDrain: sim.Histogram{P50: 7200, P99: 30},
+		}},
+	}
+}
+
+func TestComparisonTable(t *testing.T) {
+	tab := comparison(testRuns())
+	if got, want := tab.header, []string{"", "tencent", "aws"}; !reflect.DeepEqual(got, want) {
+		t.Errorf("header = %q, want %q", got, want)
+	}
+	rows := map[string][]string{}
+	var order []string
+	for _, r := range tab.rows {
+		rows[r[0]] = r[1:]
+		order = append(order, r[0])
+	}
+	wantRows := map[string][]string{
+		"delivered":          {"9", "11"},
+		"dropped":            {"3", "1"},
+		"  queue_full":       {"2", "0"},
+		"  session_expired":  {"0", "1"},
+		"  ttl":              {"1", "0"},
+		"latency live p50":   {"85ms", "-"},
+		"latency live p99":   {"2.50s", "-"},
+		"latency live max":   {"1.5min", "-"},
+		"max queue depth":    {"150", "0"},
+		"replay drain p50":   {"-", "2.0h"},
+		"replay drain p99":   {"-", "30.00s"},
+		"sessions expired":   {"4", "0"},
+		"digest":             {"00000000000000aa", "00000000000000bb"},
+		"duplicates":         {"0", "0"},
+		"latency stored p99": {"-", "-"},
+	}
+	for name, want := range wantRows {
+		if got := rows[name]; !reflect.DeepEqual(got, want) {
+			t.Errorf("row %q = %q, want %q", name, got, want)
+		}
+	}
+	// Drop reasons come sorted, right after "dropped".
+	i := indexOf(order, "dropped")
+	if got, want := order[i+1:i+4], []string{"  queue_full", "  session_expired", "  ttl"}; !reflect.DeepEqual(got, want) {
+		t.Errorf("rows after dropped = %q, want %q", got, want)
+	}
+}
+
+func indexOf(s []string, x string) int {
+	for i, v := range s {
+		if v == x {
+			return i
+		}
+	}
+	return -1
+}
+
+func TestTableRendering(t *testing.T) {
+	tab := comparison(testRuns())
+	var text, md bytes.Buffer
+	if err := tab.writeText(&text); err != nil {
+		t.Fatal(err)
+	}
+	tab.writeMarkdown(&md)
+	textLines := strings.Split(strings.TrimRight(text.String(), "\n"), "\n")
+	mdLines := strings.Split(strings.TrimRight(md.String(), "\n"), "\n")
+	if got, want := len(textLines), 1+len(tab.rows); got != want {
+		t.Errorf("text table has %d lines, want %d", got, want)
+	}
+	if got, want := len(mdLines), 2+len(tab.rows); got != want {
+		t.Errorf("markdown table has %d lines, want %d", got, want)
+	}
+	for i, line := range mdLines {
+		if got, want := strings.Count(line, "|"), 4; got != want {
+			t.Errorf("markdown line %d %q has %d pipes, want %d", i, line, got, want)
+		}
+	}
+	if !strings.HasPrefix(textLines[1], "published") {
+		t.Errorf("text row names are not left-aligned: %q", textLines[1])
+	}
+}
+
+func TestSeconds(t *testing.T) {
+	tests := []struct {
+		in   float64
+		want string
+	}{
+		{0, "-"}, {0.0004, "0ms"}, {0.085, "85ms"}, {1, "1.00s"}, {59.5, "59.50s"},
+		{90, "1.5min"}, {3599, "60.0min"}, {3600, "1.0h"}, {26 * 3600, "26.0h"},
+	}
+	for _, tt := range tests {
+		if got := seconds(tt.in); got != tt.want {
+			t.Errorf("seconds(%g) = %q, want %q", tt.in, got, tt.want)
+		}
+	}
+}
+
+func TestCombinedDigestDependsOnEveryRunAndOrder(t *testing.T) {
+	runs := testRuns()
+	base := combinedDigest(runs)
+	if len(base) != 16 {
+		t.Errorf("digest %q is not 16 hex digits", base)
+	}
+	swapped := []runRecord{runs[1], runs[0]}
+	changed := testRuns()
+	changed[1].Digest = "00000000000000bc"
+	for name, other := range map[string][]runRecord{"swapped": swapped, "changed": changed} {
+		if got := combinedDigest(other); got == base {
+			t.Errorf("%s runs: digest %s unchanged", name, got)
+		}
+	}
+	if got := combinedDigest(testRuns()); got != base {
+		t.Errorf("same runs: digest %s, then %s", base, got)
+	}
+}

@@ -1,0 +1,127 @@
+package main
+
+import (
+	"bytes"
+	"os"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"testing"
+)
+
+// smallRun is a fast simulate command line: a small fleet for 20 minutes.
+func smallRun(out string, seed string) []string {
+	return []string{"simulate", "--scenario", "outage-storm", "--profile", "tencent,aws,hivemq",
+		"--devices", "30", "--duration", "40m", "--seed", seed, "--out", out}
+}
+
+// outputFiles are the files simulate writes into --out.
+var outputFiles = []string{
+	"latency_cdf.png", "latency_cdf.svg", "queue_depth.png", "queue_depth.svg",
+	"fleet_state.png", "fleet_state.svg", "replay_drain.png", "replay_drain.svg",
+	"drops.png", "drops.svg", "metrics.json", "summary.md",
+}
+
+var digestLine = regexp.MustCompile(`(?m)^digest: ([0-9a-f]{16})\n\z`)
+
+// simulate runs smallRun and returns its digest, failing the test on any
+// error.
+func simulate(t *testing.T, out, seed string) (digest, stdout string) {
+	t.Helper()
+	code, stdout, stderr := runCLI(smallRun(out, seed)...)
+	if code != exitOK {
+		t.Fatalf("simulate exit %d, want 0; stderr:\n%s", code, stderr)
+	}
+	if stderr != "" {
+		t.Errorf("stderr is not a terminal, yet simulate wrote to it: %q", stderr)
+	}
+	m := digestLine.FindStringSubmatch(stdout)
+	if m == nil {
+		t.Fatalf("stdout does not end with a digest line:\n%s", stdout)
+	}
+	return m[1], stdout
+}
+
+func TestSimulateWritesEverythingAndPrintsSeedFirst(t *testing.T) {
+	out := t.TempDir()
+	_, stdout := simulate(t, out, "11")
+	if !strings.HasPrefix(stdout, "seed: 11\n") {
+		t.Errorf("stdout does not start with the seed: %q", firstLine(stdout))
+	}
+	for _, want := range []string{"reproduce: sessionlab simulate --scenario outage-storm --profile tencent,aws,hivemq --seed 11 --devices 30 --duration 40m0s",
+		"network faults (fixed):", "event outage", "delivered", "latency stored p99", "replay drain p99", "sessions expired"} {
+		if !strings.Contains(stdout, want) {
+			t.Errorf("stdout lacks %q:\n%s", want, stdout)
+		}
+	}
+	for _, name := range outputFiles {
+		st, err := os.Stat(filepath.Join(out, name))
+		if err != nil || st.Size() == 0 {
+			t.Errorf("%s: not written (%v)", name, err)
+		}
+	}
+	summary, _ := os.ReadFile(filepath.Join(out, "summary.md"))
+	for _, want := range []string{"| measure | tencent | aws | hivemq |", "![Delivery latency](latency_cdf.png)", "seed: 11"} {
+		if !bytes.Contains(summary, []byte(want)) {
+			t.Errorf("summary.md lacks %q", want)
+		}
+	}
+}
+
+func TestSimulateIsByteIdenticalForAFixedSeed(t *testing.T) {
+	a, b, c := t.TempDir(), t.TempDir(), t.TempDir()
+	da, _ := simulate(t, a, "5")
+	db, _ := simulate(t, b, "5")
+	dc, _ := simulate(t, c, "6")
+	if da != db {
+		t.Errorf("same seed, digests %s and %s", da, db)
+	}
+	if da == dc {
+		t.Errorf("seeds 5 and 6 gave the same digest %s", da)
+	}
+	for _, name := range outputFiles {
+		fa, _ := os.ReadFile(filepath.Join(a, name))
+		fb, _ := os.ReadFile(filepath.Join(b, name))
+		if !bytes.Equal(fa, fb) {
+			t.Errorf("%s differs between two runs with seed 5", name)
+		}
+	}
+}
+
+func TestPlotRedrawsTheSameCharts(t *testing.T) {
+	out, redrawn := t.TempDir(), t.TempDir()
+	simulate(t, out, "3")
+	code, stdout, stderr := runCLI("plot", filepath.Join(out, "metrics.json"), "--out", redrawn)
+	if code != exitOK {
+		t.Fatalf("plot exit %d, want 0; stderr %s", code, stderr)
+	}
+	if !strings.Contains(stdout, "wrote 10 files") {
+		t.Errorf("plot stdout %q does not report 10 files", stdout)
+	}
+	for _, name := range outputFiles[:10] {
+		want, _ := os.ReadFile(filepath.Join(out, name))
+		got, err := os.ReadFile(filepath.Join(redrawn, name))
+		if err != nil || !bytes.Equal(got, want) {
+			t.Errorf("%s redrawn differs from simulate's (%v)", name, err)
+		}
+	}
+}
+
+func TestPlotFailsOnBadMetrics(t *testing.T) {
+	dir := t.TempDir()
+	bad := filepath.Join(dir, "bad.json")
+	empty := filepath.Join(dir, "empty.json")
+	os.WriteFile(bad, []byte("{not json"), 0o644)
+	os.WriteFile(empty, []byte(`{"runs": []}`), 0o644)
+	tests := []struct{ path, want string }{
+		{filepath.Join(dir, "missing.json"), "no such file"},
+		{bad, "bad.json"},
+		{empty, "no runs"},
+	}
+	for _, tt := range tests {
+		code, _, stderr := runCLI("plot", tt.path)
+		if code != exitFailure || !strings.Contains(stderr, tt.want) {
+			t.Errorf("plot %s: exit %d, stderr %q; want exit %d mentioning %q", tt.path, code, stderr, exitFailure, tt.want)
+		}
+	}
+}
