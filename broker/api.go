@@ -153,6 +153,7 @@ type Event struct {
 	PacketID       uint16
 	Dup            bool
 	Stored         bool // EvSent: the copy came from the offline/replay queue
+	Retain         bool // EvPublished, EvSent: a retained message replayed on SUBSCRIBE (RETAIN=1)
 	SessionPresent bool
 	Clean          bool
 	Copies         int // EvPublished: copies owed

@@ -4,9 +4,10 @@
 // TCP adapter, the property suites) feed it inputs with the current time and
 // drain its outputs after every input:
 //
-//	b, err := broker.New(broker.Config{Policy: broker.Profile("tencent")})
+//	policy, _ := broker.Profile("tencent")
+//	b, err := broker.New(broker.Config{Policy: policy})
 //	for {
-//		b.Step(now, in)                  // one input, with now
+//		b.Step(now, in)                   // one input, with now
 //		for _, out := range b.Outputs() { // drain before the next Step
 //			switch out.Kind {
 //			case broker.OutSend:  write(out.Conn, out.Packet)
@@ -18,7 +19,8 @@
 //	}
 //
 // A deadline input earlier than NextDeadline is a no-op. Outputs are in the
-// order they must be performed.
+// order they must be performed. Time never goes backwards inside the broker:
+// a now earlier than a previous one is taken as the previous one.
 package broker
 
 import "github.com/sessionlab/sessionlab/broker/packet"
@@ -43,4 +45,57 @@ type Config struct {
 	Policy    Policy
 	Auth      Authenticator // nil: everyone is accepted
 	Authorize Authorizer    // nil: everything is allowed
+	// ReusePackets lets the broker recycle the packets it puts in Outputs:
+	// they are then valid only until the next Step, and a driver that keeps
+	// one longer must copy it. It removes the per-packet allocation for
+	// drivers that encode packets immediately (the TCP adapter, benchmarks).
+	ReusePackets bool
 }
+
+// Broker is the broker core. Create it with New; it is not safe for
+// concurrent use (the driver serialises inputs).
+type Broker struct {
+	cfg Config
+	pol Policy
+	now Time
+	out []Output
+
+	conns    map[ConnID]*conn
+	sessions map[string]*session
+	sessSeq  uint64 // sequence of the last created session
+	autoIDs  uint64 // sequence of the last assigned ClientId
+	nextMsg  MsgID  // the last MsgID assigned
+
+	subs     node                // topic filter trie
+	retained map[string]*message // retained message per topic
+
+	timers timerHeap
+	dirty  []*session
+
+	freeMsgs []*message
+	matches  []subscriber
+	levels   []string
+	pkts     arenas
+}
+
+// New returns a broker with cfg, or an error naming the invalid policy field.
+func New(cfg Config) (*Broker, error) {
+	if err := cfg.Policy.Validate(); err != nil {
+		return nil, err
+	}
+	return &Broker{
+		cfg:      cfg,
+		pol:      cfg.Policy,
+		conns:    make(map[ConnID]*conn),
+		sessions: make(map[string]*session),
+		retained: make(map[string]*message),
+		pkts:     arenas{reuse: cfg.ReusePackets},
+	}, nil
+}
+
+// Policy returns the policy the broker runs.
+func (b *Broker) Policy() Policy { return b.pol }
+
+// Outputs returns the outputs produced by the last Step, in the order they
+// must be performed. The slice is reused by the next Step.
+func (b *Broker) Outputs() []Output { return b.out }

@@ -1,33 +1,120 @@
 package broker
 
-// TEMPORARY SIGNATURES: the core helper replaces this file with the real
-// implementation. Other packages compile against these signatures.
+import "github.com/sessionlab/sessionlab/broker/packet"
 
-// Broker is the broker core. Create it with New.
-type Broker struct {
-	cfg Config
-	out []Output
+// Step feeds one input at time now: the one door into the broker. It resets
+// Outputs and fills them with what the input caused. Inputs for unknown
+// connections are ignored: the broker may have closed them already.
+func (b *Broker) Step(now Time, in Input) {
+	clear(b.out)
+	b.out = b.out[:0]
+	b.pkts.reset()
+	if now > b.now {
+		b.now = now
+	}
+	switch in.Kind {
+	case InOpen:
+		b.stepOpen(in.Conn)
+	case InPacket:
+		if c := b.conns[in.Conn]; c != nil {
+			c.lastRecv = b.now
+			b.stepPacket(c, in.Packet)
+		}
+	case InLost:
+		b.lose(b.conns[in.Conn], ReasonConnLost, false)
+	case InMalformed:
+		if c := b.conns[in.Conn]; c != nil {
+			b.protocolError(c)
+		}
+	case InDeadline:
+		b.stepDeadline()
+	}
+	b.armDirty()
 }
 
-// New returns a broker with cfg, or an error naming the invalid policy field.
-func New(cfg Config) (*Broker, error) { panic("broker: not implemented yet") }
+// stepOpen registers a new connection. A reused ConnID is a driver bug; the
+// old connection is forgotten as if lost.
+func (b *Broker) stepOpen(id ConnID) {
+	if old := b.conns[id]; old != nil {
+		b.lose(old, ReasonConnLost, false)
+	}
+	b.conns[id] = &conn{id: id, lastRecv: b.now}
+}
 
-// Step feeds one input at time now. Drain Outputs before the next Step.
-func (b *Broker) Step(now Time, in Input) { panic("broker: not implemented yet") }
+// stepPacket dispatches a packet to its handler. The first packet must be
+// CONNECT [MQTT-3.1.0-1]; packets only a server sends are protocol errors.
+func (b *Broker) stepPacket(c *conn, p packet.Packet) {
+	if connect, ok := p.(*packet.Connect); ok {
+		b.handleConnect(c, connect)
+		return
+	}
+	if c.sess == nil {
+		b.protocolError(c) // [MQTT-3.1.0-1]
+		return
+	}
+	switch p := p.(type) {
+	case *packet.Publish:
+		b.handlePublish(c, p)
+	case *packet.Puback:
+		b.handlePuback(c.sess, p.PacketID)
+	case *packet.Pubrec:
+		b.handlePubrec(c.sess, p.PacketID)
+	case *packet.Pubrel:
+		b.handlePubrel(c, p.PacketID)
+	case *packet.Pubcomp:
+		b.handlePubcomp(c.sess, p.PacketID)
+	case *packet.Subscribe:
+		b.handleSubscribe(c, p)
+	case *packet.Unsubscribe:
+		b.handleUnsubscribe(c, p)
+	case *packet.Pingreq:
+		b.send(c, b.pkts.newPingresp()) // [MQTT-3.12.4-1]
+	case *packet.Disconnect:
+		c.will = nil // [MQTT-3.14.4-3]
+		b.lose(c, ReasonClientDisconnect, true)
+	default:
+		b.protocolError(c) // CONNACK, SUBACK, UNSUBACK, PINGRESP, nil [MQTT-4.8.0-1]
+	}
+}
 
-// Outputs returns the outputs produced since the previous call. The slice is
-// reused by the next Step.
-func (b *Broker) Outputs() []Output { panic("broker: not implemented yet") }
+// protocolError closes c for violating the protocol; its Will fires
+// [MQTT-4.8.0-1].
+func (b *Broker) protocolError(c *conn) {
+	ev := Event{Kind: EvProtocolError, Conn: c.id, Reason: ReasonProtocol}
+	if c.sess != nil {
+		ev.ClientID = c.sess.clientID
+	}
+	b.emit(ev)
+	b.lose(c, ReasonProtocol, true)
+}
 
-// NextDeadline reports the earliest time at which the broker wants an
-// InDeadline input, and false when it wants none.
-func (b *Broker) NextDeadline() (Time, bool) { panic("broker: not implemented yet") }
+// lose forgets connection c (nil is ignored): its session goes offline and
+// its Will, if any, is published [MQTT-3.1.2-8]. closeOut asks the driver to
+// close the connection (not needed when the driver reported the loss).
+func (b *Broker) lose(c *conn, reason Reason, closeOut bool) {
+	if c == nil {
+		return
+	}
+	delete(b.conns, c.id)
+	s := c.sess
+	if s != nil {
+		b.becomeOffline(s, reason)
+	}
+	if closeOut {
+		b.out = append(b.out, Output{Kind: OutClose, Conn: c.id})
+	}
+	if s != nil && c.will != nil {
+		b.publishWill(s.clientID, c.user, c.will)
+	}
+}
 
-// Profile returns the named vendor profile: tencent, aws, hivemq, mosquitto, emqx.
-func Profile(name string) (Policy, error) { panic("broker: not implemented yet") }
+// emit appends an observation event stamped with the current time.
+func (b *Broker) emit(ev Event) {
+	ev.At = b.now
+	b.out = append(b.out, Output{Kind: OutEvent, Conn: ev.Conn, Event: ev})
+}
 
-// ProfileNames lists the profile names in a fixed order.
-func ProfileNames() []string { return []string{"tencent", "aws", "hivemq", "mosquitto", "emqx"} }
-
-// Validate reports the first invalid field of p, naming it.
-func (p Policy) Validate() error { panic("broker: not implemented yet") }
+// send appends a packet to write on c.
+func (b *Broker) send(c *conn, p packet.Packet) {
+	b.out = append(b.out, Output{Kind: OutSend, Conn: c.id, Packet: p})
+}

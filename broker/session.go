@@ -1,0 +1,117 @@
+package broker
+
+import "github.com/sessionlab/sessionlab/broker/packet"
+
+// maxPacketIDs is the number of distinct non-zero packet identifiers.
+const maxPacketIDs = 65535
+
+// subscription is one topic filter of a session with its granted QoS.
+type subscription struct {
+	filter string
+	qos    packet.QoS
+}
+
+// session is the server side of an MQTT session: subscriptions, the queue of
+// copies not yet sent, copies in flight, and inbound QoS 2 packet ids waiting
+// for PUBREL. Its fields change together in becomeOnline and becomeOffline.
+type session struct {
+	clientID string
+	seq      uint64 // creation sequence: the deterministic order of sessions
+	clean    bool
+	user     string // the user of the last accepted CONNECT (for CanRead)
+	conn     *conn  // nil while offline
+	dirty    bool   // in Broker.dirty: timers to re-arm at the end of Step
+
+	subs     []subscription // sorted by filter
+	queue    ring           // copies not yet sent, oldest first
+	inflight []delivery     // copies sent and not yet completed, in send order
+	inbound2 []uint16       // inbound QoS 2 packet ids waiting for PUBREL [MQTT-4.3.3-2]
+	nextPID  uint16
+
+	offlineAt Time // when the disconnect was detected
+	expireAt  Time // offline persistent sessions with expiry: when it expires
+	expires   bool
+
+	backlog    int    // stored copies still in the queue since the last resume
+	lastReplay Time   // last stored send (ReplayInterval)
+	replayed   bool   // lastReplay is meaningful
+	window     []Time // times of the last ReplayRate stored sends, ring order
+	windowHead int
+
+	pushed [numSessionTimers]Time // earliest heap entry per timer kind
+	armed  [numSessionTimers]bool // pushed[k] is meaningful
+}
+
+// online reports whether a connection is attached to s.
+func (s *session) online() bool { return s.conn != nil }
+
+// findSub returns the index of filter in s.subs and whether it is there.
+func (s *session) findSub(filter string) (int, bool) {
+	lo, hi := 0, len(s.subs)
+	for lo < hi {
+		mid := (lo + hi) / 2
+		if s.subs[mid].filter < filter {
+			lo = mid + 1
+		} else {
+			hi = mid
+		}
+	}
+	return lo, lo < len(s.subs) && s.subs[lo].filter == filter
+}
+
+// hasInbound2 reports whether pid is an inbound QoS 2 id awaiting PUBREL.
+func (s *session) hasInbound2(pid uint16) bool {
+	for _, id := range s.inbound2 {
+		if id == pid {
+			return true
+		}
+	}
+	return false
+}
+
+// removeInbound2 forgets pid and reports whether it was there.
+func (s *session) removeInbound2(pid uint16) bool {
+	for i, id := range s.inbound2 {
+		if id == pid {
+			s.inbound2 = append(s.inbound2[:i], s.inbound2[i+1:]...)
+			return true
+		}
+	}
+	return false
+}
+
+// findInflight returns the index of the in-flight copy with pid, or -1.
+func (s *session) findInflight(pid uint16) int {
+	for i := range s.inflight {
+		if s.inflight[i].pid == pid {
+			return i
+		}
+	}
+	return -1
+}
+
+// allocPID returns the next packet id not used by a copy in flight
+// [MQTT-2.3.1-2]. The caller guarantees fewer than maxPacketIDs are in flight.
+func (s *session) allocPID() uint16 {
+	for {
+		s.nextPID++
+		if s.nextPID == 0 {
+			s.nextPID = 1
+		}
+		if s.findInflight(s.nextPID) < 0 {
+			return s.nextPID
+		}
+	}
+}
+
+// conn is one network connection known to the broker.
+type conn struct {
+	id        ConnID
+	sess      *session // nil until a CONNECT is accepted
+	user      string
+	keepalive Time // 0: no keepalive
+	lastRecv  Time
+	will      *packet.Publish // nil: no Will, or discarded by DISCONNECT
+	pushedKA  Time
+	armedKA   bool
+}
