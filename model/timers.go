@@ -1,0 +1,95 @@
+package model
+
+import "github.com/sessionlab/sessionlab/broker"
+
+// NextDeadline returns the earliest time at which time alone changes the
+// model (a keepalive, an expiry, a TTL, a retry or a paced send), and false
+// when nothing is pending. It may be early: a deadline input that finds
+// nothing due is a no-op.
+func (m *Model) NextDeadline() (broker.Time, bool) {
+	var at broker.Time
+	ok := false
+	consider := func(t broker.Time) {
+		if !ok || t < at {
+			at, ok = t, true
+		}
+	}
+	for _, c := range m.conns {
+		if c.client != "" && c.keepalive > 0 {
+			consider(c.lastRecv + c.keepalive*3/2) // [MQTT-3.1.2-24]
+		}
+	}
+	for _, s := range m.sessions {
+		if s.expires {
+			consider(s.expireAt)
+		}
+		for _, cp := range s.queue {
+			if m.pol.MessageTTL > 0 {
+				consider(cp.queuedAt + m.pol.MessageTTL)
+			}
+			if p := m.paceAt(s); cp.stored && s.conn != 0 && p > m.now {
+				consider(p)
+			}
+		}
+		for _, cp := range s.inflight {
+			if m.pol.RetryFor > 0 {
+				consider(cp.firstSent + m.pol.RetryFor)
+			}
+			if m.pol.RetryInterval > 0 && s.conn != 0 {
+				consider(cp.lastSent + m.pol.RetryInterval)
+			}
+		}
+	}
+	return at, ok
+}
+
+// fireTimers does everything due at the current time: keepalive timeouts
+// (a disconnect, the Will fires [MQTT-3.1.2-24]), retries given up, TTLs
+// reached (seed 001: "for a maximum of 24 hours"), sessions expired (seeds
+// 001, 004), resends on a live connection, and paced sends.
+func (m *Model) fireTimers() {
+	for _, c := range append([]*conn(nil), m.conns...) {
+		if c.client != "" && c.keepalive > 0 && m.now >= c.lastRecv+c.keepalive*3/2 {
+			m.lose(c, broker.ReasonKeepalive, true)
+		}
+	}
+	for _, s := range append([]*session(nil), m.sessions...) {
+		m.expireCopies(s)
+		if s.expires && m.now >= s.expireAt {
+			m.expire(s)
+			continue
+		}
+		m.retry(s)
+		m.pump(s)
+	}
+}
+
+// expireCopies drops in-flight copies unacknowledged for RetryFor and queued
+// copies older than MessageTTL.
+func (m *Model) expireCopies(s *session) {
+	for _, cp := range append([]*copyOf(nil), s.inflight...) {
+		if m.pol.RetryFor > 0 && m.now >= cp.firstSent+m.pol.RetryFor {
+			s.inflight = removeCopy(s.inflight, cp)
+			m.drop(s, cp, broker.ReasonRetryExhausted)
+		}
+	}
+	for _, cp := range append([]*copyOf(nil), s.queue...) {
+		if m.pol.MessageTTL > 0 && m.now >= cp.queuedAt+m.pol.MessageTTL {
+			s.queue = removeCopy(s.queue, cp)
+			m.drop(s, cp, broker.ReasonTTL)
+		}
+	}
+}
+
+// retry re-sends, on a live connection, every in-flight copy of s not sent
+// for RetryInterval, with DUP=1 (or its PUBREL).
+func (m *Model) retry(s *session) {
+	if s.conn == 0 || m.pol.RetryInterval == 0 {
+		return
+	}
+	for _, cp := range s.inflight {
+		if m.now >= cp.lastSent+m.pol.RetryInterval {
+			m.transmit(s, cp, true)
+		}
+	}
+}
