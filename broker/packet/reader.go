@@ -57,15 +57,16 @@ func (r *reader) packetID() (uint16, error) {
 // bytes reads a two-byte length and that many bytes (MQTT 3.1.1 section
 // 1.5.3). The result aliases r.b and has its capacity capped at its length.
 func (r *reader) bytes(field string) ([]byte, error) {
-	n, err := r.uint16(field + " length")
-	if err != nil {
-		return nil, err
+	if r.left() < 2 {
+		return nil, r.short(field + " length") // concatenated only on error: the hot path allocates nothing here
 	}
-	if r.left() < int(n) {
+	n := int(r.b[r.off])<<8 | int(r.b[r.off+1])
+	r.off += 2
+	if r.left() < n {
 		return nil, r.short(field)
 	}
-	b := r.b[r.off : r.off+int(n) : r.off+int(n)]
-	r.off += int(n)
+	b := r.b[r.off : r.off+n : r.off+n]
+	r.off += n
 	return b, nil
 }
 
