@@ -48,7 +48,12 @@ func setLinear(a *plot.Axis, s span, ok bool, headroom float64) {
 // decades around s (or 1 ms to 1 s when there is no data), with decades
 // labelled as durations.
 func setLogSeconds(a *plot.Axis, s span, ok bool) {
-	lo, hi := 1e-3, 1.0
+	setLog(a, s, ok, 1e-3, 1, secondsLabel)
+}
+
+// setLog sets a to a log scale spanning whole decades around s (or
+// [lo, hi] when there is no positive data), with decades labelled by label.
+func setLog(a *plot.Axis, s span, ok bool, lo, hi float64, label func(float64) string) {
 	if ok && s.min > 0 {
 		lo = math.Pow(10, math.Floor(math.Log10(s.min)))
 		hi = math.Pow(10, math.Ceil(math.Log10(s.max)))
@@ -58,13 +63,13 @@ func setLogSeconds(a *plot.Axis, s span, ok bool) {
 	}
 	a.Min, a.Max = lo, hi
 	a.Scale = plot.LogScale{}
-	a.Tick.Marker = plot.TickerFunc(decadeTicks)
+	a.Tick.Marker = plot.TickerFunc(func(min, max float64) []plot.Tick { return decadeTicks(min, max, label) })
 }
 
-// decadeTicks labels each power of ten in [min, max] as a duration and puts
+// decadeTicks labels each power of ten in [min, max] with label and puts
 // unlabelled minor ticks at its multiples 2..9. It returns nothing for a
 // range that is not positive.
-func decadeTicks(min, max float64) []plot.Tick {
+func decadeTicks(min, max float64, label func(float64) string) []plot.Tick {
 	if !(min > 0) || !(max >= min) {
 		return nil
 	}
@@ -78,7 +83,7 @@ func decadeTicks(min, max float64) []plot.Tick {
 			}
 			t := plot.Tick{Value: v}
 			if i == 1 {
-				t.Label = secondsLabel(v)
+				t.Label = label(v)
 			}
 			ticks = append(ticks, t)
 		}
@@ -174,4 +179,40 @@ func plainNumber(v float64) string {
 		return strconv.FormatFloat(v, 'g', 6, 64)
 	}
 	return strconv.FormatFloat(r, 'f', -1, 64)
+}
+
+// toLog10Y returns the points of pts with Y > 0, their Y replaced by
+// log10(Y). Panels draw a log-scale Y axis this way, as a linear axis of
+// exponents labelled by log10Ticks, because gonum's LogScale places the
+// vertical axis label's glyph box at the arithmetic mid-range, which on a
+// log axis pads the top of the panel by a large, data-dependent amount.
+func toLog10Y(pts []Point) []Point {
+	out := make([]Point, 0, len(pts))
+	for _, p := range pts {
+		if p.Y > 0 {
+			out = append(out, Point{p.X, math.Log10(p.Y)})
+		}
+	}
+	return out
+}
+
+// setLog10Y sets a, a linear axis of exponents (see toLog10Y), to whole
+// decades around the exponents in s (or [lo, hi] without data), with ticks
+// at the decades labelled by label and minor ticks at their multiples.
+func setLog10Y(a *plot.Axis, s span, ok bool, lo, hi float64, label func(float64) string) {
+	if ok {
+		lo, hi = math.Floor(s.min), math.Ceil(s.max)
+		if hi <= lo {
+			hi = lo + 1
+		}
+	}
+	a.Min, a.Max = lo, hi
+	a.Scale = plot.LinearScale{}
+	a.Tick.Marker = plot.TickerFunc(func(min, max float64) []plot.Tick {
+		var ticks []plot.Tick
+		for _, t := range decadeTicks(math.Pow(10, min), math.Pow(10, max), label) {
+			ticks = append(ticks, plot.Tick{Value: math.Log10(t.Value), Label: t.Label})
+		}
+		return ticks
+	})
 }

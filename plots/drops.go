@@ -4,6 +4,7 @@ import (
 	"gonum.org/v1/plot"
 	"gonum.org/v1/plot/plotter"
 	"gonum.org/v1/plot/vg"
+	"gonum.org/v1/plot/vg/draw"
 )
 
 // DropsChart is a grouped bar chart of dropped copies by reason: one group
@@ -34,6 +35,9 @@ func DropsChart(in Input) Chart {
 		bars.Offset = width * (vg.Length(i) - vg.Length(n-1)/2)
 		p.Add(bars)
 		p.Legend.Add(pr.Name, bars)
+		if labels := barLabels(values, bars.Offset); labels != nil {
+			p.Add(labels)
+		}
 	}
 	p.NominalX(reasons...)
 	setLinear(&p.Y, span{0, top}, top > 0, 1.05)
@@ -66,4 +70,25 @@ func dropTable(profiles []Profile) ([]string, [][]float64) {
 		}
 	}
 	return reasons, counts
+}
+
+// barLabels writes each value above its bar (offset horizontally by
+// offset), so that bars too short to see still read as numbers.
+func barLabels(values plotter.Values, offset vg.Length) *plotter.Labels {
+	xys := make(plotter.XYs, len(values))
+	texts := make([]string, len(values))
+	for i, v := range values {
+		xys[i] = plotter.XY{X: float64(i), Y: v}
+		texts[i] = plainNumber(v)
+	}
+	labels, err := plotter.NewLabels(plotter.XYLabels{XYs: xys, Labels: texts})
+	if err != nil { // NaN or infinite values: the bars are missing too
+		return nil
+	}
+	for i := range labels.TextStyle {
+		labels.TextStyle[i].Font.Size = vg.Points(8)
+		labels.TextStyle[i].XAlign = draw.XCenter
+	}
+	labels.Offset = vg.Point{X: offset, Y: vg.Points(2)}
+	return labels
 }

@@ -127,23 +127,20 @@ const chartWidth = 9.5 * vg.Inch
 // so that a legend never covers data.
 const legendWidth = 2 * vg.Inch
 
-// drawPanel draws p into cell and its legend to the right of the cell, up
-// to right, level with the top of the data area.
+// drawPanel draws p into cell and its legend to the right of p's data
+// area, up to right, level with the data area's top.
 func drawPanel(p *plot.Plot, cell draw.Canvas, right vg.Length) {
 	q := *p // a shallow copy: the panel itself is left as it was
 	q.Legend = plot.NewLegend()
+	data := q.DataCanvas(cell)
 	q.Draw(cell)
 	legend := p.Legend
 	legend.Left, legend.Top = true, true
 	legend.XOffs, legend.YOffs = 0, 0
 	legend.TextStyle.Font.Size = vg.Points(10)
-	top := cell.Max.Y
-	if p.Title.Text != "" {
-		top -= p.Title.TextStyle.Rectangle(p.Title.Text).Size().Y + p.Title.Padding
-	}
 	legend.Draw(draw.Canvas{Canvas: cell.Canvas, Rectangle: vg.Rectangle{
-		Min: vg.Point{X: cell.Max.X + vg.Points(8), Y: cell.Min.Y},
-		Max: vg.Point{X: right, Y: top},
+		Min: vg.Point{X: data.Max.X + vg.Points(12), Y: data.Min.Y},
+		Max: vg.Point{X: right, Y: data.Max.Y},
 	}})
 }
 

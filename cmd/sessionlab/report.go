@@ -80,11 +80,13 @@ func dropReasons(runs []runRecord) []string {
 }
 
 // seconds formats a duration given in seconds with a unit that keeps it
-// short: "85ms", "2.5s", "12.0min", "3.2h"; 0 is "-".
+// short: "85ms", "2.50s", "12.0min", "3.2h"; 0 is "-".
 func seconds(s float64) string {
 	switch {
 	case s == 0:
 		return "-"
+	case s < 0.0005:
+		return "<1ms"
 	case s < 1:
 		return fmt.Sprintf("%.0fms", s*1000)
 	case s < 60:

@@ -3,6 +3,7 @@ package main
 import (
 	"fmt"
 	"io"
+	"strings"
 	"sync"
 
 	"github.com/sessionlab/sessionlab/broker"
@@ -41,7 +42,7 @@ func printPreamble(w io.Writer, a simulateArgs, sc scenario.Scenario) {
 		fmt.Fprintf(w, "  event %v\n", e)
 	}
 	fmt.Fprintf(w, "  sample every %v, wire codec %v\n", sc.SampleEvery(), a.wire)
-	fmt.Fprintf(w, "profiles: %v\n", a.profiles)
+	fmt.Fprintf(w, "profiles: %s\n", strings.Join(a.profiles, ", "))
 }
 
 // expectedKnobs returns the fault knobs a run of sc with seed will use. For
