@@ -125,3 +125,34 @@ func TestPlotFailsOnBadMetrics(t *testing.T) {
 		}
 	}
 }
+
+func TestSimulateScenarioFile(t *testing.T) {
+	out := t.TempDir()
+	code, stdout, stderr := runCLI("simulate", "--scenario", "testdata/tiny.yaml", "--profile", "tencent",
+		"--seed", "2", "--out", out)
+	if code != exitOK {
+		t.Fatalf("exit %d, want 0; stderr:\n%s", code, stderr)
+	}
+	for _, want := range []string{"scenario: tiny: 11 devices in 2 groups", "group device: 10×command", "profiles: tencent\n"} {
+		if !strings.Contains(stdout, want) {
+			t.Errorf("stdout lacks %q:\n%s", want, stdout)
+		}
+	}
+	if !digestLine.MatchString(stdout) {
+		t.Errorf("stdout does not end with a digest line")
+	}
+}
+
+func TestSimulateRejectsInvalidScenarioFile(t *testing.T) {
+	bad := filepath.Join(t.TempDir(), "bad.yaml")
+	os.WriteFile(bad, []byte("name: bad\nduration: 1h\ngroups:\n  - name: x\n    kind: command\n    count: -1\n"), 0o644)
+	code, _, stderr := runCLI("simulate", "--scenario", bad, "--out", t.TempDir())
+	if code != exitUsage {
+		t.Errorf("exit %d, want %d", code, exitUsage)
+	}
+	for _, want := range []string{"flag -scenario", "bad.yaml:6", "groups[0].count"} {
+		if !strings.Contains(stderr, want) {
+			t.Errorf("stderr %q lacks %q", stderr, want)
+		}
+	}
+}

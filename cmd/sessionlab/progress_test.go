@@ -1,0 +1,72 @@
+package main
+
+import (
+	"bytes"
+	"io"
+	"os"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/sessionlab/sessionlab/sim"
+)
+
+func TestProgressBarRedrawsOnWholePercentChanges(t *testing.T) {
+	var buf bytes.Buffer
+	bar := newProgressBar(&buf, []string{"tencent", "aws"})
+	const end = 100 * time.Second
+	steps := []struct {
+		run       int
+		now       time.Duration
+		wantDraws int
+	}{
+		{0, 0, 0},                     // 0 % is where it starts: nothing to redraw
+		{0, 50 * time.Second, 1},      // 50 %
+		{0, 50*time.Second + 1000, 1}, // still 50 %
+		{1, 100 * time.Second, 2},     // aws done
+		{1, 200 * time.Second, 2},     // beyond the end: clamped to 100 %
+		{0, 51 * time.Second, 3},      // 51 %
+	}
+	for _, s := range steps {
+		bar.update(s.run)(sim.Progress{Now: s.now, End: end})
+		if got := strings.Count(buf.String(), "\r"); got != s.wantDraws {
+			t.Errorf("after run %d at %v: %d draws, want %d", s.run, s.now, got, s.wantDraws)
+		}
+	}
+	last := buf.String()[strings.LastIndex(buf.String(), "\r"):]
+	for _, want := range []string{"tencent [#####.....]  51%", "aws [##########] 100%"} {
+		if !strings.Contains(last, want) {
+			t.Errorf("last draw %q lacks %q", last, want)
+		}
+	}
+	bar.done()
+	if !strings.HasSuffix(buf.String(), "\r\033[K") {
+		t.Errorf("done does not clear the line: %q", buf.String())
+	}
+}
+
+func TestIsTerminal(t *testing.T) {
+	f, err := os.CreateTemp(t.TempDir(), "stderr")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	type test struct {
+		name string
+		w    io.Writer
+		want bool
+	}
+	tests := []test{
+		{"buffer", &bytes.Buffer{}, false},
+		{"regular file", f, false},
+	}
+	if tty, err := os.OpenFile("/dev/tty", os.O_WRONLY, 0); err == nil { // only with a controlling terminal
+		defer tty.Close()
+		tests = append(tests, test{"/dev/tty", tty, true})
+	}
+	for _, tt := range tests {
+		if got := isTerminal(tt.w); got != tt.want {
+			t.Errorf("isTerminal(%s) = %v, want %v", tt.name, got, tt.want)
+		}
+	}
+}
