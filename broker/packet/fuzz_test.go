@@ -152,4 +152,3 @@ func writeSeed(t *testing.T, target, name, values string) {
 		t.Fatal(err)
 	}
 }
-
