@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"os"
 	"path/filepath"
+	"reflect"
 	"regexp"
 	"strings"
 	"testing"
@@ -154,5 +155,56 @@ func TestSimulateRejectsInvalidScenarioFile(t *testing.T) {
 		if !strings.Contains(stderr, want) {
 			t.Errorf("stderr %q lacks %q", stderr, want)
 		}
+	}
+}
+
+func TestSimulateSwarmPrintsTheDrawnKnobsFirst(t *testing.T) {
+	// Seeds differ in which faults the swarm draw enables; both must print
+	// before the run and match what the run used (simulateOne checks).
+	for _, seed := range []string{"1", "4"} {
+		code, stdout, stderr := runCLI("simulate", "--scenario", "testdata/swarm.yaml", "--profile", "aws",
+			"--seed", seed, "--out", t.TempDir())
+		if code != exitOK {
+			t.Fatalf("seed %s: exit %d, want 0; stderr:\n%s", seed, code, stderr)
+		}
+		knobs := strings.Index(stdout, "network faults (drawn from the seed (swarm)):")
+		table := strings.Index(stdout, "delivered")
+		if knobs < 0 || table < 0 || knobs > table {
+			t.Errorf("seed %s: drawn knobs not printed before the table:\n%s", seed, stdout)
+		}
+	}
+}
+
+var seedLine = regexp.MustCompile(`^seed: (\d+)\n`)
+
+func TestSimulateWithoutSeedPrintsOneThatReproducesTheRun(t *testing.T) {
+	args := []string{"simulate", "--scenario", "testdata/tiny.yaml", "--profile", "tencent,hivemq"}
+	code, stdout, stderr := runCLI(append(args, "--out", t.TempDir())...)
+	if code != exitOK {
+		t.Fatalf("exit %d; stderr:\n%s", code, stderr)
+	}
+	seed := seedLine.FindStringSubmatch(stdout)
+	digest := digestLine.FindStringSubmatch(stdout)
+	if seed == nil || digest == nil {
+		t.Fatalf("no seed first or no digest last:\n%s", stdout)
+	}
+	if !strings.Contains(stdout, "--seed "+seed[1]) {
+		t.Errorf("the reproduce line does not carry the drawn seed %s", seed[1])
+	}
+	_, again, _ := runCLI(append(args, "--seed", seed[1], "--out", t.TempDir())...)
+	if got := digestLine.FindStringSubmatch(again); got == nil || got[1] != digest[1] {
+		t.Errorf("re-running with --seed %s: digest %v, want %s", seed[1], got, digest[1])
+	}
+}
+
+func TestSimulateDefaults(t *testing.T) {
+	c := newCLI("simulate", simulateHelp, &bytes.Buffer{}, &bytes.Buffer{})
+	a, code, ok := parseSimulate(c, nil)
+	if !ok {
+		t.Fatalf("parseSimulate(nil) stopped with exit %d", code)
+	}
+	want := simulateArgs{scenario: "mixed", profiles: []string{"tencent", "aws", "hivemq"}, out: "out"}
+	if !reflect.DeepEqual(a, want) {
+		t.Errorf("defaults = %+v, want %+v", a, want)
 	}
 }
