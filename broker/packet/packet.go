@@ -2,10 +2,30 @@
 // per packet type, with append-style encoders and a strict, validating decoder
 // for a server's input.
 //
-// Every packet type implements Packet. Encoders (Append) never fail on a valid
-// packet and allocate nothing when dst has room. Decoding is done by Decode
-// (one whole packet from a byte slice) and Split (a bufio.SplitFunc-shaped
-// framer for streams). Errors are *Error values naming what is wrong and where.
+// Every packet type implements Packet through its pointer (*Publish, *Connect,
+// ...). Encoders (Append) never fail on a valid packet and allocate nothing
+// when dst has room. Split (a bufio.SplitFunc) or Frame cuts a byte stream
+// into whole packets, rejecting bad fixed-header flags and an over-long or
+// oversized remaining length as soon as those bytes arrive. Decode decodes one
+// whole packet (two allocations: the struct and one copy of the body);
+// DecodePublish is the hot path for incoming PUBLISH packets (one allocation,
+// into a caller-provided *Publish). Decoded packets own their memory: string
+// fields share the single body copy, so the read buffer can be reused, and
+// the packets must be treated as immutable.
+//
+// The decoder enforces what MQTT 3.1.1 requires of a server's input and also
+// decodes the packets a server sends, for clients and tests. It is canonical:
+// it rejects remaining lengths that are not minimally encoded (3.1.1 does not
+// forbid padding, but no client produces it and MQTT 5 forbids it as
+// [MQTT-1.5.5-1]), so every accepted packet re-encodes to the same bytes. A
+// CONNECT for another protocol name or level is decoded, not rejected, so
+// the core can answer RefusedProtocolVersion [MQTT-3.1.2-2].
+//
+// Errors are *Error values naming the packet type, field, byte offset and
+// spec ID; their Kind (ErrMalformed, ErrTooLarge, io.ErrUnexpectedEOF) works
+// with errors.Is. Topic rules live here too: ValidTopicName, ValidTopicFilter
+// and Match (MQTT 3.1.1 section 4.7). Golden fixtures and a rapid generator
+// of valid packets are in the packettest subpackage.
 package packet
 
 // Type is the MQTT control packet type, the high nibble of the first byte of
