@@ -87,8 +87,9 @@ func validRule(r Rule) func(Point) bool {
 	return func(Point) bool { return ok }
 }
 
-// quantileOf returns the q-quantile of the values picked from every point
-// of lists (NaN and infinities ignored), and +Inf when there are none.
+// quantileOf returns the q-quantile (the smallest value with at least a
+// fraction q of the values at or below it) of the values picked from every
+// point of lists, ignoring NaN and infinities; +Inf when there are none.
 func quantileOf(pick func(Point) float64, lists [][]Point, q float64) float64 {
 	var vs []float64
 	for _, pts := range lists {
@@ -102,7 +103,11 @@ func quantileOf(pick func(Point) float64, lists [][]Point, q float64) float64 {
 		return math.Inf(1)
 	}
 	slices.Sort(vs)
-	return vs[min(len(vs)-1, int(math.Ceil(q*float64(len(vs))))-1)]
+	i := 0
+	if q > 0 { // false for NaN too
+		i = int(math.Ceil(min(q, 1)*float64(len(vs)))) - 1
+	}
+	return vs[max(0, i)]
 }
 
 // ruleDashes tell reference lines apart.
