@@ -120,3 +120,25 @@ func TestEncodeRejectsUnknownFormat(t *testing.T) {
 		t.Error("Encode(gif) = nil error, want an error")
 	}
 }
+
+// BenchmarkCharts measures drawing and encoding the five charts of a
+// three-profile synthetic input, per format.
+func BenchmarkCharts(b *testing.B) {
+	in := synthetic(1)
+	for _, format := range Formats {
+		b.Run(format, func(b *testing.B) {
+			var size int
+			for b.Loop() {
+				size = 0
+				for _, c := range Charts(in) {
+					var buf bytes.Buffer
+					if err := c.Encode(&buf, format); err != nil {
+						b.Fatal(err)
+					}
+					size += buf.Len()
+				}
+			}
+			b.ReportMetric(float64(size), "bytes/set")
+		})
+	}
+}
