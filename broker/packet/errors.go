@@ -2,7 +2,8 @@ package packet
 
 import (
 	"errors"
-	"fmt"
+	"strconv"
+	"strings"
 )
 
 // Sentinel kinds of decoding errors. Every error the decoder and the framer
@@ -30,13 +31,19 @@ type Error struct {
 }
 
 // Error formats the error as one line, for example
-// `PUBLISH topic name at byte 4: wildcard in topic name [MQTT-3.3.2-2]: malformed packet`.
+// `PUBLISH topic name at byte 4: topic name contains wildcard + [MQTT-3.3.2-2]: malformed packet`.
+// The packet type is left out when it is 0 (a standalone topic check).
 func (e *Error) Error() string {
-	spec := ""
-	if e.SpecID != "" {
-		spec = " [" + e.SpecID + "]"
+	var b strings.Builder
+	if e.Type != 0 {
+		b.WriteString(e.Type.String() + " ")
 	}
-	return fmt.Sprintf("%v %s at byte %d: %s%s: %v", e.Type, e.Field, e.Offset, e.Reason, spec, e.Kind)
+	b.WriteString(e.Field + " at byte " + strconv.Itoa(e.Offset) + ": " + e.Reason)
+	if e.SpecID != "" {
+		b.WriteString(" [" + e.SpecID + "]")
+	}
+	b.WriteString(": " + e.Kind.Error())
+	return b.String()
 }
 
 // Unwrap returns the error's Kind, so errors.Is(err, ErrMalformed) works.

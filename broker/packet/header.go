@@ -91,7 +91,8 @@ func checkFirstByte(c byte) *Error {
 	}
 	switch t {
 	case 0, 15:
-		return bad("", "packet type "+strconv.Itoa(int(t))+" is reserved (MQTT 3.1.1 table 2.1)")
+		return &Error{Kind: ErrMalformed, Type: t, Field: "packet type",
+			Reason: "packet type " + strconv.Itoa(int(t)) + " is reserved (MQTT 3.1.1 table 2.1)"}
 	case PUBLISH:
 		qos := flags >> 1 & 3
 		if qos == 3 {

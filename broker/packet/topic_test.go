@@ -149,3 +149,11 @@ func checkTopicErr(t *testing.T, err error, spec string, offset int) {
 		t.Errorf("got spec %s at %d, want %s at %d (%v)", e.SpecID, e.Offset, spec, offset, err)
 	}
 }
+
+func TestTopicErrorString(t *testing.T) {
+	got := packet.ValidTopicFilter("a/b#").Error()
+	want := "topic filter at byte 3: '#' is not alone in the last level of the filter [MQTT-4.7.1-2]: malformed packet"
+	if got != want {
+		t.Errorf("got %s, want %s", got, want)
+	}
+}
