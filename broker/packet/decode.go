@@ -35,6 +35,7 @@ func Decode(b []byte, maxSize int) (Packet, int, error) {
 	return p, h.total(), nil
 }
 
+// b0 returns b's first byte, or 0 if b is empty.
 func b0(b []byte) byte {
 	if len(b) == 0 {
 		return 0
@@ -90,8 +91,9 @@ func DecodePublish(first byte, body []byte, p *Publish) error {
 	return decodePublish(first, r, p)
 }
 
-// Body returns the part of a whole frame (as produced by Split) after its
-// fixed header, and nil if frame does not start with a complete header.
+// Body returns the body of the packet at the start of frame (as produced by
+// Split): the bytes after its fixed header. It returns nil if frame does not
+// start with a whole packet whose fixed header is valid.
 func Body(frame []byte) []byte {
 	h, err := parseHeader(frame, 0)
 	if err != nil || h.size == 0 || len(frame) < h.total() {
