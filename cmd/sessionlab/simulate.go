@@ -54,10 +54,10 @@ type simulateArgs struct {
 // with the returned code.
 func parseSimulate(c *cli, args []string) (a simulateArgs, code int, ok bool) {
 	fs := c.flags
-	fs.StringVar(&a.scenario, "scenario", "mixed", "built-in scenario `name` (see \"sessionlab scenarios\") or YAML/JSON `file`")
+	fs.StringVar(&a.scenario, "scenario", "mixed", "`name|file`: a built-in scenario's name (see \"sessionlab scenarios\") or a YAML/JSON scenario file's path")
 	profiles := fs.String("profile", "tencent,aws,hivemq", "comma-separated vendor `profiles` to compare (see \"sessionlab profiles\")")
 	fs.IntVar(&a.devices, "devices", 0, "scale the fleet to about `N` devices (0: the scenario's size)")
-	fs.DurationVar(&a.duration, "duration", 0, "length of the faulty phase, e.g. 2h (0: the scenario's)")
+	fs.DurationVar(&a.duration, "duration", 0, "length `D` of the faulty phase, e.g. 2h (0: the scenario's)")
 	fs.Uint64Var(&a.seed, "seed", 0, "random `seed` (default: drawn at random and printed)")
 	fs.StringVar(&a.out, "out", "out", "output `directory` for plots, metrics.json and summary.md")
 	fs.BoolVar(&a.wire, "wire", false, "pass every packet through the byte codec")
