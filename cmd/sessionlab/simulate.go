@@ -54,7 +54,7 @@ type simulateArgs struct {
 // with the returned code.
 func parseSimulate(c *cli, args []string) (a simulateArgs, code int, ok bool) {
 	fs := c.flags
-	fs.StringVar(&a.scenario, "scenario", "mixed", "`name|file`: a built-in scenario's name (see \"sessionlab scenarios\") or a YAML/JSON scenario file's path")
+	fs.StringVar(&a.scenario, "scenario", "mixed", "a built-in scenario `name` (see \"sessionlab scenarios\") or the path of a YAML/JSON scenario file")
 	profiles := fs.String("profile", "tencent,aws,hivemq", "comma-separated vendor `profiles` to compare (see \"sessionlab profiles\")")
 	fs.IntVar(&a.devices, "devices", 0, "scale the fleet to about `N` devices (0: the scenario's size)")
 	fs.DurationVar(&a.duration, "duration", 0, "length `D` of the faulty phase, e.g. 2h (0: the scenario's)")
