@@ -72,7 +72,90 @@ func (h *harness) step(in Input) []Output {
 		}
 	}
 	h.checkConservation()
+	h.checkSessions()
 	return h.out
+}
+
+// checkSessions asserts the per-session invariants that hold after every
+// Step: queue bound (8), distinct in-flight packet ids (14), no expiry
+// pending while online (10), at most one connection per session (12).
+func (h *harness) checkSessions() {
+	h.t.Helper()
+	for id, s := range h.b.sessions {
+		if c := h.b.pol.QueueCap; c > 0 && s.queue.Len() > c {
+			h.t.Fatalf("%s: %d queued, cap %d", id, s.queue.Len(), c)
+		}
+		seen := map[uint16]bool{}
+		for _, d := range s.inflight {
+			if d.pid == 0 || seen[d.pid] {
+				h.t.Fatalf("%s: in-flight packet id %d zero or duplicated [MQTT-2.3.1-2]", id, d.pid)
+			}
+			seen[d.pid] = true
+		}
+		if s.online() && (s.expires || s.conn.sess != s || h.b.conns[s.conn.id] != s.conn) {
+			h.t.Fatalf("%s: online session inconsistent (expires=%v)", id, s.expires)
+		}
+	}
+}
+
+// ackAll acknowledges every PUBLISH sent on c by the last Step (PUBACK for
+// QoS 1, PUBREC then PUBCOMP for QoS 2), and repeats for what the acks send.
+func (h *harness) ackAll(c ConnID) {
+	h.t.Helper()
+	for {
+		var acks []packet.Packet
+		for _, o := range h.out {
+			if o.Kind != OutSend || o.Conn != c {
+				continue
+			}
+			switch p := o.Packet.(type) {
+			case *packet.Publish:
+				if p.QoS == 1 {
+					acks = append(acks, &packet.Puback{PacketID: p.PacketID})
+				} else if p.QoS == 2 {
+					acks = append(acks, &packet.Pubrec{PacketID: p.PacketID})
+				}
+			case *packet.Pubrel:
+				acks = append(acks, &packet.Pubcomp{PacketID: p.PacketID})
+			}
+		}
+		if len(acks) == 0 {
+			return
+		}
+		var next []Output
+		for _, a := range acks {
+			next = append(next, h.recv(c, a)...)
+		}
+		h.out = next
+	}
+}
+
+// drive acknowledges everything sent on c, then fires deadlines up to limit,
+// acknowledging after each, like a client that acks instantly.
+func (h *harness) drive(c ConnID, limit Time) {
+	h.t.Helper()
+	h.ackAll(c)
+	for {
+		d, ok := h.b.NextDeadline()
+		if !ok || d > limit {
+			break
+		}
+		h.now = max(h.now, d)
+		h.step(Input{Kind: InDeadline})
+		h.ackAll(c)
+	}
+	h.now = max(h.now, limit)
+}
+
+// sentEvents returns the EvSent events for clientID among outs.
+func sentEvents(outs []Output, clientID string) []Event {
+	var es []Event
+	for _, e := range events(outs, EvSent) {
+		if e.ClientID == clientID {
+			es = append(es, e)
+		}
+	}
+	return es
 }
 
 // checkConservation asserts copies = delivered + dropped + pending per MsgID.

@@ -1,0 +1,65 @@
+package broker
+
+import (
+	"go/ast"
+	"go/parser"
+	"go/token"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"testing"
+)
+
+// TestCoreIsPure enforces the core contract of DESIGN.md: the package's
+// non-test files import no network, synchronisation, OS, randomness or
+// reflection packages, start no goroutines and read no clock.
+func TestCoreIsPure(t *testing.T) {
+	forbiddenImports := map[string]bool{
+		"net": true, "net/http": true, "sync": true, "sync/atomic": true, "os": true, "os/exec": true,
+		"math/rand": true, "math/rand/v2": true, "crypto/rand": true, "unsafe": true, "reflect": true,
+		"syscall": true, "runtime": true,
+	}
+	forbiddenCalls := map[string]bool{
+		"time.Now": true, "time.Since": true, "time.Until": true, "time.Sleep": true, "time.After": true,
+		"time.AfterFunc": true, "time.NewTimer": true, "time.NewTicker": true, "time.Tick": true,
+	}
+	files, err := filepath.Glob("*.go")
+	if err != nil {
+		t.Fatal(err)
+	}
+	fset := token.NewFileSet()
+	checked := 0
+	for _, name := range files {
+		if strings.HasSuffix(name, "_test.go") {
+			continue
+		}
+		f, err := parser.ParseFile(fset, name, nil, 0)
+		if err != nil {
+			t.Fatal(err)
+		}
+		checked++
+		for _, imp := range f.Imports {
+			path, _ := strconv.Unquote(imp.Path.Value)
+			if forbiddenImports[path] || strings.HasPrefix(path, "net/") {
+				t.Errorf("%s imports %q: the core must stay pure", fset.Position(imp.Pos()), path)
+			}
+		}
+		ast.Inspect(f, func(n ast.Node) bool {
+			switch n := n.(type) {
+			case *ast.GoStmt:
+				t.Errorf("%s: go statement in the core", fset.Position(n.Pos()))
+			case *ast.SelectorExpr:
+				if id, ok := n.X.(*ast.Ident); ok && forbiddenCalls[id.Name+"."+n.Sel.Name] {
+					t.Errorf("%s: %s.%s in the core", fset.Position(n.Pos()), id.Name, n.Sel.Name)
+				}
+				if id, ok := n.X.(*ast.Ident); ok && id.Name == "rand" {
+					t.Errorf("%s: rand.%s in the core", fset.Position(n.Pos()), n.Sel.Name)
+				}
+			}
+			return true
+		})
+	}
+	if checked < 5 {
+		t.Fatalf("checked %d files, want the whole package", checked)
+	}
+}
