@@ -20,8 +20,11 @@
 //     remember the packet id until PUBREL) [MQTT-4.3.3-2];
 //   - a copy waiting in the queue when its session resumes is "stored": it is
 //     subject to the policy's replay pacing; copies arriving later are "live";
-//   - resends of in-flight copies on resume are not paced [MQTT-4.4.0-1];
+//   - unacknowledged PUBLISHes re-sent on resume are paced like stored
+//     copies, and go first (see resume);
 //   - MessageTTL applies to queued copies only, not to copies in flight;
+//   - when several timers fall due at one instant, a session's expiry comes
+//     first and ends everything it owes (reason session-expired);
 //   - a takeover closes the old connection without DISCONNECT, so its Will
 //     is published [MQTT-3.1.4-2], [MQTT-3.1.2-8].
 package model
@@ -86,6 +89,7 @@ type copyOf struct {
 	retain    bool       // sent with RETAIN=1 (a retained message on SUBSCRIBE)
 	queuedAt  broker.Time
 	stored    bool // in the queue when the session resumed: paced
+	resend    bool // in flight when the session resumed, not yet re-sent: paced
 	pid       uint16
 	completed bool // QoS 2: PUBREC received, PUBREL sent, awaiting PUBCOMP
 	firstSent broker.Time

@@ -174,7 +174,7 @@ func TestModel(t *testing.T) {
 			act{1 * sec, lost(1)}, act{2 * sec, open(3)}, act{2 * sec, connect(3, "d", false, 0)}),
 		filter: []string{"c3 "},
 		want: []string{"2s c3 CONNACK sp=true accepted",
-			`2s c3 PUBLISH q1 id=1 dup topic="t" payload=1B "a"`, "2s c3 PUBREL id=2"},
+			"2s c3 PUBREL id=2", `2s c3 PUBLISH q1 id=1 dup topic="t" payload=1B "a"`},
 	}, {
 		name:    "MQTT-4.3.3-2 QoS2 resend of an unreleased id is not routed twice",
 		profile: "hivemq",

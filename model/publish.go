@@ -1,6 +1,8 @@
 package model
 
 import (
+	"slices"
+
 	"github.com/sessionlab/sessionlab/broker"
 	"github.com/sessionlab/sessionlab/broker/packet"
 )
@@ -16,7 +18,8 @@ func (m *Model) publish(c *conn, s *session, p *packet.Publish) {
 			m.protocolError(c)
 			return
 		case broker.QoS2Ignore: // AWS: no PUBACK, message dropped (seed 004, quotas page)
-			m.emit(broker.Event{Kind: broker.EvDropped, ClientID: c.client, Publisher: c.client, Topic: p.Topic, QoS: p.QoS, Reason: broker.ReasonQoSUnsupported})
+			m.lastMsg++ // it was a PUBLISH from a client: it has a MsgID
+			m.emit(broker.Event{Kind: broker.EvDropped, ClientID: c.client, Msg: m.lastMsg, Publisher: c.client, Topic: p.Topic, QoS: p.QoS, Reason: broker.ReasonQoSUnsupported})
 			return
 		}
 		qos = m.pol.MaxQoS
@@ -119,34 +122,74 @@ func (m *Model) victim(s *session, cp *copyOf) *copyOf {
 	return cp // DropNewest
 }
 
-// pump sends queued copies of an online session, oldest first, while the
-// in-flight window has room. A stored copy waits for the replay pacing
-// (Tencent: one per ReplayInterval, seed 001; AWS: ReplayRate per second,
-// seed 004); when the policy holds live traffic behind the backlog
-// (ReplayBlocksLive) everything behind it waits too, otherwise live copies
-// overtake it.
+// pump sends what an online session may send now. The backlog of a resume
+// (the PUBLISHes to re-send, then the stored copies) and the live copies are
+// two first-in-first-out lanes sharing the in-flight window. The backlog
+// waits for the replay pacing (Tencent: one per ReplayInterval, seed 001;
+// AWS: ReplayRate per second, seed 004). When the policy holds live traffic
+// behind the backlog (ReplayBlocksLive, seed 001 "sequentially") the live
+// lane waits until the backlog is empty; otherwise the lanes interleave (seed
+// 004). Either way copies of one topic and QoS keep their order
+// [MQTT-4.6.0-6]: a backlog copy is older than every live copy, and a copy
+// of QoS 1 or 2 waiting for the window holds back those of its lane.
 func (m *Model) pump(s *session) {
 	if s.conn == 0 {
 		return
 	}
-	for i := 0; i < len(s.queue); {
-		cp := s.queue[i]
-		if cp.stored && m.paceAt(s) > m.now {
-			if m.pol.ReplayBlocksLive {
-				return
-			}
-			i++
+	for _, cp := range s.inflight {
+		if !cp.resend {
 			continue
 		}
-		if cp.qos > 0 && m.pol.InflightWindow > 0 && len(s.inflight) >= m.pol.InflightWindow {
-			return
+		if m.paceAt(s) > m.now {
+			break
 		}
-		s.queue = append(s.queue[:i:i], s.queue[i+1:]...)
-		if cp.stored {
-			s.replaySent = append(s.replaySent, m.now)
+		cp.resend = false
+		s.replaySent = append(s.replaySent, m.now)
+		m.transmit(s, cp, true)
+	}
+	backlog := m.resendsLeft(s)
+	for _, cp := range slices.Clone(s.queue) {
+		if !cp.stored {
+			continue
 		}
+		if backlog || m.paceAt(s) > m.now || !m.windowFits(s, cp) {
+			backlog = true
+			break
+		}
+		s.queue = removeCopy(s.queue, cp)
+		s.replaySent = append(s.replaySent, m.now)
 		m.sendCopy(s, cp)
 	}
+	if backlog && m.pol.ReplayBlocksLive {
+		return
+	}
+	for _, cp := range slices.Clone(s.queue) {
+		if cp.stored {
+			continue
+		}
+		if !m.windowFits(s, cp) {
+			return
+		}
+		s.queue = removeCopy(s.queue, cp)
+		m.sendCopy(s, cp)
+	}
+}
+
+// windowFits reports whether sending cp keeps s within the in-flight
+// window; QoS 0 copies do not occupy it.
+func (m *Model) windowFits(s *session, cp *copyOf) bool {
+	return cp.qos == 0 || m.pol.InflightWindow == 0 || len(s.inflight) < m.pol.InflightWindow
+}
+
+// resendsLeft reports whether s still has PUBLISHes to re-send from before
+// its resume; the stored queue waits behind them.
+func (m *Model) resendsLeft(s *session) bool {
+	for _, cp := range s.inflight {
+		if cp.resend {
+			return true
+		}
+	}
+	return false
 }
 
 // paceAt returns the earliest time the next stored copy of s may be sent.

@@ -61,13 +61,20 @@ func (m *Model) takeover(s *session) {
 	m.lose(old, broker.ReasonTakeover, true)
 }
 
-// resume re-sends what was in flight, in order, with DUP=1 and the same
-// packet ids, or PUBREL for a QoS 2 copy already PUBRECed [MQTT-4.4.0-1],
-// [MQTT-4.6.0-1]; then it marks the queue as the stored backlog and starts
-// sending it.
+// resume re-sends what was in flight [MQTT-4.4.0-1]: a PUBREL at once for
+// each QoS 2 copy already PUBRECed; the unacknowledged PUBLISHes, with DUP=1
+// and their packet ids, in order [MQTT-4.6.0-1], but as part of the stored
+// backlog, which pacing spaces: seed 004 counts "unacknowledged QoS 1
+// messages" among the stored messages "sent at a maximum rate of 10 messages
+// per second", and seed 001 lists them with the stored messages it sends "at
+// 500 ms intervals". Everything queued becomes stored backlog too.
 func (m *Model) resume(s *session) {
 	for _, cp := range s.inflight {
-		m.transmit(s, cp, true)
+		if cp.completed {
+			m.transmit(s, cp, true)
+		} else {
+			cp.resend = true
+		}
 	}
 	for _, cp := range s.queue {
 		cp.stored = true
@@ -94,6 +101,9 @@ func (m *Model) lose(c *conn, reason broker.Reason, closeOut bool) {
 		m.discard(s) // [MQTT-3.1.2-6]
 	} else {
 		s.conn = 0
+		for _, cp := range s.inflight {
+			cp.resend = false // resent at the next resume anyway
+		}
 		s.expireAt, s.expires = m.expiry(), m.pol.SessionExpiry > 0
 	}
 	if c.will != nil {
@@ -126,10 +136,13 @@ func (m *Model) expire(s *session) {
 	m.removeSession(s)
 }
 
-// dropAll drops every copy s still owes, in flight first, with reason.
+// dropAll drops every copy s still owes, in flight first, with reason. A
+// QoS 2 copy already PUBRECed was delivered and is not dropped again.
 func (m *Model) dropAll(s *session, reason broker.Reason) {
 	for _, cp := range append(append([]*copyOf(nil), s.inflight...), s.queue...) {
-		m.drop(s, cp, reason)
+		if !cp.completed {
+			m.drop(s, cp, reason)
+		}
 	}
 	s.inflight, s.queue = nil, nil
 }

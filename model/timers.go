@@ -31,11 +31,14 @@ func (m *Model) NextDeadline() (broker.Time, bool) {
 				consider(p)
 			}
 		}
+		if p := m.paceAt(s); m.resendsLeft(s) && s.conn != 0 && p > m.now {
+			consider(p)
+		}
 		for _, cp := range s.inflight {
 			if m.pol.RetryFor > 0 {
 				consider(cp.firstSent + m.pol.RetryFor)
 			}
-			if m.pol.RetryInterval > 0 && s.conn != 0 {
+			if m.pol.RetryInterval > 0 && s.conn != 0 && !cp.resend {
 				consider(cp.lastSent + m.pol.RetryInterval)
 			}
 		}
@@ -54,11 +57,11 @@ func (m *Model) fireTimers() {
 		}
 	}
 	for _, s := range append([]*session(nil), m.sessions...) {
-		m.expireCopies(s)
 		if s.expires && m.now >= s.expireAt {
 			m.expire(s)
 			continue
 		}
+		m.expireCopies(s)
 		m.retry(s)
 		m.pump(s)
 	}
@@ -88,7 +91,7 @@ func (m *Model) retry(s *session) {
 		return
 	}
 	for _, cp := range s.inflight {
-		if m.now >= cp.lastSent+m.pol.RetryInterval {
+		if !cp.resend && m.now >= cp.lastSent+m.pol.RetryInterval {
 			m.transmit(s, cp, true)
 		}
 	}

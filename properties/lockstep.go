@@ -1,0 +1,303 @@
+package properties
+
+import (
+	"fmt"
+	"slices"
+	"strings"
+
+	"github.com/sessionlab/sessionlab/broker"
+	"github.com/sessionlab/sessionlab/broker/packet"
+	"github.com/sessionlab/sessionlab/model"
+)
+
+// Lockstep drives the broker core and the model with the same operations and
+// compares, after every input, every observable output: the packets sent on
+// each connection, the connections closed, and the events the model
+// predicts. Outbound packet ids are the one thing each side chooses freely:
+// Lockstep pairs them when a PUBLISH is first sent and checks that resends
+// and PUBRELs keep the pairing.
+type Lockstep struct {
+	core     *broker.Broker
+	model    *model.Model
+	now      broker.Time
+	lastConn broker.ConnID
+	clients  []client
+	trace    []string // every input so far, "time input"
+
+	coreKeys, modelKeys msgKeys
+}
+
+// client is the test's view of one MQTT client: its connection and what it
+// owes the broker.
+type client struct {
+	conn       broker.ConnID // 0 while offline
+	lastPID    uint16
+	published  int      // payload counter
+	unreleased []uint16 // QoS 2 PUBLISHes sent and not yet PUBRELed
+	pending    []pending
+}
+
+// pending is a delivery from the broker awaiting the client's next
+// acknowledgement, with the packet id on each side.
+type pending struct {
+	core, model uint16
+	qos         packet.QoS
+	recSent     bool // QoS 2: PUBREC sent, waiting for PUBREL
+	released    bool // QoS 2: PUBREL received, PUBCOMP owed
+}
+
+// NewLockstep returns a runner for clients c0..c(n-1) under pol.
+func NewLockstep(pol broker.Policy, n int) (*Lockstep, error) {
+	core, err := broker.New(broker.Config{Policy: pol})
+	if err != nil {
+		return nil, err
+	}
+	return &Lockstep{core: core, model: model.New(pol), clients: make([]client, n)}, nil
+}
+
+// Clone returns an independent copy of the runner, for the explorer.
+func (l *Lockstep) Clone() *Lockstep {
+	c := *l
+	c.core, c.model = l.core.Clone(), l.model.Clone()
+	c.coreKeys, c.modelKeys = l.coreKeys.clone(), l.modelKeys.clone()
+	c.clients = make([]client, len(l.clients))
+	for i, cl := range l.clients {
+		cl.unreleased = slices.Clone(cl.unreleased)
+		cl.pending = slices.Clone(cl.pending)
+		c.clients[i] = cl
+	}
+	c.trace = slices.Clip(l.trace)
+	return &c
+}
+
+// AppendState appends a canonical encoding of the core's state and the
+// clients' views to dst, for state hashing.
+func (l *Lockstep) AppendState(dst []byte) []byte {
+	dst = l.core.AppendState(dst)
+	for _, c := range l.clients {
+		dst = fmt.Appendf(dst, "|%d %d %d %v %v", c.conn, c.lastPID, c.published, c.unreleased, c.pending)
+	}
+	return dst
+}
+
+// Trace returns every input applied so far, one per line in the describer
+// format ("time input").
+func (l *Lockstep) Trace() string { return strings.Join(l.trace, "\n") }
+
+// Core returns the broker core being driven, for invariant checks.
+func (l *Lockstep) Core() *broker.Broker { return l.core }
+
+// Apply performs op on both sides and returns the first disagreement. An
+// operation that makes no sense in the current state (publishing while
+// offline, acknowledging nothing) does nothing.
+func (l *Lockstep) Apply(op Op) error {
+	if op.Kind == OpAdvance {
+		return l.advance(op.D)
+	}
+	if op.Client < 0 || op.Client >= len(l.clients) {
+		return nil
+	}
+	c := &l.clients[op.Client]
+	if op.Kind == OpConnect {
+		return l.connect(op, c)
+	}
+	if c.conn == 0 {
+		return nil
+	}
+	switch op.Kind {
+	case OpSubscribe:
+		return l.send(c, &packet.Subscribe{PacketID: l.pid(c), Subscriptions: []packet.Subscription{{Filter: op.Filter, QoS: op.QoS}}})
+	case OpUnsubscribe:
+		return l.send(c, &packet.Unsubscribe{PacketID: l.pid(c), Filters: []string{op.Filter}})
+	case OpPublish:
+		return l.publish(op, c)
+	case OpRepublish, OpRelease:
+		return l.release(op, c)
+	case OpAck:
+		return l.ack(op, c)
+	case OpPing:
+		return l.send(c, &packet.Pingreq{})
+	case OpDisconnect:
+		return l.send(c, &packet.Disconnect{})
+	case OpLose:
+		in := broker.Input{Kind: broker.InLost, Conn: c.conn}
+		c.conn = 0
+		return l.step(in, in)
+	}
+	return nil
+}
+
+// connect opens a new connection for the client and sends CONNECT.
+func (l *Lockstep) connect(op Op, c *client) error {
+	l.lastConn++
+	open := broker.Input{Kind: broker.InOpen, Conn: l.lastConn}
+	if err := l.step(open, open); err != nil {
+		return err
+	}
+	c.conn = l.lastConn
+	p := &packet.Connect{ProtocolName: "MQTT", ProtocolLevel: 4, ClientID: clientID(op.Client),
+		CleanSession: op.Clean, KeepAlive: op.KeepAlive}
+	if op.Will {
+		p.WillFlag, p.WillQoS, p.WillTopic, p.WillPayload = true, 1, "will", []byte(p.ClientID+" will")
+	}
+	return l.send(c, p)
+}
+
+// publish sends op.Count PUBLISHes, each a separate input.
+func (l *Lockstep) publish(op Op, c *client) error {
+	for range max(op.Count, 1) {
+		if c.conn == 0 {
+			return nil // a QoS 2 refusal may have closed the connection
+		}
+		c.published++
+		p := &packet.Publish{QoS: op.QoS, Topic: op.Topic, Payload: fmt.Appendf(nil, "c%d#%d", l.index(c), c.published)}
+		if op.QoS > 0 {
+			p.PacketID = l.pid(c)
+		}
+		if op.QoS == 2 {
+			c.unreleased = append(c.unreleased, p.PacketID)
+		}
+		if err := l.send(c, p); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// release re-sends (DUP=1, same id and payload) or releases the client's
+// oldest unreleased QoS 2 PUBLISH.
+func (l *Lockstep) release(op Op, c *client) error {
+	if len(c.unreleased) == 0 {
+		return nil
+	}
+	id := c.unreleased[0]
+	if op.Kind == OpRepublish {
+		return l.send(c, &packet.Publish{Dup: true, QoS: 2, Topic: "a", PacketID: id, Payload: []byte("dup")})
+	}
+	c.unreleased = c.unreleased[1:]
+	return l.send(c, &packet.Pubrel{PacketID: id})
+}
+
+// ack sends the next acknowledgement the client owes for one pending
+// delivery: PUBACK (QoS 1), PUBREC (QoS 2) or PUBCOMP (after PUBREL).
+func (l *Lockstep) ack(op Op, c *client) error {
+	var due []int
+	for i, p := range c.pending {
+		if !p.recSent || p.released {
+			due = append(due, i)
+		}
+	}
+	if len(due) == 0 {
+		return nil
+	}
+	i := due[op.Index%len(due)]
+	p := c.pending[i]
+	var core, mod packet.Packet
+	switch {
+	case p.qos == 1:
+		core, mod = &packet.Puback{PacketID: p.core}, &packet.Puback{PacketID: p.model}
+		c.pending = slices.Delete(c.pending, i, i+1)
+	case p.released:
+		core, mod = &packet.Pubcomp{PacketID: p.core}, &packet.Pubcomp{PacketID: p.model}
+		c.pending = slices.Delete(c.pending, i, i+1)
+	default:
+		core, mod = &packet.Pubrec{PacketID: p.core}, &packet.Pubrec{PacketID: p.model}
+		c.pending[i].recSent = true
+	}
+	return l.step(broker.Input{Kind: broker.InPacket, Conn: c.conn, Packet: core},
+		broker.Input{Kind: broker.InPacket, Conn: c.conn, Packet: mod})
+}
+
+// send delivers the same packet to both sides on the client's connection.
+func (l *Lockstep) send(c *client, p packet.Packet) error {
+	in := broker.Input{Kind: broker.InPacket, Conn: c.conn, Packet: p}
+	return l.step(in, in)
+}
+
+// pid returns the client's next packet id that no unreleased QoS 2 PUBLISH
+// holds [MQTT-2.3.1-2].
+func (l *Lockstep) pid(c *client) uint16 {
+	for {
+		c.lastPID++
+		if c.lastPID != 0 && !slices.Contains(c.unreleased, c.lastPID) {
+			return c.lastPID
+		}
+	}
+}
+
+// index returns the number of client c.
+func (l *Lockstep) index(c *client) int {
+	for i := range l.clients {
+		if &l.clients[i] == c {
+			return i
+		}
+	}
+	return -1
+}
+
+// advance lets d pass: every deadline either side announces up to now+d is
+// fired, on both sides, at that time, in order.
+func (l *Lockstep) advance(d broker.Time) error {
+	target := l.now + d
+	in := broker.Input{Kind: broker.InDeadline}
+	for same := 0; ; same++ {
+		t, ok := l.nextDeadline()
+		if !ok || t > target {
+			break
+		}
+		if t <= l.now && same > 1000 {
+			return fmt.Errorf("deadline stuck at %v: core %v, model %v", t, fmtDeadline(l.core.NextDeadline()), fmtDeadline(l.model.NextDeadline()))
+		}
+		if t > l.now {
+			l.now, same = t, 0
+		}
+		if err := l.step(in, in); err != nil {
+			return err
+		}
+	}
+	l.now = target
+	return nil
+}
+
+// nextDeadline is the earlier of the two sides' deadlines.
+func (l *Lockstep) nextDeadline() (broker.Time, bool) {
+	t1, ok1 := l.core.NextDeadline()
+	t2, ok2 := l.model.NextDeadline()
+	switch {
+	case ok1 && ok2:
+		return min(t1, t2), true
+	case ok1:
+		return t1, true
+	}
+	return t2, ok2
+}
+
+func fmtDeadline(t broker.Time, ok bool) string {
+	if !ok {
+		return "none"
+	}
+	return t.String()
+}
+
+// step feeds inCore to the core and inModel to the model at the current
+// time (they differ only in the packet ids of acknowledgements) and
+// compares what they output.
+func (l *Lockstep) step(inCore, inModel broker.Input) error {
+	l.trace = append(l.trace, l.now.String()+" "+inCore.String())
+	l.core.Step(l.now, inCore)
+	got := slices.Clone(l.core.Outputs())
+	want := l.model.Step(l.now, inModel)
+	if err := l.compare(got, want); err != nil {
+		return fmt.Errorf("after %s: %w\ncore:\n  %s\nmodel:\n  %s\n%s", inCore, err,
+			joinOutputs(got), joinOutputs(want), l.model)
+	}
+	return nil
+}
+
+func joinOutputs(outs []broker.Output) string {
+	s := make([]string, len(outs))
+	for i, o := range outs {
+		s[i] = o.String()
+	}
+	return strings.Join(s, "\n  ")
+}
