@@ -1,0 +1,104 @@
+package tcp
+
+import (
+	"fmt"
+	"log/slog"
+	"time"
+
+	"github.com/sessionlab/sessionlab/broker"
+)
+
+// Defaults for the zero values of Config.
+const (
+	DefaultMaxConnections = 100_000
+	DefaultMaxPacketSize  = 1 << 20 // 1 MiB, below the policy's if it sets one
+	DefaultConnectTimeout = 10 * time.Second
+	DefaultWriteBuffer    = 1 << 20 // bytes queued per connection
+	DefaultWriteTimeout   = 30 * time.Second
+	DefaultInputQueue     = 1024
+)
+
+// lingerTimeout bounds how long a connection the broker closed is kept
+// half-open, draining what the client still sends, so that the client reads
+// our last packets (e.g. a refusing CONNACK) instead of a reset.
+const lingerTimeout = 2 * time.Second
+
+// Config configures a Server. Only Broker.Policy is required; zero values of
+// the rest take the defaults above.
+type Config struct {
+	// Broker configures the core (policy, authentication, authorisation).
+	Broker broker.Config
+
+	// MaxConnections is the most connections open at once; further
+	// connections are accepted and closed at once.
+	MaxConnections int
+	// MaxPacketSize bounds an inbound packet's total size in bytes; a larger
+	// remaining length closes the connection as malformed as soon as its
+	// length bytes arrive. The policy's MaxPacketSize, if smaller, wins.
+	MaxPacketSize int
+	// ConnectTimeout closes a connection that has not sent a complete first
+	// packet within this time.
+	ConnectTimeout time.Duration
+	// WriteBuffer is the most encoded bytes waiting to be written on one
+	// connection; beyond it the connection is treated as lost.
+	WriteBuffer int
+	// WriteTimeout treats a connection as lost when one write blocks longer.
+	WriteTimeout time.Duration
+	// InputQueue is the capacity of the channel from readers to the owner;
+	// when it is full readers wait, which pushes back on clients through TCP.
+	InputQueue int
+
+	// Logger receives the server's logs (nil: slog.Default()).
+	Logger *slog.Logger
+	// Observer, if set, is called with every event of the core, in order, on
+	// the owner goroutine. It must not block. Tests and the property suites'
+	// history recorder hook in here; so do metrics.
+	Observer func(broker.Event)
+	// Metrics, if set, is updated from the core's events and the connection
+	// count (see NewMetrics).
+	Metrics *Metrics
+	// Inputs, if set, is called with every input and its time just before the
+	// core steps it, on the owner goroutine. It must not block.
+	Inputs func(now broker.Time, in broker.Input)
+}
+
+// withDefaults returns c with zero fields replaced by defaults, or an error
+// naming a negative field.
+func (c Config) withDefaults() (Config, error) {
+	for _, f := range []struct {
+		name string
+		v    int64
+	}{
+		{"MaxConnections", int64(c.MaxConnections)},
+		{"MaxPacketSize", int64(c.MaxPacketSize)},
+		{"ConnectTimeout", int64(c.ConnectTimeout)},
+		{"WriteBuffer", int64(c.WriteBuffer)},
+		{"WriteTimeout", int64(c.WriteTimeout)},
+		{"InputQueue", int64(c.InputQueue)},
+	} {
+		if f.v < 0 {
+			return c, fmt.Errorf("tcp: Config.%s is negative", f.name)
+		}
+	}
+	c.MaxConnections = or(c.MaxConnections, DefaultMaxConnections)
+	c.MaxPacketSize = or(c.MaxPacketSize, DefaultMaxPacketSize)
+	if p := c.Broker.Policy.MaxPacketSize; p > 0 && p < c.MaxPacketSize {
+		c.MaxPacketSize = p
+	}
+	c.ConnectTimeout = or(c.ConnectTimeout, DefaultConnectTimeout)
+	c.WriteBuffer = or(c.WriteBuffer, DefaultWriteBuffer)
+	c.WriteTimeout = or(c.WriteTimeout, DefaultWriteTimeout)
+	c.InputQueue = or(c.InputQueue, DefaultInputQueue)
+	if c.Logger == nil {
+		c.Logger = slog.Default()
+	}
+	return c, nil
+}
+
+// or returns v, or def when v is zero.
+func or[T int | time.Duration](v, def T) T {
+	if v == 0 {
+		return def
+	}
+	return v
+}

@@ -1,0 +1,248 @@
+package tcp
+
+import (
+	"errors"
+	"io"
+	"net"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/sessionlab/sessionlab/broker"
+	"github.com/sessionlab/sessionlab/broker/packet"
+)
+
+// Read buffer sizes: an idle connection holds a small buffer; it doubles up to
+// the packet size limit while a large packet arrives, and shrinks back after.
+const (
+	minReadBuffer = 512
+	keepBuffer    = 16 << 10 // outbox and read buffers above this are released when idle
+)
+
+// conn is one client connection: its socket, its reader goroutine and its
+// outbox, drained by a writer goroutine that runs only while bytes wait.
+type conn struct {
+	s      *Server
+	id     broker.ConnID
+	nc     net.Conn
+	remote string
+	done   atomic.Bool // the core has forgotten this connection; stop reporting
+
+	mu      sync.Mutex // guards the outbox below
+	pending []byte     // encoded packets not yet handed to the writer
+	spare   []byte     // the writer's previous buffer, reused
+	writing bool       // a writer goroutine is running
+	closing bool       // close after pending is written
+	dead    bool       // socket closed or failed; drop everything
+}
+
+func newConn(s *Server, id broker.ConnID, nc net.Conn) *conn {
+	return &conn{s: s, id: id, nc: nc, remote: nc.RemoteAddr().String()}
+}
+
+// read is the reader goroutine: it opens the connection to the owner, then
+// frames and decodes packets until the socket fails, the client sends bytes
+// that do not decode, or the server closes. It always closes the socket and
+// reports at most one of InLost and InMalformed.
+func (c *conn) read() {
+	s := c.s
+	defer s.conns.Done()
+	defer s.open.Add(-1)
+	defer c.nc.Close()
+	if !c.report(broker.Input{Kind: broker.InOpen, Conn: c.id}) {
+		return
+	}
+	c.nc.SetReadDeadline(time.Now().Add(s.cfg.ConnectTimeout))
+	in := c.readPackets()
+	if c.done.Load() {
+		// The core closed the connection: drain until the client's EOF
+		// or the linger deadline, so our last packets reach it.
+		io.Copy(io.Discard, c.nc)
+		return
+	}
+	if in.Kind == broker.InLost && isTimeout(in.Err) {
+		s.cfg.Logger.Info("connection closed: no complete packet in time", "conn", uint64(c.id), "remote", c.remote)
+	}
+	c.report(in)
+}
+
+// readPackets reports packets until the connection ends, and returns the
+// input that ends it: InMalformed with the codec's error, or InLost.
+func (c *conn) readPackets() broker.Input {
+	s := c.s
+	buf := make([]byte, 0, minReadBuffer)
+	first := true
+	for {
+		advance, token, err := packet.Frame(buf, false, s.cfg.MaxPacketSize)
+		if err != nil {
+			s.cfg.Logger.Info("malformed input", "conn", uint64(c.id), "remote", c.remote, "err", err)
+			return broker.Input{Kind: broker.InMalformed, Conn: c.id, Err: err}
+		}
+		if token != nil {
+			p, _, err := packet.Decode(token, s.cfg.MaxPacketSize)
+			if err != nil {
+				s.cfg.Logger.Info("malformed packet", "conn", uint64(c.id), "remote", c.remote, "err", err)
+				return broker.Input{Kind: broker.InMalformed, Conn: c.id, Err: err}
+			}
+			if first {
+				first = false
+				c.nc.SetReadDeadline(time.Time{}) // keepalive is the core's job now
+			}
+			if !c.report(broker.Input{Kind: broker.InPacket, Conn: c.id, Packet: p}) {
+				return broker.Input{Kind: broker.InLost, Conn: c.id}
+			}
+			buf = buf[:copy(buf, buf[advance:])]
+			continue
+		}
+		buf = c.grow(buf)
+		n, err := c.nc.Read(buf[len(buf):cap(buf)])
+		buf = buf[:len(buf)+n]
+		if err != nil {
+			if errors.Is(err, io.EOF) {
+				err = nil
+			}
+			return broker.Input{Kind: broker.InLost, Conn: c.id, Err: err}
+		}
+	}
+}
+
+// grow returns buf with room to read into: doubled when full (the framer
+// has already refused anything over the size limit), or a fresh small buffer
+// when it is empty and large.
+func (c *conn) grow(buf []byte) []byte {
+	switch {
+	case len(buf) == 0 && cap(buf) > keepBuffer:
+		return make([]byte, 0, minReadBuffer)
+	case len(buf) == cap(buf):
+		bigger := make([]byte, len(buf), 2*cap(buf))
+		copy(bigger, buf)
+		return bigger
+	}
+	return buf
+}
+
+// report sends in to the owner unless the core has forgotten the connection
+// or the server is closing; it returns false in those cases.
+func (c *conn) report(in broker.Input) bool {
+	if c.done.Load() {
+		return false
+	}
+	return c.s.submit(arrival{in: in, conn: c})
+}
+
+// send appends p to the outbox and makes sure a writer runs. It returns false,
+// writing nothing, when the outbox would exceed the WriteBuffer limit. Owner
+// goroutine only.
+func (c *conn) send(p packet.Packet) bool {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.dead || c.closing {
+		return true
+	}
+	before := len(c.pending)
+	c.pending = p.Append(c.pending)
+	if len(c.pending) > c.s.cfg.WriteBuffer {
+		c.pending = c.pending[:before]
+		return false
+	}
+	if !c.writing {
+		c.writing = true
+		c.s.conns.Add(1)
+		go c.write()
+	}
+	return true
+}
+
+// write is the writer goroutine: it writes the outbox until it is empty,
+// then ends, closing the connection if the core asked to.
+func (c *conn) write() {
+	defer c.s.conns.Done()
+	for {
+		c.mu.Lock()
+		if c.dead || len(c.pending) == 0 {
+			c.writing = false
+			closing := c.closing && !c.dead
+			c.release()
+			c.mu.Unlock()
+			if closing {
+				c.linger()
+			}
+			return
+		}
+		out := c.pending
+		c.pending = c.spare[:0]
+		c.mu.Unlock()
+
+		c.nc.SetWriteDeadline(time.Now().Add(c.s.cfg.WriteTimeout))
+		_, err := c.nc.Write(out)
+
+		c.mu.Lock()
+		c.spare = out[:0]
+		if err != nil {
+			c.dead = true
+		}
+		c.mu.Unlock()
+		if err != nil {
+			c.nc.Close() // the reader sees it and reports InLost
+		}
+	}
+}
+
+// release drops outbox buffers that a burst made large, so an idle
+// connection stays small. c.mu held.
+func (c *conn) release() {
+	if cap(c.pending) > keepBuffer {
+		c.pending = nil
+	}
+	if cap(c.spare) > keepBuffer {
+		c.spare = nil
+	}
+}
+
+// closeAfterFlush closes the connection once what was sent before is written.
+// The core has forgotten the connection. Owner goroutine only.
+func (c *conn) closeAfterFlush() {
+	c.done.Store(true)
+	c.mu.Lock()
+	c.closing = true
+	writing := c.writing || c.dead
+	c.mu.Unlock()
+	if !writing {
+		c.linger()
+	}
+}
+
+// linger half-closes the socket: our FIN follows the last bytes written, and
+// the reader drains what the client still sends until EOF or lingerTimeout,
+// then closes. Closing at once with unread input would send a reset that can
+// destroy our last packets (e.g. a refusing CONNACK) before the client reads
+// them.
+func (c *conn) linger() {
+	if tc, ok := c.nc.(interface{ CloseWrite() error }); ok && tc.CloseWrite() == nil {
+		c.nc.SetReadDeadline(time.Now().Add(lingerTimeout))
+		return
+	}
+	c.nc.Close()
+}
+
+// abort closes the socket now with a reset, dropping unwritten bytes, also
+// those already in the kernel's send buffer (a lost client is not owed them;
+// its session's unacknowledged messages are resent on resume). Owner
+// goroutine only.
+func (c *conn) abort() {
+	c.done.Store(true)
+	c.mu.Lock()
+	c.dead = true
+	c.pending = nil
+	c.mu.Unlock()
+	if tc, ok := c.nc.(*net.TCPConn); ok {
+		tc.SetLinger(0)
+	}
+	c.nc.Close()
+}
+
+// isTimeout reports whether err is a deadline expiry.
+func isTimeout(err error) bool {
+	var ne net.Error
+	return errors.As(err, &ne) && ne.Timeout()
+}

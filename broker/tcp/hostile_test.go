@@ -1,0 +1,221 @@
+package tcp
+
+import (
+	"bytes"
+	"math/rand/v2"
+	"net"
+	"testing"
+	"time"
+
+	"github.com/sessionlab/sessionlab/broker"
+	"github.com/sessionlab/sessionlab/broker/packet"
+)
+
+// echo checks that a connected client subscribed to "echo" with QoS 0 still
+// gets its own message back: the server as a whole is unharmed.
+func echo(t *testing.T, c *rawClient, payload string) {
+	t.Helper()
+	c.send(&packet.Publish{Topic: "echo", Payload: []byte(payload)})
+	p, ok := c.recv().(*packet.Publish)
+	if !ok || string(p.Payload) != payload {
+		t.Fatalf("echo: got %v, want PUBLISH %q", p, payload)
+	}
+}
+
+// echoClient connects a client subscribed to "echo".
+func echoClient(t *testing.T, addr string) *rawClient {
+	t.Helper()
+	c := dialRaw(t, addr)
+	c.connect(&packet.Connect{ClientID: "bystander", CleanSession: true}, packet.Accepted)
+	c.send(&packet.Subscribe{PacketID: 1, Subscriptions: []packet.Subscription{{Filter: "echo"}}})
+	if ack, ok := c.recv().(*packet.Suback); !ok || !bytes.Equal(ack.ReturnCodes, []byte{0}) {
+		t.Fatalf("SUBACK = %v, want granted q0", ack)
+	}
+	return c
+}
+
+// TestBadInputClosesOnlyThatConnection sends malformed, oversized and garbage
+// input on one connection at a time; each must close that connection only
+// [MQTT-4.8.0-1], and the body of an oversized packet is never awaited.
+func TestBadInputClosesOnlyThatConnection(t *testing.T) {
+	const maxSize = 64 << 10
+	_, addr, rec := startServer(t, Config{MaxPacketSize: maxSize})
+	good := echoClient(t, addr)
+	connect := (&packet.Connect{ProtocolName: "MQTT", ProtocolLevel: 4, ClientID: "bad", CleanSession: true}).Append(nil)
+	tests := []struct {
+		name      string
+		connected bool   // send a valid CONNECT first
+		input     []byte // then this
+	}{
+		{"reserved packet type 15", false, []byte{0xF0, 0x00}},
+		{"reserved packet type 0", true, []byte{0x00, 0x00}},
+		{"remaining length with a 5th byte", false, []byte{0x30, 0xFF, 0xFF, 0xFF, 0xFF, 0x01}},
+		{"remaining length over the limit, body never sent", true, []byte{0x30, 0x80, 0x80, 0x40}},
+		{"HTTP request", false, []byte("GET / HTTP/1.1\r\nHost: x\r\n\r\n")},
+		{"CONNECT reserved flag set [MQTT-3.1.2-3]", false, []byte{0x10, 0x0D, 0, 4, 'M', 'Q', 'T', 'T', 4, 0x03, 0, 60, 0, 1, 'x'}},
+		{"PUBLISH with QoS 3 [MQTT-3.3.1-4]", true, []byte{0x36, 0x05, 0, 1, 'a', 0, 1}},
+		{"PUBREL with flags 0000 [MQTT-3.6.1-1]", true, []byte{0x60, 0x02, 0, 1}},
+		{"SUBSCRIBE without filters [MQTT-3.8.3-3]", true, []byte{0x82, 0x02, 0, 1}},
+		{"topic with U+0000 [MQTT-1.5.3-2]", true, []byte{0x30, 0x05, 0, 3, 'a', 0, 'b'}},
+		{"second CONNECT [MQTT-3.1.0-2]", true, connect},
+		{"first packet not CONNECT [MQTT-3.1.0-1]", false, []byte{0xC0, 0x00}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			bad := dialRaw(t, addr)
+			if tt.connected {
+				bad.connect(&packet.Connect{ClientID: "bad", CleanSession: true}, packet.Accepted)
+			}
+			bad.write(tt.input)
+			got := bad.expectClosed()
+			for _, p := range got {
+				if _, isAck := p.(*packet.Connack); !isAck {
+					t.Errorf("before closing, the server sent %v", p)
+				}
+			}
+			echo(t, good, tt.name)
+		})
+	}
+	if n := rec.count(kind(broker.EvDisconnected, "bystander")); n != 0 {
+		t.Errorf("the bystander was disconnected %d times", n)
+	}
+}
+
+// TestConnectTimeout closes connections that send no complete packet within
+// ConnectTimeout, and not before.
+func TestConnectTimeout(t *testing.T) {
+	const timeout = 200 * time.Millisecond
+	_, addr, _ := startServer(t, Config{ConnectTimeout: timeout})
+	partial := (&packet.Connect{ProtocolName: "MQTT", ProtocolLevel: 4, ClientID: "slow"}).Append(nil)[:6]
+	tests := []struct {
+		name  string
+		input []byte
+	}{
+		{"silent", nil},
+		{"half a CONNECT", partial},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			start := time.Now()
+			c := dialRaw(t, addr)
+			if tt.input != nil {
+				c.write(tt.input)
+			}
+			if got := c.expectClosed(); len(got) != 0 {
+				t.Errorf("server sent %v", got)
+			}
+			if elapsed := time.Since(start); elapsed < timeout {
+				t.Errorf("closed after %v, before the %v timeout", elapsed, timeout)
+			}
+		})
+	}
+}
+
+// TestMaxConnections refuses connections beyond the limit and keeps serving
+// those it admitted.
+func TestMaxConnections(t *testing.T) {
+	s, addr, _ := startServer(t, Config{MaxConnections: 2})
+	first := echoClient(t, addr)
+	second := dialRaw(t, addr)
+	second.connect(&packet.Connect{ClientID: "second", CleanSession: true}, packet.Accepted)
+	third := dialRaw(t, addr)
+	third.nc.Write((&packet.Connect{ProtocolName: "MQTT", ProtocolLevel: 4, ClientID: "third", CleanSession: true}).Append(nil))
+	if got := third.expectClosed(); len(got) != 0 {
+		t.Errorf("third connection got %v, want it closed unanswered", got)
+	}
+	echo(t, first, "still served")
+	if got := s.Connections(); got != 2 {
+		t.Errorf("Connections() = %d, want 2", got)
+	}
+}
+
+// TestGarbageNeverPanics throws seeded random bytes, raw and after a valid
+// CONNECT, at the server over many connections; it must keep serving.
+func TestGarbageNeverPanics(t *testing.T) {
+	_, addr, _ := startServer(t, Config{MaxPacketSize: 4 << 10})
+	good := echoClient(t, addr)
+	rng := rand.New(rand.NewPCG(8, 1883))
+	connect := (&packet.Connect{ProtocolName: "MQTT", ProtocolLevel: 4, ClientID: "fuzz", KeepAlive: 1}).Append(nil)
+	for i := range 200 {
+		junk := make([]byte, rng.IntN(300))
+		for j := range junk {
+			junk[j] = byte(rng.Uint32())
+		}
+		if i%2 == 0 {
+			junk = append(connect, junk...)
+		}
+		c := dialRaw(t, addr)
+		c.nc.Write(junk)
+		c.nc.Close()
+	}
+	echo(t, good, "survived")
+}
+
+// TestSlowConsumerIsLost: a subscriber that stops reading fills its bounded
+// write buffer and is treated as lost, instead of growing the server's
+// memory; its unacknowledged QoS 1 messages stay in its session and are
+// redelivered with DUP=1, same packet ids, in order, when it comes back
+// [MQTT-4.4.0-1]; the QoS 0 flood is not stored.
+func TestSlowConsumerIsLost(t *testing.T) {
+	_, addr, rec := startServer(t, Config{WriteBuffer: 256 << 10})
+	slow := dialRaw(t, addr)
+	slow.nc.(*net.TCPConn).SetReadBuffer(4 << 10)
+	slow.connect(persistent("slow"), packet.Accepted)
+	slow.send(&packet.Subscribe{PacketID: 1, Subscriptions: []packet.Subscription{{Filter: "bulk", QoS: 1}}})
+	if _, ok := slow.recv().(*packet.Suback); !ok {
+		t.Fatal("no SUBACK")
+	}
+	// slow reads nothing from here on.
+	pub := dialRaw(t, addr)
+	pub.connect(&packet.Connect{ClientID: "pub", CleanSession: true}, packet.Accepted)
+	const unacked = 10
+	for i := range unacked {
+		pub.send(&packet.Publish{QoS: 1, PacketID: uint16(i + 1), Topic: "bulk", Payload: []byte{byte(i)}})
+		if _, ok := pub.recv().(*packet.Puback); !ok {
+			t.Fatalf("message %d: no PUBACK", i)
+		}
+	}
+	flood := &packet.Publish{Topic: "bulk", Payload: bytes.Repeat([]byte{'x'}, 64<<10)}
+	sent := 0
+	for ; rec.count(kind(broker.EvDisconnected, "slow")) == 0; sent++ {
+		if sent == 1000 { // 64 MB
+			t.Fatal("the slow consumer was not cut off after 64 MB")
+		}
+		pub.send(flood)
+	}
+	ev, _ := rec.wait(t, 0, "EvDisconnected(slow)", kind(broker.EvDisconnected, "slow"))
+	if ev.Reason != broker.ReasonConnLost {
+		t.Errorf("slow consumer disconnected with reason %v, want ReasonConnLost", ev.Reason)
+	}
+	t.Logf("cut off after %d MB of QoS 0 flood", sent/16)
+	slow.expectClosed()
+
+	var firstIDs []uint16 // packet ids of the first sends, from the core's events
+	for _, ev := range rec.all(func(ev broker.Event) bool {
+		return ev.Kind == broker.EvSent && ev.ClientID == "slow" && ev.QoS == 1 && !ev.Dup
+	}) {
+		firstIDs = append(firstIDs, ev.PacketID)
+	}
+	if len(firstIDs) != unacked {
+		t.Fatalf("%d first sends of QoS 1 copies to slow, want %d", len(firstIDs), unacked)
+	}
+	back := dialRaw(t, addr)
+	if ack := back.connect(persistent("slow"), packet.Accepted); !ack.SessionPresent {
+		t.Error("SessionPresent = false after the overflow, want true [MQTT-3.2.2-2]")
+	}
+	for i := range unacked {
+		p, ok := back.recv().(*packet.Publish)
+		if !ok || p.Topic != "bulk" || len(p.Payload) != 1 {
+			t.Fatalf("redelivery %d: got %v, want a stored QoS 1 PUBLISH", i, p)
+		}
+		if int(p.Payload[0]) != i || !p.Dup || p.PacketID != firstIDs[i] {
+			t.Errorf("redelivery %d: payload %d dup=%v id=%d, want payload %d dup=true id=%d",
+				i, p.Payload[0], p.Dup, p.PacketID, i, firstIDs[i])
+		}
+		back.send(&packet.Puback{PacketID: p.PacketID})
+	}
+	back.send(&packet.Pingreq{})
+	if p, ok := back.recv().(*packet.Pingresp); !ok {
+		t.Errorf("after the redeliveries got %v, want PINGRESP (QoS 0 flood must not be stored)", p)
+	}
+}

@@ -1,0 +1,131 @@
+package tcp
+
+import (
+	"time"
+
+	"github.com/sessionlab/sessionlab/broker"
+)
+
+// ownerState is what the owner goroutine alone reads and writes.
+type ownerState struct {
+	conns map[broker.ConnID]*conn // connections the core knows
+	lost  []broker.ConnID         // overflowed while draining; to step as InLost
+	timer *time.Timer
+}
+
+// run is the owner goroutine: the only caller of the core. It steps inputs in
+// arrival order and deadlines when the timer fires, until Close.
+func (s *Server) run() {
+	defer close(s.ownerDone)
+	o := &s.owner
+	o.timer = time.NewTimer(time.Hour)
+	o.timer.Stop()
+	for {
+		select {
+		case a := <-s.inputs:
+			s.step(a)
+		case <-o.timer.C:
+			s.step(arrival{in: broker.Input{Kind: broker.InDeadline}})
+		case <-s.quit:
+			o.timer.Stop()
+			for _, c := range o.conns {
+				c.abort()
+			}
+			return
+		}
+		s.rearm()
+		if s.cfg.Metrics != nil {
+			s.cfg.Metrics.connections.Set(float64(len(o.conns)))
+		}
+	}
+}
+
+// now is the broker's clock: the time since the server started. It is the
+// only clock reading that reaches the core.
+func (s *Server) now() broker.Time { return time.Since(s.start) }
+
+// step feeds one arrival to the core and performs the outputs, then steps the
+// connections that overflowed while doing so as lost.
+func (s *Server) step(a arrival) {
+	o := &s.owner
+	in := a.in
+	switch in.Kind {
+	case broker.InOpen:
+		o.conns[in.Conn] = a.conn
+	case broker.InPacket, broker.InLost, broker.InMalformed:
+		if o.conns[in.Conn] == nil {
+			return // the core has forgotten it (closed or overflowed)
+		}
+	}
+	s.feed(in)
+	if in.Kind == broker.InLost || in.Kind == broker.InMalformed {
+		s.forget(in.Conn) // the core has too; make sure the socket is shut
+	}
+	for len(o.lost) > 0 {
+		id := o.lost[0]
+		o.lost = o.lost[1:]
+		s.feed(broker.Input{Kind: broker.InLost, Conn: id})
+	}
+}
+
+// feed steps one input at the current time and performs its outputs in order.
+func (s *Server) feed(in broker.Input) {
+	now := s.now()
+	if s.cfg.Inputs != nil {
+		s.cfg.Inputs(now, in)
+	}
+	s.core.Step(now, in)
+	for _, out := range s.core.Outputs() {
+		s.perform(out)
+	}
+}
+
+// perform carries out one output of the core.
+func (s *Server) perform(out broker.Output) {
+	o := &s.owner
+	switch out.Kind {
+	case broker.OutSend:
+		c := o.conns[out.Conn]
+		if c == nil {
+			return
+		}
+		if !c.send(out.Packet) {
+			s.cfg.Logger.Warn("write buffer full: connection treated as lost",
+				"conn", uint64(out.Conn), "remote", c.remote, "limit", s.cfg.WriteBuffer)
+			s.forget(out.Conn)
+			o.lost = append(o.lost, out.Conn)
+			if s.cfg.Metrics != nil {
+				s.cfg.Metrics.overflows.Inc()
+			}
+		}
+	case broker.OutClose:
+		if c := o.conns[out.Conn]; c != nil {
+			delete(o.conns, out.Conn)
+			c.closeAfterFlush()
+		}
+	case broker.OutEvent:
+		if s.cfg.Metrics != nil {
+			s.cfg.Metrics.observe(out.Event)
+		}
+		if s.cfg.Observer != nil {
+			s.cfg.Observer(out.Event)
+		}
+	}
+}
+
+// forget drops a connection the core no longer knows and closes its socket.
+func (s *Server) forget(id broker.ConnID) {
+	if c := s.owner.conns[id]; c != nil {
+		delete(s.owner.conns, id)
+		c.abort()
+	}
+}
+
+// rearm sets the single timer to the core's next deadline.
+func (s *Server) rearm() {
+	t := s.owner.timer
+	t.Stop()
+	if at, ok := s.core.NextDeadline(); ok {
+		t.Reset(max(at-s.now(), 0))
+	}
+}

@@ -1,0 +1,168 @@
+package tcp
+
+import (
+	"errors"
+	"net"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/sessionlab/sessionlab/broker"
+)
+
+// ErrClosed is returned by Serve after Close.
+var ErrClosed = errors.New("tcp: server closed")
+
+// Server serves one broker core on one listener. Create it with New, run it
+// with Serve, stop it with Close.
+type Server struct {
+	cfg    Config
+	core   *broker.Broker
+	start  time.Time
+	inputs chan arrival
+	quit   chan struct{}
+
+	closeOnce  sync.Once
+	ownerDone  chan struct{}
+	acceptDone chan struct{}  // closed when Serve returns
+	conns      sync.WaitGroup // reader and writer goroutines
+	open       atomic.Int64   // connections whose reader is running
+	nextID     broker.ConnID  // accept loop only
+
+	mu      sync.Mutex // guards ln and serving
+	ln      net.Listener
+	serving bool
+
+	owner ownerState // owner goroutine only
+}
+
+// arrival is one input on its way to the owner, with the connection it came
+// from (for InOpen, so the owner learns where to write).
+type arrival struct {
+	in   broker.Input
+	conn *conn
+}
+
+// New returns a server with cfg, or an error naming an invalid field (of cfg
+// or of its policy).
+func New(cfg Config) (*Server, error) {
+	cfg, err := cfg.withDefaults()
+	if err != nil {
+		return nil, err
+	}
+	core, err := broker.New(cfg.Broker)
+	if err != nil {
+		return nil, err
+	}
+	s := &Server{
+		cfg:        cfg,
+		core:       core,
+		start:      time.Now(),
+		inputs:     make(chan arrival, cfg.InputQueue),
+		quit:       make(chan struct{}),
+		ownerDone:  make(chan struct{}),
+		acceptDone: make(chan struct{}),
+		owner:      ownerState{conns: map[broker.ConnID]*conn{}},
+	}
+	go s.run()
+	return s, nil
+}
+
+// Serve accepts connections on ln until Close, then returns ErrClosed; any
+// other accept error is returned as is (after closing the server). Serve may
+// be called once.
+func (s *Server) Serve(ln net.Listener) error {
+	s.mu.Lock()
+	select {
+	case <-s.quit:
+		s.mu.Unlock()
+		ln.Close()
+		return ErrClosed
+	default:
+	}
+	if s.serving {
+		s.mu.Unlock()
+		return errors.New("tcp: Serve called twice")
+	}
+	s.ln, s.serving = ln, true
+	s.mu.Unlock()
+	defer close(s.acceptDone)
+	for {
+		nc, err := ln.Accept()
+		if err != nil {
+			select {
+			case <-s.quit:
+				return ErrClosed
+			default:
+			}
+			var ne net.Error
+			if errors.As(err, &ne) && ne.Timeout() {
+				continue
+			}
+			go s.Close() // Close waits for this loop to end
+			return err
+		}
+		s.admit(nc)
+	}
+}
+
+// admit starts the reader of a new connection, or closes it at once when
+// MaxConnections are open.
+func (s *Server) admit(nc net.Conn) {
+	if s.open.Load() >= int64(s.cfg.MaxConnections) {
+		s.cfg.Logger.Warn("connection refused: too many connections",
+			"remote", nc.RemoteAddr().String(), "max", s.cfg.MaxConnections)
+		nc.Close()
+		return
+	}
+	s.nextID++
+	c := newConn(s, s.nextID, nc)
+	s.open.Add(1)
+	s.conns.Add(1)
+	go c.read()
+}
+
+// Addr returns the listener's address, or nil before Serve.
+func (s *Server) Addr() net.Addr {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.ln == nil {
+		return nil
+	}
+	return s.ln.Addr()
+}
+
+// Connections returns the number of connections open now.
+func (s *Server) Connections() int { return int(s.open.Load()) }
+
+// Close stops accepting, closes every connection and stops the owner. It
+// waits for all of the server's goroutines to end and is safe to call more
+// than once. Sessions live in memory and are gone afterwards.
+func (s *Server) Close() error {
+	s.closeOnce.Do(func() {
+		s.mu.Lock()
+		close(s.quit)
+		if s.ln != nil {
+			s.ln.Close()
+		}
+		serving := s.serving
+		s.mu.Unlock()
+		if serving {
+			<-s.acceptDone
+		}
+		<-s.ownerDone
+		s.conns.Wait()
+	})
+	return nil
+}
+
+// submit hands an input to the owner, in order per connection. It returns
+// false when the server is closing.
+func (s *Server) submit(a arrival) bool {
+	select {
+	case s.inputs <- a:
+		return true
+	case <-s.quit:
+		return false
+	}
+}
