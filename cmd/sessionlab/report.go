@@ -47,8 +47,8 @@ func comparison(runs []runRecord) table {
 	latencyRows(row, "latency stored", func(m *sim.Metrics) *sim.Histogram { return &m.LatencyStored })
 	row("max queue depth", func(m *sim.Metrics) string { return fmt.Sprint(m.MaxQueueDepth) })
 	row("replays", count(func(m *sim.Metrics) int64 { return m.ReplaysTotal }))
-	row("replay drain p50", func(m *sim.Metrics) string { return seconds(m.ReplayDrain.P50) })
-	row("replay drain p99", func(m *sim.Metrics) string { return seconds(m.ReplayDrain.P99) })
+	row("replay drain p50", func(m *sim.Metrics) string { return quantile(&m.ReplayDrain, m.ReplayDrain.P50) })
+	row("replay drain p99", func(m *sim.Metrics) string { return quantile(&m.ReplayDrain, m.ReplayDrain.P99) })
 	row("sessions expired", count(func(m *sim.Metrics) int64 { return m.Expired }))
 	digests := []string{"digest"}
 	for _, r := range runs {
@@ -60,9 +60,17 @@ func comparison(runs []runRecord) table {
 
 // latencyRows adds the p50, p99 and max rows of a latency histogram.
 func latencyRows(row func(string, func(*sim.Metrics) string), name string, h func(*sim.Metrics) *sim.Histogram) {
-	row(name+" p50", func(m *sim.Metrics) string { return seconds(h(m).P50) })
-	row(name+" p99", func(m *sim.Metrics) string { return seconds(h(m).P99) })
-	row(name+" max", func(m *sim.Metrics) string { return seconds(h(m).Max) })
+	row(name+" p50", func(m *sim.Metrics) string { return quantile(h(m), h(m).P50) })
+	row(name+" p99", func(m *sim.Metrics) string { return quantile(h(m), h(m).P99) })
+	row(name+" max", func(m *sim.Metrics) string { return quantile(h(m), h(m).Max) })
+}
+
+// quantile formats v, a quantile of h in seconds, or "-" when h is empty.
+func quantile(h *sim.Histogram, v float64) string {
+	if h.Count == 0 {
+		return "-"
+	}
+	return seconds(v)
 }
 
 // dropReasons returns every drop reason any run recorded, sorted.
@@ -80,11 +88,11 @@ func dropReasons(runs []runRecord) []string {
 }
 
 // seconds formats a duration given in seconds with a unit that keeps it
-// short: "85ms", "2.50s", "12.0min", "3.2h"; 0 is "-".
+// short: "0s", "<1ms", "85ms", "2.50s", "12.0min", "3.2h".
 func seconds(s float64) string {
 	switch {
 	case s == 0:
-		return "-"
+		return "0s"
 	case s < 0.0005:
 		return "<1ms"
 	case s < 1:

@@ -21,7 +21,8 @@ func testRuns() []runRecord {
 		{Profile: "aws", Digest: "00000000000000bb", Metrics: sim.Metrics{
 			Published: 10, Copies: 12, Delivered: 11, DroppedTotal: 1,
 			Dropped:     map[string]int64{"session_expired": 1},
-			ReplayDrain: sim.Histogram{P50: 7200, P99: 30},
+			ReplayDrain: sim.Histogram{Count: 2, P50: 7200, P99: 30},
+			LatencyLive: sim.Histogram{Count: 3, P50: 0, P99: 0.0004, Max: 0.002},
 		}},
 	}
 }
@@ -43,9 +44,9 @@ func TestComparisonTable(t *testing.T) {
 		"  queue_full":       {"2", "0"},
 		"  session_expired":  {"0", "1"},
 		"  ttl":              {"1", "0"},
-		"latency live p50":   {"85ms", "-"},
-		"latency live p99":   {"2.50s", "-"},
-		"latency live max":   {"1.5min", "-"},
+		"latency live p50":   {"85ms", "0s"},
+		"latency live p99":   {"2.50s", "<1ms"},
+		"latency live max":   {"1.5min", "2ms"},
 		"max queue depth":    {"150", "0"},
 		"replay drain p50":   {"-", "2.0h"},
 		"replay drain p99":   {"-", "30.00s"},
@@ -105,7 +106,7 @@ func TestSeconds(t *testing.T) {
 		in   float64
 		want string
 	}{
-		{0, "-"}, {0.0004, "<1ms"}, {0.0006, "1ms"}, {0.085, "85ms"}, {1, "1.00s"}, {59.5, "59.50s"},
+		{0, "0s"}, {0.0004, "<1ms"}, {0.0006, "1ms"}, {0.085, "85ms"}, {1, "1.00s"}, {59.5, "59.50s"},
 		{90, "1.5min"}, {3599, "60.0min"}, {3600, "1.0h"}, {26 * 3600, "26.0h"},
 	}
 	for _, tt := range tests {
