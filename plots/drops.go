@@ -15,7 +15,7 @@ func DropsChart(in Input) Chart {
 	p.Add(newGrid(false))
 	reasons, counts := dropTable(in.Profiles)
 	if len(reasons) == 0 {
-		reasons = []string{"none"}
+		reasons = []string{"no drops"}
 	}
 	n := len(in.Profiles)
 	width := vg.Points(min(40, 360/float64(max(1, n*len(reasons)))))
