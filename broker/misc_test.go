@@ -55,7 +55,7 @@ func TestRetryForGivesUp(t *testing.T) {
 // acl is an Authorizer denying by topic prefix.
 type acl struct{}
 
-func (acl) CanPublish(_, user, topic string) bool  { return !strings.HasPrefix(topic, "nopub") }
+func (acl) CanPublish(_, user, topic string) bool    { return !strings.HasPrefix(topic, "nopub") }
 func (acl) CanSubscribe(_, user, filter string) bool { return !strings.HasPrefix(filter, "nosub") }
 func (acl) CanRead(client, user, topic string) bool {
 	return !(client == "blind" && strings.HasPrefix(topic, "secret"))
