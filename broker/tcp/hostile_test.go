@@ -189,6 +189,12 @@ func TestSlowConsumerIsLost(t *testing.T) {
 	}
 	t.Logf("cut off after %d MB of QoS 0 flood", sent/16)
 	slow.expectClosed()
+	pub.send(&packet.Pingreq{}) // the server handles a connection's packets in order:
+	for {                       // once PINGRESP is back, the flood has been routed
+		if _, ok := pub.recv().(*packet.Pingresp); ok {
+			break
+		}
+	}
 
 	var firstIDs []uint16 // packet ids of the first sends, from the core's events
 	for _, ev := range rec.all(func(ev broker.Event) bool {
