@@ -103,7 +103,9 @@ func startServer(t *testing.T, cfg Config) (*Server, string, *recorder) {
 		cfg.Broker.Policy = p
 	}
 	rec := newRecorder()
-	if cfg.Observer == nil {
+	if prev := cfg.Observer; prev != nil {
+		cfg.Observer = func(ev broker.Event) { prev(ev); rec.observe(ev) }
+	} else {
 		cfg.Observer = rec.observe
 	}
 	if cfg.Logger == nil {

@@ -27,7 +27,7 @@ func pahoOptions(addr, clientID string, clean bool) (*mqtt.ClientOptions, chan m
 	lost := make(chan error, 1)
 	opts := mqtt.NewClientOptions().AddBroker("tcp://" + addr).SetClientID(clientID).
 		SetCleanSession(clean).SetAutoReconnect(false).SetConnectRetry(false).
-		SetKeepAlive(30 * time.Second).SetOrderMatters(true).SetConnectTimeout(waitFor).
+		SetKeepAlive(30 * time.Second).SetOrderMatters(true).SetProtocolVersion(4).SetConnectTimeout(waitFor).
 		SetDefaultPublishHandler(func(_ mqtt.Client, m mqtt.Message) { msgs <- m }).
 		SetConnectionLostHandler(func(_ mqtt.Client, err error) { lost <- err })
 	return opts, msgs, lost
