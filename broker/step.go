@@ -8,6 +8,12 @@ import "github.com/sessionlab/sessionlab/broker/packet"
 func (b *Broker) Step(now Time, in Input) {
 	clear(b.out)
 	b.out = b.out[:0]
+	if cap(b.out) > maxKeptOutputs {
+		b.out = nil // a burst (a fan-out to many sessions) does not pin memory
+	}
+	if cap(b.matches) > maxKeptOutputs {
+		b.matches = nil
+	}
 	b.pkts.reset()
 	if now > b.now {
 		b.now = now
@@ -31,6 +37,10 @@ func (b *Broker) Step(now Time, in Input) {
 	}
 	b.armDirty()
 }
+
+// maxKeptOutputs bounds the capacity of the reused output and scratch
+// slices kept between Steps.
+const maxKeptOutputs = 4096
 
 // stepOpen registers a new connection. A reused ConnID is a driver bug; the
 // old connection is forgotten as if lost.
