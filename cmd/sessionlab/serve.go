@@ -61,9 +61,14 @@ func runServe(args []string, stdout, stderr io.Writer) int {
 	if !ok {
 		return code
 	}
+	return serveUntilSignal(opts, nil, stderr)
+}
+
+// serveUntilSignal serves until SIGINT or SIGTERM.
+func serveUntilSignal(opts serveOptions, ready chan<- net.Addr, stderr io.Writer) int {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
-	return serve(ctx, opts, nil, stderr)
+	return serve(ctx, opts, ready, stderr)
 }
 
 // parseServe parses serve's flags and loads the files they name. When the

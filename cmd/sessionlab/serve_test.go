@@ -1,0 +1,106 @@
+package main
+
+import (
+	"bytes"
+	"net"
+	"os"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/sessionlab/sessionlab/broker/packet"
+)
+
+func TestServeFlagErrors(t *testing.T) {
+	dir := t.TempDir()
+	badPasswd := filepath.Join(dir, "passwd")
+	os.WriteFile(badPasswd, []byte("alice:plaintext\n"), 0o600)
+	badACL := filepath.Join(dir, "acl")
+	os.WriteFile(badACL, []byte("allow all\n"), 0o600)
+	tests := []struct {
+		name    string
+		args    []string
+		wantErr string
+	}{
+		{"unknown flag", []string{"--port", "1"}, "flag provided but not defined: -port"},
+		{"unknown profile", []string{"--profile", "rabbit"}, "--profile: unknown profile \"rabbit\""},
+		{"missing password file", []string{"--passwords", filepath.Join(dir, "none")}, "--passwords:"},
+		{"plain-text password file", []string{"--passwords", badPasswd}, "--passwords: " + badPasswd + ": line 1"},
+		{"bad acl", []string{"--acl", badACL}, "--acl: " + badACL + ": line 1: unknown keyword \"allow\""},
+		{"anonymous without passwords", []string{"--allow-anonymous"}, "--allow-anonymous: needs --passwords"},
+		{"zero connections", []string{"--max-connections", "0"}, "--max-connections: must be positive"},
+		{"bad duration", []string{"--connect-timeout", "soon"}, "-connect-timeout"},
+		{"stray argument", []string{"extra"}, "unexpected argument \"extra\""},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			var stdout, stderr bytes.Buffer
+			if code := run(append([]string{"serve"}, tt.args...), &stdout, &stderr); code != 2 {
+				t.Errorf("exit code = %d, want 2", code)
+			}
+			if !strings.Contains(stderr.String(), tt.wantErr) {
+				t.Errorf("stderr = %q, want it to contain %q", stderr.String(), tt.wantErr)
+			}
+		})
+	}
+}
+
+func TestServeHelp(t *testing.T) {
+	var stdout, stderr bytes.Buffer
+	if code := run([]string{"serve", "--help"}, &stdout, &stderr); code != 0 {
+		t.Fatalf("exit code = %d, want 0", code)
+	}
+	for _, want := range []string{"examples:", "sessionlab serve --passwords", "-listen", "-metrics", "-acl"} {
+		if !strings.Contains(stdout.String(), want) {
+			t.Errorf("--help output lacks %q", want)
+		}
+	}
+}
+
+// TestServeSignal runs the subcommand in-process, talks MQTT to it, and
+// stops it with SIGTERM: it must close the connection and exit 0.
+func TestServeSignal(t *testing.T) {
+	opts, code, ok := parseServe([]string{"--listen", "127.0.0.1:0", "--metrics", "127.0.0.1:0", "--profile", "tencent"}, nil, nil)
+	if !ok {
+		t.Fatalf("parseServe: exit %d", code)
+	}
+	ready := make(chan net.Addr, 1)
+	exit := make(chan int, 1)
+	var logs bytes.Buffer
+	go func() { exit <- serveUntilSignal(opts, ready, &logs) }()
+	var addr net.Addr
+	select {
+	case addr = <-ready:
+	case code := <-exit:
+		t.Fatalf("serve exited with %d before listening", code)
+	}
+	nc, err := net.Dial("tcp", addr.String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer nc.Close()
+	nc.Write((&packet.Connect{ProtocolName: "MQTT", ProtocolLevel: 4, ClientID: "x", KeepAlive: 60}).Append(nil))
+	nc.SetReadDeadline(time.Now().Add(10 * time.Second))
+	buf := make([]byte, 4)
+	if n, err := nc.Read(buf); err != nil || n != 4 || buf[0] != 0x20 || buf[3] != 0 {
+		t.Fatalf("CONNACK = % x, %v; want 20 02 00 00", buf[:n], err)
+	}
+
+	syscall.Kill(os.Getpid(), syscall.SIGTERM)
+	select {
+	case code := <-exit:
+		if code != 0 {
+			t.Errorf("exit code after SIGTERM = %d, want 0", code)
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("serve did not stop on SIGTERM")
+	}
+	if n, err := nc.Read(buf); err == nil {
+		t.Errorf("connection still open after shutdown (read %d bytes)", n)
+	}
+	if !strings.Contains(logs.String(), "shutting down") {
+		t.Errorf("logs lack the shutdown line:\n%s", logs.String())
+	}
+}
