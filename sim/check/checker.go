@@ -1,0 +1,172 @@
+package check
+
+import (
+	"fmt"
+	"time"
+
+	"github.com/sessionlab/sessionlab/broker"
+	"github.com/sessionlab/sessionlab/broker/packet"
+	"github.com/sessionlab/sessionlab/sim"
+)
+
+// Config configures a Checker.
+type Config struct {
+	// Policy is the broker's policy; only the invariants in its Promises
+	// are checked.
+	Policy broker.Policy
+	// HealAt is when the healed phase starts (the scenario's Duration).
+	HealAt time.Duration
+	// Bound is how long after max(HealAt, publication) a pending copy may
+	// stay undelivered before the run is a liveness failure (see Bound).
+	// Zero disables the liveness check.
+	Bound time.Duration
+	// Next, when set, is called after the checker for every observation,
+	// so the checker can be chained with another observer.
+	Next sim.Observer
+}
+
+// Checker is a sim.Observer that checks the invariants of DESIGN.md as a
+// run goes. Use it from one goroutine (the run's); call Finish once at the
+// end of the run, then Violation.
+type Checker struct {
+	cfg   Config
+	first *Violation
+	now   time.Duration
+
+	conns   map[broker.ConnID]*conn
+	clients map[string]*client
+	msgs    map[broker.MsgID]*msg
+	copies  map[copyKey]*copyRec
+	uids    map[uint64][]broker.MsgID // payload id -> messages carrying it
+	order   map[orderKey]broker.MsgID // last first-received message per publisher and topic
+
+	in     broker.Input // the input being stepped
+	inConn *conn
+	curUID uint64
+	fresh  []*msg    // published in the current step
+	settle []*client // clients owing a PUBREL or a Will by the end of the step
+	dues   dueHeap
+	events int64
+}
+
+// orderKey is one subscriber's view of one publisher's topic (invariant 7).
+type orderKey struct {
+	sub       *client
+	publisher string
+	topic     string
+}
+
+// New returns a checker for one run.
+func New(cfg Config) *Checker {
+	return &Checker{cfg: cfg,
+		conns: map[broker.ConnID]*conn{}, clients: map[string]*client{},
+		msgs: map[broker.MsgID]*msg{}, copies: map[copyKey]*copyRec{},
+		uids: map[uint64][]broker.MsgID{}, order: map[orderKey]broker.MsgID{}}
+}
+
+// Violation returns the first violation found, or nil.
+func (k *Checker) Violation() *Violation { return k.first }
+
+// Events returns how many observations the checker has seen.
+func (k *Checker) Events() int64 { return k.events }
+
+// Input implements sim.Observer: it closes the checks of the previous step,
+// fires the checker's own deadlines that passed, then follows in.
+func (k *Checker) Input(now broker.Time, in broker.Input) {
+	k.events++
+	k.settleStep()
+	k.now = now
+	k.expireDues(now)
+	k.in, k.inConn, k.curUID = in, nil, 0
+	k.input(in)
+	if k.cfg.Next != nil {
+		k.cfg.Next.Input(now, in)
+	}
+}
+
+// Output implements sim.Observer.
+func (k *Checker) Output(now broker.Time, out broker.Output) {
+	k.events++
+	k.now = now
+	switch out.Kind {
+	case broker.OutSend:
+		k.send(out.Conn, out.Packet)
+	case broker.OutClose:
+		if c := k.conns[out.Conn]; c != nil {
+			k.endConn(c)
+		}
+	case broker.OutEvent:
+		k.event(out.Event)
+	}
+	if k.cfg.Next != nil {
+		k.cfg.Next.Output(now, out)
+	}
+}
+
+// Received implements sim.Observer.
+func (k *Checker) Received(now broker.Time, clientID string, p *packet.Publish) {
+	k.events++
+	k.now = now
+	k.received(clientID, p)
+	if k.cfg.Next != nil {
+		k.cfg.Next.Received(now, clientID, p)
+	}
+}
+
+// promised reports whether the policy promises inv.
+func (k *Checker) promised(inv broker.Invariant) bool {
+	return k.cfg.Policy.Promises.Has(inv)
+}
+
+// fail records a safety violation of inv by cl (may be nil), unless one was
+// already found or the policy does not promise inv.
+func (k *Checker) fail(cl *client, inv broker.Invariant, source, format string, args ...any) {
+	k.failAt(Safety, k.now, cl, inv, source, fmt.Sprintf(format, args...))
+}
+
+// failAt records a violation of the given kind at time at.
+func (k *Checker) failAt(kind Kind, at time.Duration, cl *client, inv broker.Invariant, source, detail string) {
+	if k.first != nil || !k.promised(inv) {
+		return
+	}
+	v := &Violation{Kind: kind, At: at, Inv: inv, Source: source, Detail: detail}
+	if cl != nil {
+		v.Client, v.Recent = cl.id, cl.recentLines()
+	}
+	k.first = v
+}
+
+// clientOf returns the shadow of id, creating it.
+func (k *Checker) clientOf(id string) *client {
+	cl := k.clients[id]
+	if cl == nil {
+		cl = &client{id: id}
+		k.clients[id] = cl
+	}
+	return cl
+}
+
+// settleStep checks what must hold once a step's outputs are drained:
+// every owed copy of a message published in it was reported (15), every
+// resumed QoS 2 flow got its PUBREL (5), every abrupt loss its Will (18).
+func (k *Checker) settleStep() {
+	for _, m := range k.fresh {
+		if m.seen != m.owed {
+			k.fail(k.clients[m.publisher], broker.InvConservation, "(DESIGN.md invariant 15)",
+				"message %d on %q owes %d copies but the broker reported %d", m.id, m.topic, m.owed, m.seen)
+		}
+	}
+	k.fresh = k.fresh[:0]
+	for _, cl := range k.settle {
+		if len(cl.pubrelOwed) > 0 {
+			k.fail(cl, broker.InvRedelivery, "[MQTT-4.4.0-1]",
+				"resumed session did not re-send PUBREL for packet id %d", cl.pubrelOwed[0])
+			cl.pubrelOwed = nil
+		}
+		if cl.willOwed {
+			k.fail(cl, broker.InvWill, "[MQTT-3.1.2-8]", "connection lost without DISCONNECT but the Will was not published")
+			cl.willOwed = false
+		}
+	}
+	k.settle = k.settle[:0]
+}

@@ -1,0 +1,187 @@
+package check
+
+import (
+	"time"
+
+	"github.com/sessionlab/sessionlab/broker"
+	"github.com/sessionlab/sessionlab/broker/packet"
+)
+
+// input follows one broker input.
+func (k *Checker) input(in broker.Input) {
+	switch in.Kind {
+	case broker.InOpen:
+		k.conns[in.Conn] = &conn{id: in.Conn, lastRecv: k.now}
+	case broker.InPacket:
+		c := k.conns[in.Conn]
+		if c == nil || c.ended {
+			return
+		}
+		k.inConn = c
+		c.lastRecv = k.now
+		k.packetIn(c, in.Packet)
+		k.armKeepalive(c)
+	case broker.InLost, broker.InMalformed:
+		if c := k.conns[in.Conn]; c != nil && !c.ended {
+			k.inConn = c
+		}
+	}
+}
+
+// packetIn follows a packet the broker received on c.
+func (k *Checker) packetIn(c *conn, p packet.Packet) {
+	switch p := p.(type) {
+	case *packet.Connect:
+		k.connect(c, p)
+	case *packet.Publish:
+		k.curUID = payloadID(p.Payload)
+	case *packet.Pubcomp:
+		if c.client != nil {
+			k.pubcomp(c.client, p.PacketID)
+		}
+	case *packet.Disconnect:
+		c.will = false // DISCONNECT discards the Will [MQTT-3.14.4-3]
+	}
+}
+
+// connect records a CONNECT and what the shadow expects its CONNACK to say
+// about the session [MQTT-3.2.2-1..3].
+func (k *Checker) connect(c *conn, p *packet.Connect) {
+	if p.ClientID == "" || c.client != nil {
+		return // auto-assigned ids and second CONNECTs are not followed
+	}
+	cl := k.clientOf(p.ClientID)
+	c.client, c.clean, c.will = cl, p.CleanSession, p.WillFlag
+	c.keepalive = time.Duration(p.KeepAlive) * time.Second
+	switch {
+	case p.CleanSession || !cl.exists || cl.clean:
+		c.wantSP = false
+	case cl.online:
+		c.wantSP = true
+	default:
+		c.wantSP, c.maySP = k.sessionAlive(cl)
+	}
+}
+
+// sessionAlive says whether the offline session of cl must still exist
+// now (want), and whether it may be either way (may: within the policy's
+// expiry tolerance) (invariant 10).
+func (k *Checker) sessionAlive(cl *client) (want, may bool) {
+	e := k.cfg.Policy.SessionExpiry
+	if e == 0 {
+		return true, false
+	}
+	gone := k.now - cl.offlineAt
+	switch {
+	case gone < e:
+		return true, false
+	case gone > e+k.cfg.Policy.ExpirySweep:
+		return false, false
+	}
+	return false, true
+}
+
+// send follows a packet the broker sent.
+func (k *Checker) send(id broker.ConnID, p packet.Packet) {
+	c := k.conns[id]
+	if c == nil || c.client == nil {
+		return
+	}
+	switch p := p.(type) {
+	case *packet.Connack:
+		k.connack(c, p)
+	case *packet.Pubrel:
+		cl := c.client
+		for i, pid := range cl.pubrelOwed {
+			if pid == p.PacketID {
+				cl.pubrelOwed = append(cl.pubrelOwed[:i], cl.pubrelOwed[i+1:]...)
+				break
+			}
+		}
+	}
+}
+
+// connack checks SessionPresent against the shadow (invariant 1) and that
+// no other connection of the ClientId is still live (invariant 12).
+func (k *Checker) connack(c *conn, p *packet.Connack) {
+	cl := c.client
+	if p.ReturnCode != packet.Accepted {
+		if p.SessionPresent {
+			k.fail(cl, broker.InvSessionPresent, "[MQTT-3.2.2-4]", "refused CONNACK (rc=%d) has SessionPresent=1", p.ReturnCode)
+		}
+		return
+	}
+	switch {
+	case c.clean && p.SessionPresent:
+		k.fail(cl, broker.InvSessionPresent, "[MQTT-3.2.2-1]", "CleanSession=1 answered with SessionPresent=1")
+	case !c.maySP && p.SessionPresent != c.wantSP:
+		src := "[MQTT-3.2.2-2]"
+		if !c.wantSP {
+			src = "[MQTT-3.2.2-3]"
+		}
+		k.fail(cl, broker.InvSessionPresent, src, "SessionPresent=%v, want %v (session %s)", p.SessionPresent, c.wantSP, k.shadowString(cl))
+	}
+	if old := cl.conn; old != nil && old != c && old.accepted && !old.ended {
+		k.fail(cl, broker.InvTakeover, "[MQTT-3.1.4-2]", "conn %d accepted while conn %d of the same ClientId is still open", c.id, old.id)
+	}
+	c.accepted = true
+	cl.conn = c
+	k.armKeepalive(c)
+}
+
+// shadowString describes the checker's shadow of cl's session.
+func (k *Checker) shadowString(cl *client) string {
+	switch {
+	case !cl.exists:
+		return "none"
+	case cl.online:
+		return "online"
+	}
+	return "offline since " + cl.offlineAt.String()
+}
+
+// endConn marks c closed or lost. QoS 0 copies sent on it and never
+// received are forgotten: they were lost on the way (at most once).
+func (k *Checker) endConn(c *conn) {
+	c.ended = true
+	for _, r := range c.qos0 {
+		if r.received == 0 {
+			delete(k.copies, copyKey{r.m.id, r.cl})
+			k.maybeForgetMsg(r.m)
+		}
+	}
+	c.qos0 = nil
+}
+
+// armKeepalive schedules the check that c is not kept past 1.5 x its
+// keepalive of silence [MQTT-3.1.2-24].
+func (k *Checker) armKeepalive(c *conn) {
+	if c.keepalive > 0 && c.accepted && !c.ended {
+		k.dues.add(due{at: c.lastRecv + c.keepalive*3/2, kind: dueKeepalive, conn: c})
+	}
+}
+
+// keepaliveKick checks that a keepalive disconnect came after 1.5 x the
+// keepalive of silence, not earlier [MQTT-3.1.2-24].
+func (k *Checker) keepaliveKick(cl *client, c *conn) {
+	if c == nil {
+		return
+	}
+	if c.keepalive == 0 || k.now-c.lastRecv < c.keepalive*3/2 {
+		k.fail(cl, broker.InvKeepalive, "[MQTT-3.1.2-24]", "conn %d closed for keepalive after %v of silence (keepalive %v)",
+			c.id, k.now-c.lastRecv, c.keepalive)
+	}
+}
+
+// payloadID reads the simulator's 8-byte big-endian message id from a
+// payload (0 when it has none).
+func payloadID(p []byte) uint64 {
+	if len(p) < 8 {
+		return 0
+	}
+	var u uint64
+	for _, b := range p[:8] {
+		u = u<<8 | uint64(b)
+	}
+	return u
+}

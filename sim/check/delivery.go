@@ -1,0 +1,188 @@
+package check
+
+import (
+	"strconv"
+	"time"
+
+	"github.com/sessionlab/sessionlab/broker"
+)
+
+const secondD = time.Second
+
+func itoa(u uint64) string { return strconv.FormatUint(u, 10) }
+
+// delivered follows a copy to its end state: QoS 0 sent, QoS 1 PUBACK,
+// QoS 2 PUBREC. A QoS>0 copy must have reached the application by then
+// (invariant 6).
+func (k *Checker) delivered(cl *client, ev broker.Event) {
+	r := k.copyOf(cl, ev)
+	if r == nil {
+		return
+	}
+	if !r.sent {
+		k.fail(cl, broker.InvConservation, "(DESIGN.md invariant 15)", "message %d delivered but never sent", ev.Msg)
+	}
+	if r.qos > 0 && r.received == 0 {
+		k.fail(cl, broker.InvQoSGuarantee, "[MQTT-4.3.2-2]", "QoS %d message %d acknowledged but its application never received it",
+			r.qos, ev.Msg)
+	}
+	r.delivered = true
+	r.m.delivered++
+	switch r.qos {
+	case 1:
+		k.leaveInflight(r)
+	case 2:
+		r.waitComp = true // holds its packet id until PUBCOMP
+		return
+	}
+	k.finishCopy(r)
+}
+
+// pubcomp ends the QoS 2 flow of packet id pid of cl.
+func (k *Checker) pubcomp(cl *client, pid uint16) {
+	for _, r := range cl.inflight {
+		if r.pid == pid && r.waitComp {
+			k.leaveInflight(r)
+			k.finishCopy(r)
+			return
+		}
+	}
+}
+
+// leaveInflight removes r from its client's in-flight list.
+func (k *Checker) leaveInflight(r *copyRec) {
+	if !r.inflight {
+		return
+	}
+	f := r.cl.inflight
+	for i, x := range f {
+		if x == r {
+			r.cl.inflight = append(f[:i], f[i+1:]...)
+			break
+		}
+	}
+	r.inflight = false
+}
+
+// finishCopy forgets a copy the checker has nothing more to check on: it
+// is done at the broker and either received, dropped or sent at QoS 0
+// (whose receipt is checked until its connection ends).
+func (k *Checker) finishCopy(r *copyRec) {
+	if r.inflight || !r.done() {
+		return
+	}
+	if r.qos == 0 && r.delivered && r.received == 0 {
+		return // endConn forgets it
+	}
+	delete(k.copies, copyKey{r.m.id, r.cl})
+	k.maybeForgetMsg(r.m)
+}
+
+// maybeForgetMsg forgets a message whose copies are all accounted for.
+func (k *Checker) maybeForgetMsg(m *msg) {
+	if !m.open() && m.seen == m.owed {
+		delete(k.msgs, m.id)
+	}
+}
+
+// dropped checks that a copy is dropped only for a reason the policy
+// allows (invariant 3), and on overflow that the victim is the policy's
+// (invariant 8).
+func (k *Checker) dropped(cl *client, ev broker.Event) {
+	if k.msgs[ev.Msg] == nil && (ev.Reason == broker.ReasonQoSUnsupported || ev.Reason == broker.ReasonNotAuthorized) {
+		k.publicationDropped(cl, ev)
+		return
+	}
+	r := k.copyOf(cl, ev)
+	if r == nil {
+		return
+	}
+	k.checkDropReason(cl, r, ev)
+	unqueue(r)
+	k.leaveInflight(r)
+	r.dropped = true
+	r.m.dropped++
+	k.finishCopy(r)
+}
+
+// publicationDropped checks a publication refused as a whole.
+func (k *Checker) publicationDropped(cl *client, ev broker.Event) {
+	pol := &k.cfg.Policy
+	if ev.Reason == broker.ReasonQoSUnsupported && !(ev.QoS == 2 && pol.MaxQoS < 2 && pol.QoS2 == broker.QoS2Ignore) {
+		k.fail(cl, broker.InvQoSGuarantee, "(AWS IoT Core quotas page: QoS 2 not supported)",
+			"publication of message %d at QoS %d dropped as unsupported under policy %s", ev.Msg, ev.QoS, pol.Name)
+	}
+}
+
+// checkDropReason checks that the policy allows dropping r for ev.Reason now.
+func (k *Checker) checkDropReason(cl *client, r *copyRec, ev broker.Event) {
+	pol := &k.cfg.Policy
+	ok := true
+	switch ev.Reason {
+	case broker.ReasonQueueFull:
+		k.checkVictim(cl, r)
+		return
+	case broker.ReasonTTL:
+		ok = pol.MessageTTL > 0 && r.queued && k.now-r.queuedAt >= pol.MessageTTL
+	case broker.ReasonSessionExpired:
+		ok = !cl.online && pol.SessionExpiry > 0 && k.now >= cl.offlineAt+pol.SessionExpiry
+	case broker.ReasonSessionDiscarded:
+		ok = cl.clean || k.cleanConnectOf(cl)
+	case broker.ReasonQoS0Offline:
+		if r.qos > 0 {
+			k.fail(cl, broker.InvOfflineStorage, "[MQTT-3.1.2-5]", "QoS %d message %d for an offline session dropped instead of stored",
+				r.qos, ev.Msg)
+			return
+		}
+		ok = !cl.online && !pol.StoreQoS0Offline
+	case broker.ReasonRetryExhausted:
+		ok = pol.RetryFor > 0 && r.sent && k.now >= r.firstSent+pol.RetryFor
+	case broker.ReasonNotAuthorized:
+	default:
+		ok = false
+	}
+	if !ok {
+		k.fail(cl, broker.InvOfflineStorage, "[MQTT-3.1.2-5]", "message %d dropped (%v), which policy %s does not allow here",
+			ev.Msg, ev.Reason, pol.Name)
+	}
+}
+
+// checkVictim checks an overflow drop: the queue is at its cap and r is
+// the victim the policy names (invariant 8): the arriving copy for
+// DropNewest (mosquitto.conf(5), HiveMQ CE "discard"), the oldest for
+// DropOldest, the oldest QoS 0 first for DropOldestQoS0First (EMQX).
+func (k *Checker) checkVictim(cl *client, r *copyRec) {
+	pol := &k.cfg.Policy
+	q := cl.queue
+	if pol.QueueCap == 0 || len(q) < pol.QueueCap {
+		k.fail(cl, broker.InvQueueBound, "(DESIGN.md invariant 8)", "message %d dropped as queue-full with %d of %d queued",
+			r.m.id, len(q), pol.QueueCap)
+		return
+	}
+	want := r // the arriving copy
+	switch pol.Overflow {
+	case broker.DropOldest:
+		want = q[0]
+	case broker.DropOldestQoS0First:
+		want = oldestQoS0(q)
+		if want == nil && r.qos > 0 {
+			want = q[0]
+		} else if want == nil {
+			want = r
+		}
+	}
+	if want != r {
+		k.fail(cl, broker.InvQueueBound, "(DESIGN.md invariant 8, policy "+pol.Name+")",
+			"overflow dropped message %d, but the policy's victim is message %d", r.m.id, want.m.id)
+	}
+}
+
+// oldestQoS0 returns the first QoS 0 copy of q, or nil.
+func oldestQoS0(q []*copyRec) *copyRec {
+	for _, x := range q {
+		if x.qos == 0 {
+			return x
+		}
+	}
+	return nil
+}

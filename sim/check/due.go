@@ -1,0 +1,82 @@
+package check
+
+import (
+	"container/heap"
+	"time"
+
+	"github.com/sessionlab/sessionlab/broker"
+)
+
+// dueKind names a deadline the checker holds the broker to.
+type dueKind uint8
+
+const (
+	// dueKeepalive: the connection must be gone 1.5 x keepalive after its
+	// last packet [MQTT-3.1.2-24].
+	dueKeepalive dueKind = iota + 1
+	// dueExpiry: the offline session must have expired by disconnect + E +
+	// tolerance (invariant 10).
+	dueExpiry
+)
+
+// due is one deadline. Entries are hints: when one fires, it is checked
+// against the current state, so superseded entries are harmless.
+type due struct {
+	at        time.Duration
+	seq       uint64
+	kind      dueKind
+	conn      *conn
+	client    *client
+	gen       uint32
+	offlineAt time.Duration
+}
+
+// dueHeap is a min-heap of deadlines ordered by (at, seq).
+type dueHeap struct {
+	items []due
+	seq   uint64
+}
+
+func (h *dueHeap) Len() int { return len(h.items) }
+func (h *dueHeap) Less(i, j int) bool {
+	a, b := &h.items[i], &h.items[j]
+	return a.at < b.at || (a.at == b.at && a.seq < b.seq)
+}
+func (h *dueHeap) Swap(i, j int) { h.items[i], h.items[j] = h.items[j], h.items[i] }
+func (h *dueHeap) Push(x any)    { h.items = append(h.items, x.(due)) }
+func (h *dueHeap) Pop() any {
+	n := len(h.items) - 1
+	d := h.items[n]
+	h.items[n] = due{}
+	h.items = h.items[:n]
+	return d
+}
+
+// add schedules d.
+func (h *dueHeap) add(d due) {
+	h.seq++
+	d.seq = h.seq
+	heap.Push(h, d)
+}
+
+// expireDues checks every deadline that passed strictly before now: the
+// broker had until that instant, and the simulator steps it at it.
+func (k *Checker) expireDues(now time.Duration) {
+	for k.dues.Len() > 0 && k.dues.items[0].at < now {
+		d := heap.Pop(&k.dues).(due)
+		switch d.kind {
+		case dueKeepalive:
+			c := d.conn
+			if c.accepted && !c.ended && c.lastRecv+c.keepalive*3/2 == d.at {
+				k.failAt(Safety, d.at, c.client, broker.InvKeepalive, "[MQTT-3.1.2-24]",
+					"conn "+itoa(uint64(c.id))+" still open after 1.5 x keepalive ("+(c.keepalive*3/2).String()+") of silence")
+			}
+		case dueExpiry:
+			cl := d.client
+			if cl.exists && !cl.online && cl.gen == d.gen && cl.offlineAt == d.offlineAt {
+				k.failAt(Safety, d.at, cl, broker.InvExpiry, "(DESIGN.md invariant 10; AWS: seeds/004_f90e017e28b43d5c.txt)",
+					"session offline since "+cl.offlineAt.String()+" has not expired by "+d.at.String())
+			}
+		}
+	}
+}

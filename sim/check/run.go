@@ -1,0 +1,67 @@
+package check
+
+import (
+	"time"
+
+	"github.com/sessionlab/sessionlab/broker"
+	"github.com/sessionlab/sessionlab/sim"
+	"github.com/sessionlab/sessionlab/sim/scenario"
+)
+
+// Client-side constants the liveness bound depends on: the simulated
+// devices' defaults (package sim/client: Config.defaults).
+const (
+	clientBackoffMax     = 2 * time.Minute
+	clientConnectTimeout = 30 * time.Second
+	clientPingTimeout    = 20 * time.Second
+)
+
+// Bound returns how long after the healed phase begins (or after its
+// publication, if later) a copy may stay pending under pol in sc before
+// the run is a liveness failure (invariant 16). It adds up, generously:
+// noticing a link that died just before the heal (1.5 x the longest
+// keepalive on the broker side, a keepalive plus the ping timeout on the
+// device side), one reconnect (the longest backoff and the connect
+// timeout), draining a full queue at the policy's pace, one retry interval,
+// and a latency allowance of 20 worst-case round trips without the tail's
+// rare outliers.
+func Bound(sc scenario.Scenario, pol broker.Policy) time.Duration {
+	var ka time.Duration
+	for _, g := range sc.Groups {
+		ka = max(ka, g.KeepAlive)
+	}
+	detect := max(ka*3/2, ka+clientPingTimeout)
+	reconnect := clientBackoffMax + clientConnectTimeout
+	capacity := pol.QueueCap
+	if capacity == 0 {
+		capacity = 1000
+	}
+	var drain time.Duration
+	if pol.ReplayInterval > 0 {
+		drain = time.Duration(capacity) * pol.ReplayInterval
+	}
+	if pol.ReplayRate > 0 {
+		drain = max(drain, time.Duration(capacity/pol.ReplayRate+1)*time.Second)
+	}
+	l := sc.Network.Latency
+	rtt := 2 * (l.Base + l.Jitter + 4*l.TailScale)
+	return detect + reconnect + drain + pol.RetryInterval + 20*rtt + time.Minute
+}
+
+// Run runs sc under pol with seed, checking it with a Checker chained
+// before opts.Observer. It returns the run's result and the first
+// violation (nil when the run passed); the error is sim.Run's (an invalid
+// scenario or policy).
+func Run(sc scenario.Scenario, pol broker.Policy, seed uint64, opts sim.Options) (*sim.Result, *Violation, error) {
+	k := New(Config{Policy: pol, HealAt: sc.Duration, Bound: Bound(sc, pol), Next: opts.Observer})
+	opts.Observer = k
+	res, err := sim.Run(sc, pol, seed, opts)
+	if err != nil {
+		return nil, nil, err
+	}
+	end := sc.End()
+	if res.Truncated {
+		return res, k.Violation(), nil // a truncated run cannot be judged for liveness or conservation
+	}
+	return res, k.Finish(end), nil
+}
