@@ -23,8 +23,10 @@
 //   - unacknowledged PUBLISHes re-sent on resume are paced like stored
 //     copies, and go first (see resume);
 //   - MessageTTL applies to queued copies only, not to copies in flight;
-//   - when several timers fall due at one instant, a session's expiry comes
-//     first and ends everything it owes (reason session-expired);
+//   - when a session's timers fall due at one instant, TTLs and retries
+//     given up come before the session's expiry;
+//   - the queue cap counts copies that wait; a copy sent as it arrives was
+//     never queued;
 //   - a takeover closes the old connection without DISCONNECT, so its Will
 //     is published [MQTT-3.1.4-2], [MQTT-3.1.2-8].
 package model

@@ -85,12 +85,17 @@ func grant(subs []packet.Subscription, topic string) (packet.QoS, bool) {
 }
 
 // offer gives session s a copy: an offline session drops QoS 0 unless the
-// policy stores it [MQTT-3.1.2-5]; otherwise the copy joins the queue,
-// which is bounded by QueueCap with the policy's victim, and the queue is
-// pumped.
+// policy stores it [MQTT-3.1.2-5]; a copy that can be sent at once is sent;
+// otherwise it joins the queue, bounded by QueueCap with the policy's
+// victim, and the queue is pumped.
 func (m *Model) offer(s *session, cp *copyOf) {
 	if s.conn == 0 && cp.qos == 0 && !m.pol.StoreQoS0Offline {
 		m.drop(s, cp, broker.ReasonQoS0Offline)
+		return
+	}
+	if m.sendsNow(s, cp) {
+		s.queue = append(s.queue, cp)
+		m.pump(s)
 		return
 	}
 	if m.pol.QueueCap > 0 && len(s.queue) >= m.pol.QueueCap {
@@ -106,13 +111,28 @@ func (m *Model) offer(s *session, cp *copyOf) {
 	m.pump(s)
 }
 
+// sendsNow reports whether pump would send cp, a live copy, as soon as it
+// joins the queue of s: s is online, no live copy waits before it, it fits
+// the window, and no backlog holds live traffic back.
+func (m *Model) sendsNow(s *session, cp *copyOf) bool {
+	if s.conn == 0 || !m.windowFits(s, cp) {
+		return false
+	}
+	for _, q := range s.queue {
+		if !q.stored || m.pol.ReplayBlocksLive {
+			return false
+		}
+	}
+	return !(m.pol.ReplayBlocksLive && m.resendsLeft(s))
+}
+
 // victim chooses the copy dropped when cp arrives at the full queue of s.
 func (m *Model) victim(s *session, cp *copyOf) *copyOf {
 	switch m.pol.Overflow {
 	case broker.DropOldest:
 		return s.queue[0]
-	case broker.DropOldestQoS0First:
-		for _, q := range s.queue {
+	case broker.DropOldestQoS0First: // the arriving copy is a candidate: QoS 0 never evicts QoS 1
+		for _, q := range append(slices.Clip(s.queue), cp) {
 			if q.qos == 0 {
 				return q
 			}

@@ -35,7 +35,7 @@ func (m *Model) NextDeadline() (broker.Time, bool) {
 			consider(p)
 		}
 		for _, cp := range s.inflight {
-			if m.pol.RetryFor > 0 {
+			if m.pol.RetryFor > 0 && s.conn != 0 {
 				consider(cp.firstSent + m.pol.RetryFor)
 			}
 			if m.pol.RetryInterval > 0 && s.conn != 0 && !cp.resend {
@@ -57,21 +57,23 @@ func (m *Model) fireTimers() {
 		}
 	}
 	for _, s := range append([]*session(nil), m.sessions...) {
+		m.expireCopies(s)
 		if s.expires && m.now >= s.expireAt {
 			m.expire(s)
 			continue
 		}
-		m.expireCopies(s)
 		m.retry(s)
 		m.pump(s)
 	}
 }
 
-// expireCopies drops in-flight copies unacknowledged for RetryFor and queued
-// copies older than MessageTTL.
+// expireCopies drops queued copies older than MessageTTL and, on a live
+// connection, in-flight copies retried for RetryFor (AWS quotas page:
+// retried "for up to one hour"); offline, unacknowledged copies are stored
+// like the queue (seed 004) until the session resumes or expires.
 func (m *Model) expireCopies(s *session) {
 	for _, cp := range append([]*copyOf(nil), s.inflight...) {
-		if m.pol.RetryFor > 0 && m.now >= cp.firstSent+m.pol.RetryFor {
+		if m.pol.RetryFor > 0 && s.conn != 0 && m.now >= cp.firstSent+m.pol.RetryFor {
 			s.inflight = removeCopy(s.inflight, cp)
 			m.drop(s, cp, broker.ReasonRetryExhausted)
 		}
@@ -95,4 +97,41 @@ func (m *Model) retry(s *session) {
 			m.transmit(s, cp, true)
 		}
 	}
+}
+
+// DueAt returns how many sessions have a timer due at or before t (a
+// connection's keepalive counts for its session). When more than one has,
+// the order in which they fire is not specified: a keepalive timeout's Will
+// may reach another session before or after that session's own timers.
+func (m *Model) DueAt(t broker.Time) int {
+	n := 0
+	for _, s := range m.sessions {
+		if m.sessionDueAt(s, t) {
+			n++
+		}
+	}
+	return n
+}
+
+// sessionDueAt reports whether s or its connection has a timer due by t.
+func (m *Model) sessionDueAt(s *session, t broker.Time) bool {
+	if c := m.conn(s.conn); c != nil && c.keepalive > 0 && c.lastRecv+c.keepalive*3/2 <= t {
+		return true
+	}
+	if s.expires && s.expireAt <= t {
+		return true
+	}
+	for _, cp := range s.queue {
+		if (m.pol.MessageTTL > 0 && cp.queuedAt+m.pol.MessageTTL <= t) || (cp.stored && s.conn != 0 && m.paceAt(s) <= t) {
+			return true
+		}
+	}
+	for _, cp := range s.inflight {
+		if (m.pol.RetryFor > 0 && s.conn != 0 && cp.firstSent+m.pol.RetryFor <= t) ||
+			(m.pol.RetryInterval > 0 && s.conn != 0 && !cp.resend && cp.lastSent+m.pol.RetryInterval <= t) ||
+			(cp.resend && s.conn != 0 && m.paceAt(s) <= t) {
+			return true
+		}
+	}
+	return false
 }

@@ -1,6 +1,12 @@
 package properties
 
 import (
+	"errors"
+	"flag"
+	"fmt"
+	"maps"
+	"os"
+	"slices"
 	"strings"
 	"testing"
 
@@ -8,37 +14,150 @@ import (
 	"pgregory.net/rapid"
 )
 
+// TestMain raises rapid's default of 100 checks per property to 3000 (100
+// with -short); an explicit -rapid.checks wins.
+func TestMain(m *testing.M) {
+	flag.Parse()
+	set := false
+	flag.Visit(func(f *flag.Flag) { set = set || f.Name == "rapid.checks" })
+	if !set && !testing.Short() {
+		flag.Set("rapid.checks", "3000")
+	}
+	os.Exit(m.Run())
+}
+
 // TestCoreMatchesModel drives the core and the model with the same random
-// operation sequences under every profile and compares every observable
-// output after every input. A failure is shrunk by rapid, printed as the
-// operations and the inputs they made (Input.String), and replayed from
-// rapid's failure file with -rapid.failfile.
+// operation sequences under every profile, and under a "small" variant of
+// each (queue cap 3, in-flight window 2) whose overflow and window limits
+// short runs reach, and compares every observable output after every input.
+// A failure is shrunk by rapid, printed as the operations and the inputs
+// they made (Input.String), and replayed from rapid's failure file with
+// -rapid.failfile.
 func TestCoreMatchesModel(t *testing.T) {
-	for _, name := range broker.ProfileNames() {
-		t.Run(name, func(t *testing.T) {
-			pol, err := broker.Profile(name)
-			if err != nil {
-				t.Fatal(err)
-			}
-			rapid.Check(t, func(t *rapid.T) { runOps(t, pol) })
+	for _, pol := range testPolicies(t) {
+		t.Run(pol.Name, func(t *testing.T) {
+			rapid.Check(t, func(t *rapid.T) { runOps(t, pol, nil) })
 		})
 	}
 }
 
-// runOps draws up to 50 operations and applies them in lockstep.
-func runOps(t *rapid.T, pol broker.Policy) {
+// testPolicies returns every profile and its small variant.
+func testPolicies(t testing.TB) []broker.Policy {
+	var pols []broker.Policy
+	for _, name := range broker.ProfileNames() {
+		pol, err := broker.Profile(name)
+		if err != nil {
+			t.Fatal(err)
+		}
+		small := pol
+		small.Name, small.QueueCap, small.InflightWindow = name+"-small", 3, 2
+		pols = append(pols, pol, small)
+	}
+	return pols
+}
+
+var coverage = flag.Bool("properties.coverage", false, "print how often each event kind and reason occurs in TestCoreMatchesModel")
+
+// TestCoverage prints, per profile, how often the rapid runs reach each
+// event kind and drop or disconnect reason, to show that the generator
+// reaches the behaviours the test claims to compare.
+func TestCoverage(t *testing.T) {
+	if !*coverage {
+		t.Skip("run with -properties.coverage")
+	}
+	for _, pol := range testPolicies(t) {
+		seen := map[string]int{}
+		rapid.Check(t, func(t *rapid.T) {
+			runOps(t, pol, func(o broker.Output) {
+				if o.Kind == broker.OutEvent {
+					seen[o.Event.Kind.String()+" "+o.Event.Reason.String()]++
+				}
+			})
+		})
+		var lines []string
+		for _, k := range slices.Sorted(maps.Keys(seen)) {
+			lines = append(lines, fmt.Sprintf("%s=%d", k, seen[k]))
+		}
+		t.Logf("%s: %s", pol.Name, strings.Join(lines, ", "))
+	}
+}
+
+// runOps draws up to 100 operations and applies them in lockstep.
+func runOps(t *rapid.T, pol broker.Policy, observe func(broker.Output)) {
 	l, err := NewLockstep(pol, DefaultScope.Clients)
 	if err != nil {
 		t.Fatal(err)
 	}
-	n := rapid.IntRange(1, 50).Draw(t, "n")
+	l.Observe = observe
+	n := rapid.IntRange(1, 100).Draw(t, "n")
 	var ops []string
 	for i := range n {
 		op := OpGen(DefaultScope).Draw(t, "op")
 		ops = append(ops, op.String())
 		if err := l.Apply(op); err != nil {
+			if tie := (*TieError)(nil); errors.As(err, &tie) {
+				t.Skip("timers of several sessions due at one instant fire in an unspecified order")
+			}
+			if req := knownCoreBug(err); req != "" {
+				t.Skipf("known core bug, see %s", req)
+			}
 			t.Fatalf("op %d of:\n  %s\ninputs:\n  %s\n%v", i, strings.Join(ops, "\n  "),
 				strings.ReplaceAll(l.Trace(), "\n", "\n  "), err)
 		}
 	}
+}
+
+// knownCoreBugs are disagreements decided against the core from the spec or
+// the seeds, each filed in /work/notes/requests.md under its name. A run
+// that hits one is skipped, so that everything else keeps being checked;
+// delete the entry when the core is fixed.
+var knownCoreBugs = []struct {
+	request string
+	matches func(msg string) bool
+}{{
+	// The core does not pump the queue after an overflow evicts its head, so
+	// QoS 0 copies that could be sent wait for the next acknowledgement.
+	request: "requests.md R1 (no send after overflow eviction)",
+	matches: func(msg string) bool {
+		return strings.Contains(msg, "reason=queue-full") && strings.Contains(msg, ": sent 0 PUBLISH/PUBREL, model")
+	},
+}, {
+	// At one instant, a stored copy's TTL and its session's expiry are
+	// ordered by timer heap history, not by state.
+	request: "requests.md R2 (timer ties depend on heap history)",
+	matches: func(msg string) bool {
+		core, model, ok := eventLines(msg)
+		return ok && (strings.Contains(core, "reason=session-expired") && strings.Contains(model, "reason=ttl") ||
+			strings.Contains(core, "reason=ttl") && strings.Contains(model, "reason=session-expired"))
+	},
+}, {
+	// The core drops unacknowledged copies of an offline session when
+	// RetryFor runs out; seed 004 says they are stored.
+	request: "requests.md R3 (RetryFor while offline)",
+	matches: func(msg string) bool {
+		core, model, ok := eventLines(msg)
+		return ok && strings.Count(core, "reason=retry-exhausted") > strings.Count(model, "reason=retry-exhausted")
+	},
+}}
+
+// eventLines returns the core and model lines of an "events differ" report.
+func eventLines(msg string) (core, model string, ok bool) {
+	_, rest, ok := strings.Cut(msg, "events differ:\n    core  ")
+	if !ok {
+		return "", "", false
+	}
+	core, rest, _ = strings.Cut(rest, "\n")
+	_, model, _ = strings.Cut(rest, "model ")
+	model, _, _ = strings.Cut(model, "\n")
+	return core, model, true
+}
+
+// knownCoreBug returns the request naming err's known core bug, or "".
+func knownCoreBug(err error) string {
+	for _, b := range knownCoreBugs {
+		if b.matches(err.Error()) {
+			return b.request
+		}
+	}
+	return ""
 }
