@@ -30,6 +30,7 @@ type conn[M any] struct {
 type host struct {
 	rand      rng.Stream
 	knobs     *Knobs        // nil: the network's
+	latency   *Latency      // nil: the network's
 	partition time.Duration // partitioned until this time
 }
 
@@ -64,6 +65,18 @@ func (n *Network[M]) SetHostStream(h int, s rng.Stream) { n.hostState(h).rand = 
 // SetHostKnobs gives host h its own fault knobs instead of the network's
 // (e.g. a flaky subset, or a reliable data-centre host with none).
 func (n *Network[M]) SetHostKnobs(h int, k Knobs) { n.hostState(h).knobs = &k }
+
+// SetHostLatency gives host h's links their own latency (e.g. a backend in
+// the broker's data centre).
+func (n *Network[M]) SetHostLatency(h int, l Latency) { n.hostState(h).latency = &l }
+
+// lat returns the latency of host hs's links.
+func (n *Network[M]) lat(hs *host) *Latency {
+	if hs.latency != nil {
+		return hs.latency
+	}
+	return &n.cfg.Latency
+}
 
 // knobs returns the fault knobs in force for host hs.
 func (n *Network[M]) knobs(hs *host) *Knobs {
@@ -120,7 +133,7 @@ func (n *Network[M]) lookup(c ConnID) *conn[M] {
 func (n *Network[M]) Dial(now time.Duration, h int) Dial {
 	hs := n.hostState(h)
 	r := &hs.rand
-	lat := n.cfg.Latency
+	lat := n.lat(hs)
 	switch {
 	case now < n.outage: // refused: the RST comes back after a round trip
 		return Dial{ClientAt: now + lat.Sample(r) + lat.Sample(r)}
@@ -179,9 +192,9 @@ func (n *Network[M]) Send(now time.Duration, c ConnID, from Side, m M) (time.Dur
 	}
 	to := from.Peer()
 	hs := n.hostState(int(cn.host))
-	at := now + n.cfg.Latency.Sample(&hs.rand)
+	at := now + n.lat(hs).Sample(&hs.rand)
 	if now < hs.partition { // held until the partition heals, then retransmitted
-		at = hs.partition + n.cfg.Latency.Sample(&hs.rand)
+		at = hs.partition + n.lat(hs).Sample(&hs.rand)
 	}
 	at = max(at, cn.last[to]) // TCP: never overtake an earlier segment
 	cn.last[to] = at

@@ -15,13 +15,21 @@ func cores(t *testing.T) []struct {
 	policy broker.Policy
 	opts   Options
 } {
-	return []struct {
+	t.Helper()
+	type core = struct {
 		name   string
 		policy broker.Policy
 		opts   Options
-	}{
-		{"fake", broker.Policy{Name: "fake"}, Options{NewCore: newFakeCore}},
 	}
+	out := []core{{"fake", broker.Policy{Name: "fake"}, Options{NewCore: newFakeCore}}}
+	for _, name := range broker.ProfileNames() {
+		p, err := broker.Profile(name)
+		if err != nil {
+			t.Fatal(err)
+		}
+		out = append(out, core{name, p, Options{}})
+	}
+	return out
 }
 
 // TestSameSeedSameDigest is invariant 17 (determinism) for every built-in

@@ -1,17 +1,20 @@
 package sim
 
 import (
+	"encoding/binary"
 	"time"
 
 	"github.com/sessionlab/sessionlab/broker"
 	"github.com/sessionlab/sessionlab/broker/packet"
 )
 
-// digest is a streaming 64-bit FNV-1a hash of a run's trace. It hashes a
-// canonical binary form of every engine event and every core output (all
-// fields, strings length-prefixed) rather than their String() forms: the
-// same determinism guarantee at a fraction of the cost, and nothing is
-// stored. Any difference in what happened, or when, changes the digest.
+// digest is a streaming 64-bit hash of a run's trace: FNV-1a's xor-then-
+// multiply step applied to 64-bit words instead of single bytes (eight
+// times fewer steps, same determinism). It hashes a canonical binary form of
+// every engine event and every core output, all fields, strings
+// length-prefixed, rather than their String() forms: the same guarantee at
+// a fraction of the cost, and nothing is stored. Any difference in what
+// happened, or when, changes the digest.
 type digest uint64
 
 const (
@@ -19,49 +22,55 @@ const (
 	fnvPrime  digest = 1099511628211
 )
 
-func (d *digest) byte(b byte) { *d = (*d ^ digest(b)) * fnvPrime }
+func (d *digest) u64(v uint64) { *d = (*d ^ digest(v)) * fnvPrime }
 
-func (d *digest) u64(v uint64) {
-	for i := 0; i < 8; i++ {
-		d.byte(byte(v >> (8 * i)))
-	}
-}
+func (d *digest) byte(b byte) { d.u64(uint64(b)) }
 
 func (d *digest) bool(b bool) {
 	if b {
-		d.byte(1)
+		d.u64(1)
 	} else {
-		d.byte(0)
+		d.u64(0)
 	}
 }
 
 func (d *digest) str(s string) {
 	d.u64(uint64(len(s)))
-	for i := 0; i < len(s); i++ {
-		d.byte(s[i])
+	for len(s) >= 8 {
+		d.u64(binary.LittleEndian.Uint64([]byte(s[:8])))
+		s = s[8:]
 	}
+	var tail uint64
+	for i := 0; i < len(s); i++ {
+		tail |= uint64(s[i]) << (8 * i)
+	}
+	d.u64(tail)
 }
 
 func (d *digest) bytes(b []byte) {
 	d.u64(uint64(len(b)))
-	for _, c := range b {
-		d.byte(c)
+	for len(b) >= 8 {
+		d.u64(binary.LittleEndian.Uint64(b))
+		b = b[8:]
 	}
+	var tail uint64
+	for i, c := range b {
+		tail |= uint64(c) << (8 * i)
+	}
+	d.u64(tail)
 }
 
 // engineEvent hashes one popped engine event.
 func (d *digest) engineEvent(e *event) {
 	d.u64(uint64(e.at))
-	d.byte(byte(e.kind))
-	d.u64(uint64(e.dev))
+	d.u64(uint64(e.kind)<<56 | uint64(e.arg)<<32 | uint64(uint32(e.dev)))
 	d.u64(e.conn)
-	d.u64(uint64(e.arg))
 }
 
 // output hashes one core output at now.
 func (d *digest) output(now time.Duration, o *broker.Output) {
 	d.u64(uint64(now))
-	d.byte(byte(o.Kind))
+	d.u64(uint64(o.Kind))
 	d.u64(uint64(o.Conn))
 	switch o.Kind {
 	case broker.OutSend:
@@ -72,21 +81,14 @@ func (d *digest) output(now time.Duration, o *broker.Output) {
 }
 
 func (d *digest) event(e *broker.Event) {
-	d.byte(byte(e.Kind))
+	d.u64(uint64(e.Kind)<<56 | uint64(e.QoS)<<48 | uint64(e.ReturnCode)<<40 | uint64(e.Reason)<<32 |
+		uint64(e.PacketID)<<16 | flags(e.Dup, e.Stored, e.SessionPresent, e.Clean))
 	d.u64(uint64(e.At))
 	d.u64(uint64(e.Conn))
-	d.str(e.ClientID)
 	d.u64(uint64(e.Msg))
-	d.str(e.Topic)
-	d.byte(byte(e.QoS))
-	d.u64(uint64(e.PacketID))
-	d.bool(e.Dup)
-	d.bool(e.Stored)
-	d.bool(e.SessionPresent)
-	d.bool(e.Clean)
 	d.u64(uint64(e.Copies))
-	d.byte(byte(e.ReturnCode))
-	d.byte(byte(e.Reason))
+	d.str(e.ClientID)
+	d.str(e.Topic)
 	d.str(e.Publisher)
 }
 
@@ -99,11 +101,8 @@ func (d *digest) packet(p packet.Packet) {
 	d.byte(byte(p.Type()))
 	switch p := p.(type) {
 	case *packet.Publish:
-		d.bool(p.Dup)
-		d.byte(byte(p.QoS))
-		d.bool(p.Retain)
+		d.u64(uint64(p.QoS)<<32 | uint64(p.PacketID)<<8 | flags(p.Dup, p.Retain))
 		d.str(p.Topic)
-		d.u64(uint64(p.PacketID))
 		d.bytes(p.Payload)
 	case *packet.Connack:
 		d.bool(p.SessionPresent)
@@ -122,4 +121,15 @@ func (d *digest) packet(p packet.Packet) {
 	case *packet.Unsuback:
 		d.u64(uint64(p.PacketID))
 	}
+}
+
+// flags packs booleans into the low bits of a word, first in bit 0.
+func flags(bs ...bool) uint64 {
+	var f uint64
+	for i, b := range bs {
+		if b {
+			f |= 1 << i
+		}
+	}
+	return f
 }

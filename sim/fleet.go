@@ -66,6 +66,9 @@ func (r *runner) initDevice(seed uint64, h, gi, i int) {
 	d.backoff = rng.New(seed, "sim/backoff/"+g.Name, i)
 	d.group, d.timerAt = int16(gi), -1
 	r.net.SetHostStream(h, rng.New(seed, "netsim/"+g.Name, i))
+	if g.Latency != nil || g.Kind == scenario.Backend {
+		r.net.SetHostLatency(h, g.LinkLatency(r.sc.Network))
+	}
 	switch {
 	case g.Reliable || g.Kind == scenario.Backend:
 		r.net.SetHostKnobs(h, netsim.Knobs{})

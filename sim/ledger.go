@@ -299,13 +299,13 @@ func rankOf(count []int, n int, q float64) int {
 }
 
 // close tallies what is still open at the end of the run: copies still
-// pending by conservation, and copies delivered (QoS 0 sent) that never
-// reached their device.
+// pending by conservation, and copies delivered that no application
+// received (see Metrics.Unreceived).
 func (l *ledger) close() {
 	l.m.Pending = l.m.Copies - l.m.Delivered - l.m.DroppedTotal
 	for _, c := range l.copies { // an order-independent count
 		if c.delivered {
-			l.m.LostQoS0++
+			l.m.Unreceived++
 		}
 	}
 }

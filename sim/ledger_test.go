@@ -92,7 +92,7 @@ func TestLedgerFollowsCopies(t *testing.T) {
 		{"QoS0 sent but lost", []ledgerStep{
 			connected(0, "a", false), pub(s, 1, 1, 100), sent(s, "a", 1, false, false), ev(broker.EvDelivered, s, "a", 1),
 		}, func(t *testing.T, m *Metrics) {
-			want(t, "lost qos0", m.LostQoS0, 1)
+			want(t, "unreceived", m.Unreceived, 1)
 			want(t, "pending", m.Pending, 0)
 		}},
 	}

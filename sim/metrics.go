@@ -27,7 +27,10 @@ type Metrics struct {
 	Received     int64            `json:"received"`      // first receipts by device applications
 	Duplicates   int64            `json:"duplicates"`    // receipts of a copy already received
 	Resent       int64            `json:"resent"`        // copies the broker re-sent with DUP=1
-	LostQoS0     int64            `json:"lost_qos0"`     // QoS 0 copies sent but lost on the way
+	// Unreceived counts copies the broker considers delivered that no
+	// application received: QoS 0 copies lost on the way, or the receipt
+	// was credited to a re-published twin with the same payload id.
+	Unreceived int64 `json:"unreceived"`
 	// ClientDropped counts application messages the devices discarded
 	// before publishing (QoS 0 while offline, full outbox, powered off).
 	ClientDropped map[string]int64 `json:"client_dropped"`

@@ -29,7 +29,7 @@ var churn = netsim.Knobs{ResetsPerHour: 2, HalfOpenPerHour: 1, ConnectFail: 0.1,
 var (
 	sensors    = Group{Name: "sensor", Kind: Telemetry, Count: 600, KeepAlive: 60 * sec, Clean: true, QoS: 1, PublishEvery: min_}
 	actuators  = Group{Name: "actuator", Kind: Command, Count: 390, KeepAlive: 300 * sec, QoS: 1}
-	backends   = Group{Name: "backend", Kind: Backend, Count: 2, KeepAlive: 60 * sec, QoS: 1, PublishEvery: 5 * min_, Reliable: true}
+	backends   = Group{Name: "backend", Kind: Backend, Count: 1, KeepAlive: 60 * sec, QoS: 1, PublishEvery: 5 * min_, Reliable: true}
 	nightly    = &Offline{Start: 4 * hour, Every: 24 * hour, For: 8 * hour, Jitter: hour}
 	nightlyOff = &Offline{Start: 3 * hour, Every: 24 * hour, For: 9 * hour, Jitter: 2 * hour, Fraction: 0.8}
 )
@@ -83,7 +83,7 @@ var builtins = []Scenario{
 			with(actuators, func(g *Group) {
 				g.Name, g.Count, g.Offline = "away-25h", 100, &Offline{Start: 30 * min_, For: 25 * hour, Jitter: 10 * min_}
 			}),
-			with(backends, func(g *Group) { g.Count, g.PublishEvery = 1, 15*min_ }),
+			with(backends, func(g *Group) { g.PublishEvery = 15 * min_ }),
 		},
 		Network: Network{Latency: cellular},
 	},
@@ -97,7 +97,7 @@ var builtins = []Scenario{
 			with(actuators, func(g *Group) {
 				g.Count, g.Offline = 200, &Offline{Start: 20 * min_, For: 3 * hour, Jitter: 5 * min_}
 			}),
-			with(backends, func(g *Group) { g.Count, g.PublishEvery = 1, 8*sec }),
+			with(backends, func(g *Group) { g.PublishEvery = 8 * sec }),
 		},
 		Network: Network{Latency: cellular},
 	},
@@ -145,6 +145,10 @@ func Builtin(name string) (Scenario, error) {
 		if s.Name == name {
 			s.Groups = append([]Group(nil), s.Groups...)
 			for i := range s.Groups { // deep-copy the pointers too
+				if l := s.Groups[i].Latency; l != nil {
+					c := *l
+					s.Groups[i].Latency = &c
+				}
 				if o := s.Groups[i].Offline; o != nil {
 					c := *o
 					s.Groups[i].Offline = &c

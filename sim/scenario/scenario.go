@@ -63,6 +63,9 @@ type Group struct {
 	Offline *Offline `yaml:"offline" json:"offline"`
 	// Reliable exempts the group from drawn network faults and partitions.
 	Reliable bool `yaml:"reliable" json:"reliable"`
+	// Latency, when set, replaces the network's latency for this group's
+	// links. Backends default to DataCentre.
+	Latency *netsim.Latency `yaml:"latency" json:"latency,omitempty"`
 	// Faults, when set, replaces the network's fault knobs (fixed or
 	// swarm-drawn) for this group's connections, e.g. a flaky subset.
 	Faults *netsim.Knobs `yaml:"faults" json:"faults,omitempty"`
@@ -111,6 +114,21 @@ type Event struct {
 	For      time.Duration `yaml:"for" json:"for"`
 	Group    string        `yaml:"group" json:"group"`
 	Fraction float64       `yaml:"fraction" json:"fraction"`
+}
+
+// DataCentre is the default latency of backend links: a few hundred
+// microseconds to a millisecond or two, no tail.
+var DataCentre = netsim.Latency{Base: 500 * time.Microsecond, Jitter: time.Millisecond}
+
+// LinkLatency returns the latency of the group's links on network n.
+func (g Group) LinkLatency(n Network) netsim.Latency {
+	switch {
+	case g.Latency != nil:
+		return *g.Latency
+	case g.Kind == Backend:
+		return DataCentre
+	}
+	return n.Latency
 }
 
 // Devices returns the total number of devices.

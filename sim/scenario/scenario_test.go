@@ -41,15 +41,15 @@ func TestBuiltinReturnsACopy(t *testing.T) {
 }
 
 func TestScaled(t *testing.T) {
-	s, _ := Builtin("steady") // 600 sensors, 390 actuators, 2 backends
+	s, _ := Builtin("steady") // 600 sensors, 390 actuators, 1 backend
 	tests := []struct {
 		devices int
 		want    []int
 	}{
-		{0, []int{600, 390, 2}},
-		{99, []int{60, 39, 2}},
-		{10000, []int{6060, 3939, 2}},
-		{1, []int{1, 1, 2}},
+		{0, []int{600, 390, 1}},
+		{99, []int{60, 39, 1}},
+		{10000, []int{6060, 3939, 1}},
+		{1, []int{1, 1, 1}},
 	}
 	for _, tt := range tests {
 		got := s.Scaled(tt.devices)

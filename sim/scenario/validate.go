@@ -104,6 +104,11 @@ func (g Group) validate(path string) error {
 	case g.Offline != nil && g.Kind == Backend:
 		return fieldErr(path+".offline", "backends are always online")
 	}
+	if g.Latency != nil {
+		if err := g.Latency.Validate(); err != nil {
+			return netErr(path+".latency", err)
+		}
+	}
 	if g.Faults != nil {
 		if err := g.Faults.Validate(); err != nil {
 			return netErr(path+".faults", err)

@@ -1,0 +1,71 @@
+package sim
+
+import (
+	"flag"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/sessionlab/sessionlab/broker"
+	"github.com/sessionlab/sessionlab/sim/scenario"
+)
+
+var benchProfile = flag.String("sim.profile", "tencent", `broker profile for the fleet benchmarks ("fake": the test core)`)
+
+// benchFleet runs a built-in scenario with devices devices and a total
+// virtual length of total (faulty phase plus heal), reporting engine events
+// per second of wall time, virtual seconds per wall second, and the peak
+// resident set size of the process.
+func benchFleet(b *testing.B, name string, devices int, total time.Duration) {
+	sc, err := scenario.Builtin(name)
+	if err != nil {
+		b.Fatal(err)
+	}
+	sc = sc.Scaled(devices)
+	if total > 0 {
+		sc.Duration = total - sc.Heal
+	}
+	policy, opts := broker.Policy{Name: "fake"}, Options{NewCore: newFakeCore}
+	if *benchProfile != "fake" {
+		if policy, err = broker.Profile(*benchProfile); err != nil {
+			b.Fatal(err)
+		}
+		opts = Options{}
+	}
+	var events int64
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		res, err := Run(sc, policy, uint64(i+1), opts)
+		if err != nil {
+			b.Fatal(err)
+		}
+		events += res.Events
+		if i == 0 {
+			b.Logf("%v", res)
+		}
+	}
+	sec := b.Elapsed().Seconds()
+	b.ReportMetric(float64(events)/sec, "events/s")
+	b.ReportMetric(sc.End().Seconds()*float64(b.N)/sec, "virtual-s/s")
+	var ru syscall.Rusage
+	if syscall.Getrusage(syscall.RUSAGE_SELF, &ru) == nil {
+		b.ReportMetric(float64(ru.Maxrss)/1024, "peak-RSS-MiB")
+	}
+}
+
+// BenchmarkNightlyOffline10k: 10,000 devices, 24 virtual hours of the
+// nightly-offline scenario (target: under 30 s and 2 GiB).
+func BenchmarkNightlyOffline10k(b *testing.B) {
+	benchFleet(b, "nightly-offline", 10000, 24*time.Hour)
+}
+
+// BenchmarkSteady100k: 100,000 devices for one virtual hour of the steady
+// scenario (target: under 60 s).
+func BenchmarkSteady100k(b *testing.B) {
+	benchFleet(b, "steady", 100000, time.Hour)
+}
+
+// BenchmarkSteady1k is a quick fleet benchmark for profiling.
+func BenchmarkSteady1k(b *testing.B) {
+	benchFleet(b, "steady", 1000, time.Hour)
+}
