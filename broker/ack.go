@@ -46,34 +46,50 @@ func (s *session) removeInflight(i int) delivery {
 	return d
 }
 
-// retry re-sends copies unacknowledged for RetryInterval on a live
-// connection, and drops copies unacknowledged for RetryFor since their first
-// send (ReasonRetryExhausted).
-func (b *Broker) retry(s *session) {
+// giveUpRetries drops copies of an online session left unacknowledged for
+// RetryFor since their first send (ReasonRetryExhausted; AWS IoT Core quotas
+// page: retried for up to one hour). Offline, they are stored like the
+// queue (seed 004) until the session resumes or expires.
+func (b *Broker) giveUpRetries(s *session) {
+	if b.pol.RetryFor == 0 || !s.online() {
+		return
+	}
 	for i := 0; i < len(s.inflight); {
-		d := &s.inflight[i]
-		if b.pol.RetryFor > 0 && b.now >= d.firstSent+b.pol.RetryFor {
+		if b.now >= s.inflight[i].firstSent+b.pol.RetryFor {
 			b.forget(s, s.removeInflight(i), ReasonRetryExhausted)
 			continue
 		}
-		if b.pol.RetryInterval > 0 && s.online() && !d.resend && b.now >= d.lastSent+b.pol.RetryInterval {
-			b.resend(s, i, false)
-		}
 		i++
 	}
-	b.pump(s)
 }
 
-// retryDue is the earliest retry or give-up time of s's in-flight copies.
+// resendStale re-sends, on a live connection, every in-flight copy not sent
+// for RetryInterval, with DUP=1 (or its PUBREL).
+func (b *Broker) resendStale(s *session) {
+	if b.pol.RetryInterval == 0 || !s.online() {
+		return
+	}
+	for i := range s.inflight {
+		if d := &s.inflight[i]; !d.resend && b.now >= d.lastSent+b.pol.RetryInterval {
+			b.resend(s, i, false)
+		}
+	}
+}
+
+// retryDue is the earliest retry or give-up time of s's in-flight copies;
+// both only run while s is online.
 func (b *Broker) retryDue(s *session) (Time, bool) {
 	var at Time
 	ok := false
+	if !s.online() {
+		return 0, false
+	}
 	for i := range s.inflight {
 		d := &s.inflight[i]
 		if b.pol.RetryFor > 0 && (!ok || d.firstSent+b.pol.RetryFor < at) {
 			at, ok = d.firstSent+b.pol.RetryFor, true
 		}
-		if b.pol.RetryInterval > 0 && s.online() && !d.resend && (!ok || d.lastSent+b.pol.RetryInterval < at) {
+		if b.pol.RetryInterval > 0 && !d.resend && (!ok || d.lastSent+b.pol.RetryInterval < at) {
 			at, ok = d.lastSent+b.pol.RetryInterval, true
 		}
 	}
@@ -82,6 +98,9 @@ func (b *Broker) retryDue(s *session) (Time, bool) {
 
 // dropExpiredTTL drops queued copies older than MessageTTL (invariant 9).
 func (b *Broker) dropExpiredTTL(s *session) {
+	if b.pol.MessageTTL == 0 {
+		return
+	}
 	for s.queue.Len() > 0 && s.queue.at(0).at+b.pol.MessageTTL <= b.now {
 		d := s.queue.pop()
 		if d.stored {
@@ -89,5 +108,4 @@ func (b *Broker) dropExpiredTTL(s *session) {
 		}
 		b.drop(s, d, ReasonTTL)
 	}
-	b.pump(s)
 }

@@ -73,7 +73,43 @@ func (h *harness) step(in Input) []Output {
 	}
 	h.checkConservation()
 	h.checkSessions()
+	h.checkLive()
 	return h.out
+}
+
+// checkLive asserts that nothing is stuck: a pump would send nothing (the
+// Step already sent what it could), and every pending deadline has a heap
+// entry no later than it, so NextDeadline will ask for it.
+func (h *harness) checkLive() {
+	h.t.Helper()
+	c := h.b.Clone()
+	c.out = c.out[:0]
+	for _, s := range c.sessionsInOrder() {
+		c.pump(s)
+		if len(c.out) > 0 {
+			h.t.Fatalf("%s: a pump after the Step sends %v: stalled", s.clientID, c.out[0])
+		}
+	}
+	for _, s := range h.b.sessions {
+		if due, ok := h.b.sessionDue(s); ok && !h.hasEntry(timerSession, s.seq, due) {
+			h.t.Fatalf("%s: deadline %v has no timer entry", s.clientID, due)
+		}
+	}
+	for _, cn := range h.b.conns {
+		if due, ok := h.b.keepaliveDue(cn); ok && !h.hasEntry(timerKeepalive, uint64(cn.id), due) {
+			h.t.Fatalf("conn %d: keepalive %v has no timer entry", cn.id, due)
+		}
+	}
+}
+
+// hasEntry reports whether the heap holds an entry for owner at or before due.
+func (h *harness) hasEntry(kind timerKind, owner uint64, due Time) bool {
+	for _, t := range h.b.timers.items {
+		if t.kind == kind && t.owner == owner && t.at <= due {
+			return true
+		}
+	}
+	return false
 }
 
 // checkSessions asserts the per-session invariants that hold after every

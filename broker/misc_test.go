@@ -2,6 +2,7 @@ package broker
 
 import (
 	"errors"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -211,5 +212,94 @@ func TestPolicyAccessor(t *testing.T) {
 	h := newHarness(t, "aws", nil)
 	if got := h.b.Policy().Name; got != "aws" {
 		t.Errorf("Policy().Name = %q", got)
+	}
+}
+
+// Regression tests for issues reported in /work/notes/requests.md.
+
+func TestReplayResumesWhenAcksBeatThePacingDeadline(t *testing.T) {
+	p, _ := Profile("tencent")
+	h := offlineSubscriber(t, p)
+	for i := 1; i <= 15; i++ {
+		h.publish(2, "t", 1, uint16(i), "x")
+	}
+	h.connect(3, "s", false, 0)
+	h.at(4500 * time.Millisecond) // ten stored sends, none acked: the window (10) is full
+	if n := h.b.InflightLen("s"); n != 10 {
+		t.Fatalf("in flight %d, want 10", n)
+	}
+	h.at(4600 * time.Millisecond) // all ten PUBACKs arrive before the next 500 ms slot
+	for _, d := range append([]delivery(nil), h.b.sessions["s"].inflight...) {
+		h.recv(3, &packet.Puback{PacketID: d.pid})
+	}
+	h.drive(3, h.now+time.Minute)
+	if got := len(events(h.all, EvDelivered)); got != 15 {
+		t.Errorf("delivered %d, want 15: the replay stalled", got)
+	}
+}
+
+func TestPumpAfterOverflowEviction(t *testing.T) {
+	h := newHarness(t, "tencent", nil) // window 10, cap 150, DropOldest
+	h.connect(1, "c", false, 0)
+	h.subscribe(1, "a", 1)
+	for i := 1; i <= 11; i++ {
+		h.publish(1, "a", 1, uint16(i), "q1") // 10 in flight, 1 queued
+	}
+	for i := 1; i <= 149; i++ {
+		h.publish(1, "a", 0, 0, "q0") // QoS 0 waits behind the QoS 1 head, in order
+	}
+	if got := h.b.QueueLen("c"); got != 150 {
+		t.Fatalf("queued %d, want 150", got)
+	}
+	h.publish(1, "a", 0, 0, "q0") // evicts the QoS 1 head: the QoS 0 copies can go
+	if got := len(h.sent(1)); got != 150 {
+		t.Errorf("sent %d after the eviction, want the 150 QoS 0 copies", got)
+	}
+}
+
+func TestTimersDueTogetherFireInStateOrder(t *testing.T) {
+	for _, delay := range []time.Duration{0, 100 * time.Millisecond} {
+		h := newHarness(t, "tencent", nil)
+		h.connect(2, "s", false, 0)
+		h.subscribe(2, "a", 1)
+		h.connect(1, "p", true, 0)
+		h.at(delay)
+		h.recv(2, &packet.Disconnect{})
+		h.publish(1, "a", 1, 1, "x")
+		h.at(delay + 24*time.Hour)
+		var got []string
+		for _, e := range h.all {
+			if e.Kind == OutEvent && (e.Event.Kind == EvDropped || e.Event.Kind == EvSessionExpired) {
+				got = append(got, e.Event.Kind.String()+"/"+e.Event.Reason.String())
+			}
+		}
+		if want := []string{"dropped/ttl", "session-expired/none"}; !slices.Equal(got, want) {
+			t.Errorf("delay %v: %v, want %v (TTL before expiry)", delay, got, want)
+		}
+	}
+}
+
+func TestRetryForOnlyWhileOnline(t *testing.T) {
+	h := newHarness(t, "aws", nil)
+	h.connect(1, "s", false, 0)
+	h.subscribe(1, "t", 1)
+	h.connect(2, "p", true, 0)
+	h.publish(2, "t", 1, 1, "x")
+	h.at(10 * time.Minute)
+	h.lost(1)
+	h.at(65 * time.Minute)
+	if n := h.b.InflightLen("s"); n != 1 || len(events(h.all, EvDropped)) != 0 {
+		t.Fatalf("offline past RetryFor: in flight %d, drops %v; want the copy stored (seed 004)", n, events(h.all, EvDropped))
+	}
+	h.connect(3, "s", false, 0)
+	if got := h.sent(3); len(got) != 1 || !got[0].Dup {
+		t.Fatalf("resume sent %v, want the DUP resend", got)
+	}
+	if at, ok := h.b.NextDeadline(); !ok || at > h.now {
+		t.Fatalf("NextDeadline = %v, %v; want the past-due give-up now", at, ok)
+	}
+	h.at(h.now)
+	if d := events(h.out, EvDropped); len(d) != 1 || d[0].Reason != ReasonRetryExhausted {
+		t.Errorf("drops %v, want retry-exhausted once online", d)
 	}
 }

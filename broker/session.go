@@ -38,8 +38,8 @@ type session struct {
 	window     []Time // times of the last ReplayRate stored sends, ring order
 	windowHead int
 
-	pushed [numSessionTimers]Time // earliest heap entry per timer kind
-	armed  [numSessionTimers]bool // pushed[k] is meaningful
+	pushed Time // earliest timer heap entry of s
+	armed  bool // pushed is meaningful
 }
 
 // online reports whether a connection is attached to s.

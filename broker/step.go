@@ -35,7 +35,7 @@ func (b *Broker) Step(now Time, in Input) {
 	case InDeadline:
 		b.stepDeadline()
 	}
-	b.armDirty()
+	b.settleDirty()
 }
 
 // maxKeptOutputs bounds the capacity of the reused output and scratch

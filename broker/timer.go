@@ -1,56 +1,47 @@
 package broker
 
-// timerKind names a deadline. Deadlines are derived from state: a heap entry
-// is only a hint to wake up and re-evaluate, so a stale or spurious entry is
-// harmless and every handler is idempotent.
+// timerKind names what a timer heap entry wakes up. Deadlines are derived
+// from state: an entry is only a hint to wake up and re-evaluate, so a stale
+// or spurious entry is harmless and every handler is idempotent.
 type timerKind uint8
 
-// Timer kinds. The session kinds index session.pushed after subtracting
-// timerExpiry.
+// Timer kinds, in the order they fire when due at the same instant.
 const (
 	timerKeepalive timerKind = iota // connection: 1.5 x keepalive of silence
-	timerExpiry                     // session: expiry after the detected disconnect
-	timerReplay                     // session: next paced stored send
-	timerRetry                      // session: re-send or give up an unacknowledged copy
-	timerTTL                        // session: oldest queued copy reaches MessageTTL
+	timerSession                    // session: retry, TTL, expiry or paced replay
 )
-
-// numSessionTimers is the number of per-session timer kinds.
-const numSessionTimers = 4
 
 // timer is one heap entry: wake up at at and re-evaluate kind for its owner.
 // Owners are named, not pointed to, so a Clone can copy the heap verbatim.
 type timer struct {
-	at      Time
-	seq     uint64 // insertion order breaks ties deterministically
-	kind    timerKind
-	conn    ConnID // timerKeepalive
-	client  string // session kinds
-	sessSeq uint64 // session kinds: which incarnation of client
+	at     Time
+	kind   timerKind
+	owner  uint64 // ConnID for timerKeepalive, session sequence for timerSession
+	client string // timerSession: the session's ClientId
 }
 
-// timerHeap is a min-heap of timers ordered by (at, seq).
-type timerHeap struct {
-	items []timer
-	seq   uint64
-}
-
-func (h *timerHeap) less(i, j int) bool {
-	a, b := &h.items[i], &h.items[j]
-	if a.at != b.at {
-		return a.at < b.at
+// before orders timers by (at, kind, owner): a function of state alone, so
+// entries due at the same instant fire in the same order whatever the
+// history of the heap. Equal keys are duplicates, and firing is idempotent.
+func (t *timer) before(u *timer) bool {
+	if t.at != u.at {
+		return t.at < u.at
 	}
-	return a.seq < b.seq
+	if t.kind != u.kind {
+		return t.kind < u.kind
+	}
+	return t.owner < u.owner
 }
 
-// push adds t, stamping it with the next sequence number.
+// timerHeap is a min-heap of timers.
+type timerHeap struct{ items []timer }
+
+// push adds t.
 func (h *timerHeap) push(t timer) {
-	h.seq++
-	t.seq = h.seq
 	h.items = append(h.items, t)
 	for i := len(h.items) - 1; i > 0; {
 		p := (i - 1) / 2
-		if !h.less(i, p) {
+		if !h.items[i].before(&h.items[p]) {
 			break
 		}
 		h.items[i], h.items[p] = h.items[p], h.items[i]
@@ -67,19 +58,18 @@ func (h *timerHeap) pop() timer {
 	h.items = h.items[:last]
 	for i := 0; ; {
 		l, r, m := 2*i+1, 2*i+2, i
-		if l < last && h.less(l, m) {
+		if l < last && h.items[l].before(&h.items[m]) {
 			m = l
 		}
-		if r < last && h.less(r, m) {
+		if r < last && h.items[r].before(&h.items[m]) {
 			m = r
 		}
 		if m == i {
-			break
+			return top
 		}
 		h.items[i], h.items[m] = h.items[m], h.items[i]
 		i = m
 	}
-	return top
 }
 
 // armConn makes sure a keepalive entry no later than c's deadline exists.
@@ -89,19 +79,19 @@ func (b *Broker) armConn(c *conn) {
 		return
 	}
 	c.pushedKA, c.armedKA = at, true
-	b.timers.push(timer{at: at, kind: timerKeepalive, conn: c.id})
+	b.timers.push(timer{at: at, kind: timerKeepalive, owner: uint64(c.id)})
 }
 
 // keepaliveDue is when c has been silent for 1.5 x its keepalive
 // [MQTT-3.1.2-24].
 func (b *Broker) keepaliveDue(c *conn) (Time, bool) {
-	if c.keepalive == 0 {
+	if c.sess == nil || c.keepalive == 0 {
 		return 0, false
 	}
 	return c.lastRecv + c.keepalive*3/2, true
 }
 
-// touch marks s for re-arming its timers at the end of the current Step.
+// touch marks s for a pump and re-arming its timer at the end of the Step.
 func (b *Broker) touch(s *session) {
 	if !s.dirty {
 		s.dirty = true
@@ -109,49 +99,56 @@ func (b *Broker) touch(s *session) {
 	}
 }
 
-// armDirty re-arms the timers of every session touched during this Step.
-func (b *Broker) armDirty() {
-	for i, s := range b.dirty {
-		s.dirty = false
-		b.dirty[i] = nil
+// settleDirty pumps every session touched during this Step (so nothing
+// sendable waits for an unrelated input) and re-arms its timer.
+func (b *Broker) settleDirty() {
+	for i := 0; i < len(b.dirty); i++ {
+		s := b.dirty[i]
 		if b.sessions[s.clientID] == s {
+			b.pump(s)
 			b.armSession(s)
 		}
+		s.dirty = false
+		b.dirty[i] = nil
 	}
 	b.dirty = b.dirty[:0]
 }
 
-// armSession makes sure an entry no later than each of s's deadlines exists.
-// Deadlines not after now are not armed: firing them again would change
-// nothing (every handler leaves its own deadline in the future or blocked).
+// armSession makes sure an entry no later than s's deadline exists. A
+// deadline already past (a resumed copy whose RetryFor ran out while the
+// session was offline) is armed too: NextDeadline then asks for an
+// InDeadline at once, like any other due deadline.
 func (b *Broker) armSession(s *session) {
-	for k := timerExpiry; k <= timerTTL; k++ {
-		at, ok := b.sessionDue(s, k)
-		i := k - timerExpiry
-		if !ok || at <= b.now || (s.armed[i] && s.pushed[i] <= at) {
-			continue
-		}
-		s.pushed[i], s.armed[i] = at, true
-		b.timers.push(timer{at: at, kind: k, client: s.clientID, sessSeq: s.seq})
+	at, ok := b.sessionDue(s)
+	if !ok || (s.armed && s.pushed <= at) {
+		return
 	}
+	s.pushed, s.armed = at, true
+	b.timers.push(timer{at: at, kind: timerSession, owner: s.seq, client: s.clientID})
 }
 
-// sessionDue computes s's deadline of kind k from its state.
-func (b *Broker) sessionDue(s *session, k timerKind) (Time, bool) {
-	switch k {
-	case timerExpiry:
-		return s.expireAt, !s.online() && s.expires
-	case timerReplay:
-		return b.replayDue(s)
-	case timerRetry:
-		return b.retryDue(s)
-	case timerTTL:
-		if b.pol.MessageTTL == 0 || s.queue.Len() == 0 {
-			return 0, false
+// sessionDue is the earliest of s's deadlines, computed from its state:
+// in-flight retries and give-ups, the oldest queued copy's TTL, expiry, and
+// the next paced stored send. A paced send due now is not a deadline: the
+// pump at the end of every Step has already sent it, or it waits for the
+// in-flight window, not for time.
+func (b *Broker) sessionDue(s *session) (Time, bool) {
+	at, ok := b.retryDue(s)
+	earliest := func(t Time) {
+		if !ok || t < at {
+			at, ok = t, true
 		}
-		return s.queue.at(0).at + b.pol.MessageTTL, true
 	}
-	return 0, false
+	if b.pol.MessageTTL > 0 && s.queue.Len() > 0 {
+		earliest(s.queue.at(0).at + b.pol.MessageTTL)
+	}
+	if !s.online() && s.expires {
+		earliest(s.expireAt)
+	}
+	if t, pending := b.replayDue(s); pending && t > b.now {
+		earliest(t)
+	}
+	return at, ok
 }
 
 // NextDeadline reports the earliest time at which the broker wants an
@@ -167,7 +164,7 @@ func (b *Broker) NextDeadline() (Time, bool) {
 		b.timers.pop()
 		b.disarm(top)
 		if ok {
-			b.rearm(top, due)
+			b.rearm(top)
 		}
 	}
 	return 0, false
@@ -176,84 +173,75 @@ func (b *Broker) NextDeadline() (Time, bool) {
 // timerDue re-evaluates t against its owner's current state.
 func (b *Broker) timerDue(t timer) (Time, bool) {
 	if t.kind == timerKeepalive {
-		c := b.conns[t.conn]
-		if c == nil || c.sess == nil {
-			return 0, false
+		if c := b.conns[ConnID(t.owner)]; c != nil {
+			return b.keepaliveDue(c)
 		}
-		return b.keepaliveDue(c)
-	}
-	s := b.sessions[t.client]
-	if s == nil || s.seq != t.sessSeq {
 		return 0, false
 	}
-	return b.sessionDue(s, t.kind)
+	if s := b.sessions[t.client]; s != nil && s.seq == t.owner {
+		return b.sessionDue(s)
+	}
+	return 0, false
 }
 
 // disarm forgets that t was its owner's earliest entry.
 func (b *Broker) disarm(t timer) {
 	if t.kind == timerKeepalive {
-		if c := b.conns[t.conn]; c != nil && c.armedKA && c.pushedKA == t.at {
+		if c := b.conns[ConnID(t.owner)]; c != nil && c.armedKA && c.pushedKA == t.at {
 			c.armedKA = false
 		}
 		return
 	}
-	if s := b.sessions[t.client]; s != nil && s.seq == t.sessSeq {
-		i := t.kind - timerExpiry
-		if s.armed[i] && s.pushed[i] == t.at {
-			s.armed[i] = false
-		}
+	if s := b.sessions[t.client]; s != nil && s.seq == t.owner && s.armed && s.pushed == t.at {
+		s.armed = false
 	}
 }
 
-// rearm pushes t again at due for the same owner.
-func (b *Broker) rearm(t timer, due Time) {
+// rearm pushes an entry for t's owner at its current deadline.
+func (b *Broker) rearm(t timer) {
 	if t.kind == timerKeepalive {
-		if c := b.conns[t.conn]; c != nil {
+		if c := b.conns[ConnID(t.owner)]; c != nil {
 			b.armConn(c)
 		}
 		return
 	}
-	if s := b.sessions[t.client]; s != nil {
+	if s := b.sessions[t.client]; s != nil && s.seq == t.owner {
 		b.armSession(s)
 	}
-	_ = due
 }
 
-// stepDeadline fires every timer due at or before now.
+// stepDeadline fires every timer due at or before now, in (time, kind,
+// owner) order.
 func (b *Broker) stepDeadline() {
 	for len(b.timers.items) > 0 && b.timers.items[0].at <= b.now {
 		t := b.timers.pop()
 		b.disarm(t)
-		due, ok := b.timerDue(t)
-		if !ok {
+		if t.kind == timerKeepalive {
+			c := b.conns[ConnID(t.owner)]
+			if due, ok := b.timerDue(t); ok && due <= b.now {
+				b.lose(c, ReasonKeepalive, true)
+			} else if ok {
+				b.armConn(c)
+			}
 			continue
 		}
-		if due > b.now {
-			b.rearm(t, due)
-			continue
+		if s := b.sessions[t.client]; s != nil && s.seq == t.owner {
+			b.settleSession(s)
 		}
-		b.fire(t)
 	}
 }
 
-// fire runs the handler of a timer that is due now.
-func (b *Broker) fire(t timer) {
-	if t.kind == timerKeepalive {
-		b.lose(b.conns[t.conn], ReasonKeepalive, true)
+// settleSession does everything time has made due for s, in a fixed order:
+// give up retries (RetryFor), drop copies past their TTL, expire the
+// session, re-send unacknowledged copies (RetryInterval), then pump the
+// paced replay.
+func (b *Broker) settleSession(s *session) {
+	b.giveUpRetries(s)
+	b.dropExpiredTTL(s)
+	if !s.online() && s.expires && s.expireAt <= b.now {
+		b.expire(s)
 		return
 	}
-	s := b.sessions[t.client]
-	switch t.kind {
-	case timerExpiry:
-		b.expire(s)
-	case timerReplay:
-		b.pump(s)
-	case timerRetry:
-		b.retry(s)
-	case timerTTL:
-		b.dropExpiredTTL(s)
-	}
-	if b.sessions[t.client] == s {
-		b.armSession(s)
-	}
+	b.resendStale(s)
+	b.touch(s)
 }
