@@ -136,7 +136,9 @@ func (k *Checker) checkDropReason(cl *client, r *copyRec, ev broker.Event) {
 		}
 		ok = !cl.online && !pol.StoreQoS0Offline
 	case broker.ReasonRetryExhausted:
-		ok = pol.RetryFor > 0 && r.sent && k.now >= r.firstSent+pol.RetryFor
+		// Only while online: offline, unacknowledged copies are stored
+		// until the session resumes or expires (seeds/004_f90e017e28b43d5c.txt).
+		ok = pol.RetryFor > 0 && cl.online && r.sent && k.now >= r.firstSent+pol.RetryFor
 	case broker.ReasonNotAuthorized:
 	default:
 		ok = false
