@@ -137,6 +137,13 @@ func TestStrings(t *testing.T) {
 		{Event{Kind: EvPublished, Copies: 3, Retain: true}.String(), "0s published q0 retain copies=3"},
 		{Event{Kind: EvConnected, SessionPresent: true, Clean: true}.String(), "0s connected sp=true clean"},
 		{Event{Kind: EvDropped, Reason: ReasonTTL}.String(), "0s dropped q0 reason=ttl"},
+		{QoS2Ignore.String(), "ignore"},
+		{QoS2Handling(9).String(), "qos2(9)"},
+		{DropOldestQoS0First.String(), "drop-oldest-qos0-first"},
+		{Overflow(-1).String(), "overflow(-1)"},
+		{Invariants(0).String(), "none"},
+		{AllInvariants.String(), "all"},
+		{Invariants(0).With(InvTTL, InvWill).String(), "9,18"},
 		{Stats{Online: 1, Offline: 2, Conns: 3, Queued: 4, Inflight: 5, Retained: 6}.String(),
 			"online=1 offline=2 conns=3 queued=4 inflight=5 retained=6"},
 	}

@@ -2,6 +2,7 @@ package broker
 
 import (
 	"fmt"
+	"strconv"
 	"strings"
 	"time"
 )
@@ -9,6 +10,37 @@ import (
 // protocolMaxPacket is the largest packet MQTT 3.1.1 can frame: a remaining
 // length of 268,435,455 bytes plus a five-byte fixed header (section 2.2.3).
 const protocolMaxPacket = 268435455 + 5
+
+// Seed files, relative to the repository root (../shared/seeds/ from it).
+const (
+	seedTencentMD = "seeds/000_a55b5faa331c953c.txt"
+	seedTencent   = "seeds/001_7c95a61cb52d2d98.txt"
+	seedHiveMQ    = "seeds/002_b8ed239d7b997f0e.txt"
+	seedHiveMQ7   = "seeds/003_f03b16b118167831.txt"
+	seedAWS       = "seeds/004_f90e017e28b43d5c.txt"
+	awsQuotas     = "AWS IoT Core quotas page (docs.aws.amazon.com/general/latest/gr/iot-core.html)"
+	ourChoice     = "vendor silent: our choice, configurable"
+)
+
+// FieldSource cites where a profile's value of one Policy field comes from.
+type FieldSource struct {
+	Field  string // the Policy field, e.g. "QueueCap"
+	Value  string // the profile's value, e.g. "150"
+	Source string // the seed file or documentation page, or why it is our choice
+}
+
+// String formats the citation on one line: "QueueCap=150 (source)".
+func (f FieldSource) String() string { return f.Field + "=" + f.Value + " (" + f.Source + ")" }
+
+// source is one citation of a profile definition.
+type source struct{ field, text string }
+
+// profiles maps a profile name to its definition: the policy and the source
+// of every field.
+var profiles = map[string]func() (Policy, []source){
+	"tencent": tencentProfile, "aws": awsProfile, "hivemq": hivemqProfile,
+	"mosquitto": mosquittoProfile, "emqx": emqxProfile,
+}
 
 // profileNames is the fixed order of ProfileNames.
 var profileNames = []string{"tencent", "aws", "hivemq", "mosquitto", "emqx"}
@@ -19,116 +51,218 @@ func ProfileNames() []string { return append([]string(nil), profileNames...) }
 // Profile returns the named vendor profile: tencent, aws, hivemq, mosquitto or
 // emqx. An unknown name is an error listing the valid names.
 func Profile(name string) (Policy, error) {
-	switch name {
-	case "tencent":
-		return tencentProfile(), nil
-	case "aws":
-		return awsProfile(), nil
-	case "hivemq":
-		return hivemqProfile(), nil
-	case "mosquitto":
-		return mosquittoProfile(), nil
-	case "emqx":
-		return emqxProfile(), nil
+	def, ok := profiles[name]
+	if !ok {
+		return Policy{}, fmt.Errorf("broker: unknown profile %q (valid: %s)", name, strings.Join(profileNames, ", "))
 	}
-	return Policy{}, fmt.Errorf("broker: unknown profile %q (valid: %s)", name, strings.Join(profileNames, ", "))
+	p, _ := def()
+	return p, nil
 }
 
-// tencentProfile is Tencent Cloud IoT Hub, "MQTT Persistent Session"
-// (../shared/seeds/000_a55b5faa331c953c.txt, 001_7c95a61cb52d2d98.txt).
-// The page is silent on the overflow victim, the QoS 2 handling of SUBSCRIBE,
-// the in-flight window and retries: those values are our choice.
-func tencentProfile() Policy {
+// ProfileSources returns, in Policy field order, every field of the named
+// profile with its value and the source it is taken from.
+func ProfileSources(name string) ([]FieldSource, error) {
+	def, ok := profiles[name]
+	if !ok {
+		return nil, fmt.Errorf("broker: unknown profile %q (valid: %s)", name, strings.Join(profileNames, ", "))
+	}
+	p, srcs := def()
+	out := make([]FieldSource, 0, len(policyFields))
+	for _, f := range policyFields {
+		fs := FieldSource{Field: f, Value: p.fieldValue(f), Source: "not cited"}
+		for _, s := range srcs {
+			if s.field == f {
+				fs.Source = s.text
+			}
+		}
+		out = append(out, fs)
+	}
+	return out, nil
+}
+
+// policyFields lists the Policy fields in declaration order.
+var policyFields = []string{"Name", "MaxQoS", "QoS2", "StoreQoS0Offline", "QueueCap", "Overflow",
+	"MessageTTL", "SessionExpiry", "ExpirySweep", "ReplayInterval", "ReplayRate", "ReplayBlocksLive",
+	"InflightWindow", "RetryInterval", "RetryFor", "MaxPacketSize", "Promises"}
+
+// fieldValue formats the Policy field named f.
+func (p Policy) fieldValue(f string) string {
+	switch f {
+	case "Name":
+		return p.Name
+	case "MaxQoS":
+		return strconv.Itoa(int(p.MaxQoS))
+	case "QoS2":
+		return p.QoS2.String()
+	case "StoreQoS0Offline":
+		return strconv.FormatBool(p.StoreQoS0Offline)
+	case "QueueCap":
+		return strconv.Itoa(p.QueueCap)
+	case "Overflow":
+		return p.Overflow.String()
+	case "MessageTTL":
+		return p.MessageTTL.String()
+	case "SessionExpiry":
+		return p.SessionExpiry.String()
+	case "ExpirySweep":
+		return p.ExpirySweep.String()
+	case "ReplayInterval":
+		return p.ReplayInterval.String()
+	case "ReplayRate":
+		return strconv.Itoa(p.ReplayRate)
+	case "ReplayBlocksLive":
+		return strconv.FormatBool(p.ReplayBlocksLive)
+	case "InflightWindow":
+		return strconv.Itoa(p.InflightWindow)
+	case "RetryInterval":
+		return p.RetryInterval.String()
+	case "RetryFor":
+		return p.RetryFor.String()
+	case "MaxPacketSize":
+		return strconv.Itoa(p.MaxPacketSize)
+	case "Promises":
+		return p.Promises.String()
+	}
+	return "?"
+}
+
+// tencentProfile is Tencent Cloud IoT Hub, "MQTT Persistent Session".
+func tencentProfile() (Policy, []source) {
 	return Policy{
-		Name:             "tencent",
-		MaxQoS:           1,                      // 001: "QoS 0 and QoS 1 (but not QoS 2)"
-		QoS2:             QoS2Downgrade,          // silent: our choice, grant QoS 1
-		StoreQoS0Offline: false,                  // 001: "Only QoS 1 messages can be stored"
-		QueueCap:         150,                    // 001: "Up to 150 messages can be stored"
-		Overflow:         DropOldest,             // silent: our choice, keep the freshest 150
-		MessageTTL:       24 * time.Hour,         // 001: "for a maximum of 24 hours"
-		SessionExpiry:    24 * time.Hour,         // 001: "disconnected for more than 24 hours", timeout included
-		ReplayInterval:   500 * time.Millisecond, // 001: "sequentially at 500 ms intervals"
-		ReplayBlocksLive: true,                   // 001: "sequentially"
-		InflightWindow:   10,                     // silent: our choice
-		MaxPacketSize:    protocolMaxPacket,      // silent: protocol maximum
-		Promises:         AllInvariants,
-	}
+			Name: "tencent", MaxQoS: 1, QoS2: QoS2Downgrade, StoreQoS0Offline: false,
+			QueueCap: 150, Overflow: DropOldest, MessageTTL: 24 * time.Hour,
+			SessionExpiry: 24 * time.Hour, ReplayInterval: 500 * time.Millisecond, ReplayBlocksLive: true,
+			InflightWindow: 10, MaxPacketSize: protocolMaxPacket, Promises: AllInvariants,
+		}, []source{
+			{"Name", seedTencentMD + ", " + seedTencent},
+			{"MaxQoS", seedTencent + `: "QoS 0 and QoS 1 (but not QoS 2)"`},
+			{"QoS2", ourChoice + ": grant QoS 1 to a QoS 2 subscription"},
+			{"StoreQoS0Offline", seedTencent + `: "Only QoS 1 messages can be stored"`},
+			{"QueueCap", seedTencent + `: "Up to 150 messages can be stored"`},
+			{"Overflow", ourChoice + ": keep the newest 150"},
+			{"MessageTTL", seedTencent + `: stored "for a maximum of 24 hours"`},
+			{"SessionExpiry", seedTencent + `: "disconnected for more than 24 hours", communication timeout included`},
+			{"ExpirySweep", seedTencent + ": no lateness stated"},
+			{"ReplayInterval", seedTencent + `: "sends the stored QoS 1 messages sequentially at 500 ms intervals"`},
+			{"ReplayRate", seedTencent + ": pacing is by interval only"},
+			{"ReplayBlocksLive", seedTencent + `: "sequentially"`},
+			{"InflightWindow", ourChoice},
+			{"RetryInterval", ourChoice + ": resend on reconnect only"},
+			{"RetryFor", ourChoice + ": never give up"},
+			{"MaxPacketSize", ourChoice + ": the protocol maximum"},
+			{"Promises", "all invariants"},
+		}
 }
 
-// awsProfile is AWS IoT Core, "MQTT Persistent Sessions"
-// (../shared/seeds/004_f90e017e28b43d5c.txt) and the AWS IoT Core quotas page
-// (docs.aws.amazon.com/general/latest/gr/iot-core.html). The queue cap is an
-// account limit and the retry interval is unstated: both are our choice.
-// Replay interleaves with live traffic, so AWS does not promise order
+// awsProfile is AWS IoT Core, "MQTT Persistent Sessions", with the quotas
+// page. Replay interleaves with live traffic, so it does not promise order
 // (InvOrder) across a replay.
-func awsProfile() Policy {
+func awsProfile() (Policy, []source) {
 	return Policy{
-		Name:             "aws",
-		MaxQoS:           1,                // quotas page: QoS 2 not supported
-		QoS2:             QoS2Ignore,       // quotas page: no PUBACK/SUBACK for QoS 2
-		StoreQoS0Offline: false,            // 004: stores "new QoS 1 messages"
-		QueueCap:         1000,             // account limit: our choice
-		Overflow:         DropNewest,       // quotas page: further messages are dropped
-		SessionExpiry:    time.Hour,        // 004: "default expiry period of 1 hour"
-		ExpirySweep:      30 * time.Minute, // 004: "up to 30 minutes longer (but not less)"
-		ReplayRate:       10,               // 004: "maximum rate of 10 messages per second"
-		ReplayBlocksLive: false,            // 004: live traffic is not held back
-		InflightWindow:   100,              // quotas page: 100 in-flight unacknowledged QoS 1
-		RetryInterval:    30 * time.Second, // unstated: our choice
-		RetryFor:         time.Hour,        // quotas page: retried for up to one hour
-		MaxPacketSize:    128 * 1024,       // quotas page: 128 KB message size
-		Promises:         AllInvariants.Without(InvOrder),
-	}
+			Name: "aws", MaxQoS: 1, QoS2: QoS2Ignore, StoreQoS0Offline: false,
+			QueueCap: 1000, Overflow: DropNewest, SessionExpiry: time.Hour, ExpirySweep: 30 * time.Minute,
+			ReplayRate: 10, ReplayBlocksLive: false, InflightWindow: 100,
+			RetryInterval: 30 * time.Second, RetryFor: time.Hour, MaxPacketSize: 128 * 1024,
+			Promises: AllInvariants.Without(InvOrder),
+		}, []source{
+			{"Name", seedAWS},
+			{"MaxQoS", awsQuotas + ": QoS 2 is not supported"},
+			{"QoS2", awsQuotas + ": no PUBACK or SUBACK for QoS 2 requests"},
+			{"StoreQoS0Offline", seedAWS + `: stores "unacknowledged QoS 1 messages and new QoS 1 messages"`},
+			{"QueueCap", ourChoice + ": an account limit on AWS"},
+			{"Overflow", awsQuotas + ": messages beyond the limit are dropped"},
+			{"MessageTTL", seedAWS + ": stored until the session expires"},
+			{"SessionExpiry", seedAWS + `: "default expiry period of 1 hour"`},
+			{"ExpirySweep", seedAWS + `: "might be persisted for up to 30 minutes longer (but not less)"`},
+			{"ReplayInterval", seedAWS + ": pacing is by rate only"},
+			{"ReplayRate", seedAWS + `: "at a maximum rate of 10 messages per second"`},
+			{"ReplayBlocksLive", ourChoice + ": live traffic is not held behind the replay"},
+			{"InflightWindow", awsQuotas + ": 100 in-flight unacknowledged QoS 1 messages"},
+			{"RetryInterval", ourChoice},
+			{"RetryFor", awsQuotas + ": unacknowledged QoS 1 messages are retried for up to one hour"},
+			{"MaxPacketSize", awsQuotas + ": 128 KB per message"},
+			{"Promises", "all but InvOrder: the replay interleaves with live traffic"},
+		}
 }
 
-// hivemqProfile is HiveMQ CE (../shared/seeds/002_b8ed239d7b997f0e.txt,
-// 003_f03b16b118167831.txt, and the HiveMQ CE configuration reference). The
-// in-flight window for MQTT 3.1.1 clients is unstated: our choice.
-func hivemqProfile() Policy {
+// hivemqProfile is HiveMQ CE with its default configuration.
+func hivemqProfile() (Policy, []source) {
 	return Policy{
-		Name:             "hivemq",
-		MaxQoS:           2,                 // 002: QoS 1 and 2 flows are stored
-		QoS2:             QoS2Downgrade,     // unused with MaxQoS 2
-		StoreQoS0Offline: false,             // 002: "new QoS 1 or 2 messages"; QoS 0 in memory only
-		QueueCap:         1000,              // CE config: max-queued-messages 1000
-		Overflow:         DropNewest,        // CE config: queued-messages-strategy discard
-		SessionExpiry:    0,                 // 003: kept until a clean session; never for 3.1.1
-		InflightWindow:   10,                // unstated for 3.1.1: our choice
-		MaxPacketSize:    protocolMaxPacket, // CE config: max-packet-size 268435460
-		Promises:         AllInvariants,
-	}
+			Name: "hivemq", MaxQoS: 2, QoS2: QoS2Downgrade, StoreQoS0Offline: false,
+			QueueCap: 1000, Overflow: DropNewest, InflightWindow: 10,
+			MaxPacketSize: protocolMaxPacket, Promises: AllInvariants,
+		}, []source{
+			{"Name", seedHiveMQ + ", " + seedHiveMQ7},
+			{"MaxQoS", seedHiveMQ + ": QoS 1 and 2 flows are stored"},
+			{"QoS2", "unused with MaxQoS 2"},
+			{"StoreQoS0Offline", seedHiveMQ + `: stores "new QoS 1 or 2 messages"; HiveMQ CE config: QoS 0 not queued for offline clients`},
+			{"QueueCap", "HiveMQ CE config: max-queued-messages 1000"},
+			{"Overflow", "HiveMQ CE config: queued-messages-strategy discard (drop the newest)"},
+			{"MessageTTL", "HiveMQ CE config: no expiry of queued messages for MQTT 3.1.1"},
+			{"SessionExpiry", seedHiveMQ7 + ": kept until a clean session; HiveMQ CE: never for MQTT 3.1.1"},
+			{"ExpirySweep", "unused: sessions never expire"},
+			{"ReplayInterval", seedHiveMQ + ": in-flight window only"},
+			{"ReplayRate", seedHiveMQ + ": in-flight window only"},
+			{"ReplayBlocksLive", "in-flight window only"},
+			{"InflightWindow", ourChoice + ": unstated for MQTT 3.1.1 clients"},
+			{"RetryInterval", seedHiveMQ + ": resend on reconnect"},
+			{"RetryFor", ourChoice + ": never give up"},
+			{"MaxPacketSize", "HiveMQ CE config: max-packet-size 268435460"},
+			{"Promises", "all invariants"},
+		}
 }
 
 // mosquittoProfile is Eclipse Mosquitto with the defaults of mosquitto.conf(5).
-func mosquittoProfile() Policy {
+func mosquittoProfile() (Policy, []source) {
 	return Policy{
-		Name:             "mosquitto",
-		MaxQoS:           2,                 // mosquitto.conf(5): max_qos 2
-		QoS2:             QoS2Downgrade,     // unused with MaxQoS 2
-		StoreQoS0Offline: false,             // mosquitto.conf(5): queue_qos0_messages false
-		QueueCap:         1000,              // mosquitto.conf(5): max_queued_messages 1000
-		Overflow:         DropNewest,        // mosquitto.conf(5): messages beyond the cap are dropped
-		SessionExpiry:    0,                 // mosquitto.conf(5): persistent_client_expiration unset = never
-		InflightWindow:   20,                // mosquitto.conf(5): max_inflight_messages 20
-		MaxPacketSize:    protocolMaxPacket, // mosquitto.conf(5): message_size_limit 0 = protocol limit
-		Promises:         AllInvariants,
-	}
+			Name: "mosquitto", MaxQoS: 2, QoS2: QoS2Downgrade, StoreQoS0Offline: false,
+			QueueCap: 1000, Overflow: DropNewest, InflightWindow: 20,
+			MaxPacketSize: protocolMaxPacket, Promises: AllInvariants,
+		}, []source{
+			{"Name", "mosquitto.conf(5)"},
+			{"MaxQoS", "mosquitto.conf(5): max_qos 2"},
+			{"QoS2", "unused with MaxQoS 2"},
+			{"StoreQoS0Offline", "mosquitto.conf(5): queue_qos0_messages false"},
+			{"QueueCap", "mosquitto.conf(5): max_queued_messages 1000"},
+			{"Overflow", "mosquitto.conf(5): messages beyond max_queued_messages are dropped"},
+			{"MessageTTL", "mosquitto.conf(5): no expiry of queued MQTT 3.1.1 messages"},
+			{"SessionExpiry", "mosquitto.conf(5): persistent_client_expiration unset = never"},
+			{"ExpirySweep", "unused: sessions never expire"},
+			{"ReplayInterval", "mosquitto.conf(5): in-flight window only"},
+			{"ReplayRate", "mosquitto.conf(5): in-flight window only"},
+			{"ReplayBlocksLive", "in-flight window only"},
+			{"InflightWindow", "mosquitto.conf(5): max_inflight_messages 20"},
+			{"RetryInterval", "mosquitto.conf(5): resend on reconnect only (retry_interval removed in 1.5)"},
+			{"RetryFor", "never gives up"},
+			{"MaxPacketSize", "mosquitto.conf(5): message_size_limit 0 = the protocol maximum"},
+			{"Promises", "all invariants"},
+		}
 }
 
 // emqxProfile is EMQX with the defaults of emqx_schema.
-func emqxProfile() Policy {
+func emqxProfile() (Policy, []source) {
 	return Policy{
-		Name:             "emqx",
-		MaxQoS:           2,                   // emqx_schema: mqtt.max_qos_allowed 2
-		QoS2:             QoS2Downgrade,       // unused with MaxQoS 2
-		StoreQoS0Offline: true,                // emqx_schema: mqtt.mqueue_store_qos0 true
-		QueueCap:         1000,                // emqx_schema: mqtt.max_mqueue_len 1000
-		Overflow:         DropOldestQoS0First, // emqx_schema: mqueue drops the oldest, QoS 0 first
-		SessionExpiry:    2 * time.Hour,       // emqx_schema: mqtt.session_expiry_interval 2h
-		InflightWindow:   32,                  // emqx_schema: mqtt.max_inflight 32
-		RetryInterval:    30 * time.Second,    // emqx_schema: mqtt.retry_interval 30s
-		MaxPacketSize:    1 << 20,             // emqx_schema: mqtt.max_packet_size 1MB
-		Promises:         AllInvariants,
-	}
+			Name: "emqx", MaxQoS: 2, QoS2: QoS2Downgrade, StoreQoS0Offline: true,
+			QueueCap: 1000, Overflow: DropOldestQoS0First, SessionExpiry: 2 * time.Hour,
+			InflightWindow: 32, RetryInterval: 30 * time.Second, MaxPacketSize: 1 << 20,
+			Promises: AllInvariants,
+		}, []source{
+			{"Name", "emqx_schema"},
+			{"MaxQoS", "emqx_schema: mqtt.max_qos_allowed 2"},
+			{"QoS2", "unused with MaxQoS 2"},
+			{"StoreQoS0Offline", "emqx_schema: mqtt.mqueue_store_qos0 true"},
+			{"QueueCap", "emqx_schema: mqtt.max_mqueue_len 1000"},
+			{"Overflow", "emqx_schema: a full mqueue drops the oldest, QoS 0 first"},
+			{"MessageTTL", "emqx_schema: no message expiry for MQTT 3.1.1"},
+			{"SessionExpiry", "emqx_schema: mqtt.session_expiry_interval 2h"},
+			{"ExpirySweep", "emqx_schema: expiry on time"},
+			{"ReplayInterval", "emqx_schema: in-flight window only"},
+			{"ReplayRate", "emqx_schema: in-flight window only"},
+			{"ReplayBlocksLive", "in-flight window only"},
+			{"InflightWindow", "emqx_schema: mqtt.max_inflight 32"},
+			{"RetryInterval", "emqx_schema: mqtt.retry_interval 30s"},
+			{"RetryFor", "emqx_schema: retries until acknowledged"},
+			{"MaxPacketSize", "emqx_schema: mqtt.max_packet_size 1MB"},
+			{"Promises", "all invariants"},
+		}
 }

@@ -2,6 +2,7 @@ package broker
 
 import (
 	"errors"
+	"reflect"
 	"slices"
 	"strings"
 	"testing"
@@ -131,5 +132,41 @@ func TestInvariantsSet(t *testing.T) {
 		if !AllInvariants.Has(i) {
 			t.Errorf("AllInvariants lacks %d", i)
 		}
+	}
+}
+
+func TestProfileSourcesCiteEveryField(t *testing.T) {
+	var fields []string
+	for _, f := range reflect.VisibleFields(reflect.TypeOf(Policy{})) {
+		fields = append(fields, f.Name)
+	}
+	if !slices.Equal(policyFields, fields) {
+		t.Fatalf("policyFields = %v, want the Policy fields %v", policyFields, fields)
+	}
+	for _, name := range ProfileNames() {
+		srcs, err := ProfileSources(name)
+		if err != nil {
+			t.Fatal(err)
+		}
+		_, cited := profiles[name]()
+		if len(cited) != len(fields) {
+			t.Errorf("%s cites %d fields, want %d", name, len(cited), len(fields))
+		}
+		for i, s := range srcs {
+			if s.Field != fields[i] || s.Source == "not cited" || s.Value == "?" {
+				t.Errorf("%s: %v", name, s)
+			}
+		}
+	}
+	if _, err := ProfileSources("nope"); err == nil {
+		t.Error("ProfileSources(nope) = nil error")
+	}
+	srcs, _ := ProfileSources("tencent")
+	if got, want := srcs[4].String(), `QueueCap=150 (`+seedTencent+`: "Up to 150 messages can be stored")`; got != want {
+		t.Errorf("got %s, want %s", got, want)
+	}
+	aws, _ := ProfileSources("aws")
+	if got := aws[16].Value; got != "1,2,3,4,5,6,8,9,10,11,12,13,14,15,16,17,18" {
+		t.Errorf("aws Promises = %s", got)
 	}
 }

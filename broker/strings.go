@@ -124,3 +124,44 @@ func writeFlag(b *strings.Builder, on bool, name string) {
 		b.WriteString(" " + name)
 	}
 }
+
+var qos2Names = [...]string{"downgrade", "refuse", "ignore"}
+
+// String returns the handling's name, e.g. "ignore".
+func (h QoS2Handling) String() string {
+	if h >= 0 && int(h) < len(qos2Names) {
+		return qos2Names[h]
+	}
+	return "qos2(" + strconv.Itoa(int(h)) + ")"
+}
+
+var overflowNames = [...]string{"drop-newest", "drop-oldest", "drop-oldest-qos0-first"}
+
+// String returns the victim's name, e.g. "drop-newest".
+func (o Overflow) String() string {
+	if o >= 0 && int(o) < len(overflowNames) {
+		return overflowNames[o]
+	}
+	return "overflow(" + strconv.Itoa(int(o)) + ")"
+}
+
+// String lists the invariant numbers in the set, e.g. "1,2,3" ("none" when
+// empty, "all" when it holds all eighteen).
+func (s Invariants) String() string {
+	switch s {
+	case 0:
+		return "none"
+	case AllInvariants:
+		return "all"
+	}
+	var b strings.Builder
+	for i := InvSessionPresent; i <= InvWill; i++ {
+		if s.Has(i) {
+			if b.Len() > 0 {
+				b.WriteByte(',')
+			}
+			b.WriteString(strconv.Itoa(int(i)))
+		}
+	}
+	return b.String()
+}
