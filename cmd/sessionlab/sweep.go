@@ -45,7 +45,8 @@ evenly; --all runs every combination for every seed.
 
 For every failing run it prints the violation (virtual time, client,
 invariant, MQTT spec ID or vendor source, the client's last events) and one
-line "reproduce: sessionlab simulate ..." that repeats the run exactly. It
+line "reproduce: sessionlab simulate ..." that repeats the run exactly (the
+digest printed with the failure is the one simulate's table shows). It
 ends with a summary: runs, passed, failures by kind and invariant, wall
 time, simulated events and events per second.
 
@@ -311,7 +312,7 @@ func printSweepResult(w io.Writer, r *sweepResult, a sweepArgs) {
 		fmt.Fprintf(w, "ERROR %s: %v\n", head, r.err)
 		return
 	case r.violation != nil:
-		fmt.Fprintf(w, "FAIL %s: %s\n", head, indent(r.violation.Report()))
+		fmt.Fprintf(w, "FAIL %s digest=%s: %s\n", head, r.res.DigestHex(), indent(r.violation.Report()))
 	default:
 		if a.verbose {
 			fmt.Fprintf(w, "ok   %s events=%d digest=%s %v\n", head, r.res.Events, r.res.DigestHex(), r.wall.Round(time.Millisecond))
