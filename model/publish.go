@@ -2,6 +2,7 @@ package model
 
 import (
 	"slices"
+	"time"
 
 	"github.com/sessionlab/sessionlab/broker"
 	"github.com/sessionlab/sessionlab/broker/packet"
@@ -213,13 +214,20 @@ func (m *Model) resendsLeft(s *session) bool {
 }
 
 // paceAt returns the earliest time the next stored copy of s may be sent.
-func (m *Model) paceAt(s *session) broker.Time {
-	n, at := len(s.replaySent), broker.Time(0)
-	if m.pol.ReplayInterval > 0 && n > 0 {
-		at = s.replaySent[n-1] + m.pol.ReplayInterval
+func (m *Model) paceAt(s *session) broker.Time { return PaceAt(m.pol, s.replaySent) }
+
+// PaceAt returns the earliest time pol lets a resumed session send its next
+// stored copy, given the send times of the stored copies sent since the
+// resume, oldest first: ReplayInterval after the last one (Tencent, seed
+// 001), and no more than ReplayRate in any one-second window (AWS, seed
+// 004). Zero means now.
+func PaceAt(pol broker.Policy, sent []broker.Time) broker.Time {
+	n, at := len(sent), broker.Time(0)
+	if pol.ReplayInterval > 0 && n > 0 {
+		at = sent[n-1] + pol.ReplayInterval
 	}
-	if r := m.pol.ReplayRate; r > 0 && n >= r {
-		at = max(at, s.replaySent[n-r]+1e9) // at most r in any one-second window
+	if r := pol.ReplayRate; r > 0 && n >= r {
+		at = max(at, sent[n-r]+time.Second) // at most r in any one-second window
 	}
 	return at
 }

@@ -111,12 +111,16 @@ func (m *Model) lose(c *conn, reason broker.Reason, closeOut bool) {
 	}
 }
 
-// expiry returns when a session going offline now expires: SessionExpiry
-// later, rounded up to the next multiple of ExpirySweep when the vendor
-// sweeps (AWS: "up to 30 minutes longer (but not less)", seed 004).
-func (m *Model) expiry() broker.Time {
-	at := m.now + m.pol.SessionExpiry
-	if w := m.pol.ExpirySweep; w > 0 && at%w != 0 {
+// expiry returns when a session going offline now expires.
+func (m *Model) expiry() broker.Time { return ExpiryTime(m.pol, m.now) }
+
+// ExpiryTime returns when a persistent session whose disconnect was detected
+// at offlineAt expires under pol: SessionExpiry later, rounded up to the next
+// multiple of ExpirySweep when the vendor sweeps (AWS: "up to 30 minutes
+// longer (but not less)", seed 004). Meaningless when SessionExpiry is 0.
+func ExpiryTime(pol broker.Policy, offlineAt broker.Time) broker.Time {
+	at := offlineAt + pol.SessionExpiry
+	if w := pol.ExpirySweep; w > 0 && at%w != 0 {
 		at += w - at%w
 	}
 	return at

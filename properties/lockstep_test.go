@@ -9,19 +9,21 @@ import (
 	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/sessionlab/sessionlab/broker"
+	"github.com/sessionlab/sessionlab/properties/history"
 	"pgregory.net/rapid"
 )
 
-// TestMain raises rapid's default of 100 checks per property to 3000 (100
+// TestMain raises rapid's default of 100 checks per property to 1000 (100
 // with -short); an explicit -rapid.checks wins.
 func TestMain(m *testing.M) {
 	flag.Parse()
 	set := false
 	flag.Visit(func(f *flag.Flag) { set = set || f.Name == "rapid.checks" })
 	if !set && !testing.Short() {
-		flag.Set("rapid.checks", "3000")
+		flag.Set("rapid.checks", "1000")
 	}
 	os.Exit(m.Run())
 }
@@ -30,13 +32,27 @@ func TestMain(m *testing.M) {
 // operation sequences under every profile, and under a "small" variant of
 // each (queue cap 3, in-flight window 2) whose overflow and window limits
 // short runs reach, and compares every observable output after every input.
+// It also records the core's events and checks the history with the
+// porcupine checker: whatever the core (which agrees with the model) does
+// must be a correct history of every session.
 // A failure is shrunk by rapid, printed as the operations and the inputs
 // they made (Input.String), and replayed from rapid's failure file with
 // -rapid.failfile.
 func TestCoreMatchesModel(t *testing.T) {
 	for _, pol := range testPolicies(t) {
 		t.Run(pol.Name, func(t *testing.T) {
-			rapid.Check(t, func(t *rapid.T) { runOps(t, pol, nil) })
+			rapid.Check(t, func(t *rapid.T) {
+				rec := history.NewRecorder(nil, pol)
+				runOps(t, pol, func(o broker.Output) {
+					if o.Kind == broker.OutEvent {
+						rec.Event(o.Event)
+					}
+				})
+				res, err := history.Check(pol, rec.Ops(), "", 10*time.Second)
+				if err != nil || !res.OK {
+					t.Fatalf("history check: %v, %v", res, err)
+				}
+			})
 		})
 	}
 }

@@ -1,0 +1,216 @@
+package history
+
+import (
+	"fmt"
+	"slices"
+	"strings"
+
+	"github.com/sessionlab/sessionlab/broker"
+	"github.com/sessionlab/sessionlab/model"
+)
+
+// session is the specification's state of one ClientId: what a correct
+// broker may do next is a function of it and the policy. Values are never
+// mutated once built: step returns a new one (porcupine requires it).
+type session struct {
+	exists, online bool
+	offlineAt      broker.Time
+	owed           []owed        // copies owed, in enqueue order
+	paced          []broker.Time // stored sends since the last connect
+}
+
+// owed is one copy owed to the session.
+type owed struct {
+	msg        uint64
+	pub, topic string
+	qos        uint8
+	at         broker.Time // enqueued
+	sent       bool
+}
+
+// String describes the state on one line (porcupine's visualisation).
+func (s session) String() string {
+	var b strings.Builder
+	fmt.Fprintf(&b, "exists=%v online=%v offlineAt=%v owed=[", s.exists, s.online, s.offlineAt)
+	for i, o := range s.owed {
+		if i > 0 {
+			b.WriteString(" ")
+		}
+		fmt.Fprintf(&b, "m%d", o.msg)
+		if o.sent {
+			b.WriteString("*")
+		}
+	}
+	fmt.Fprintf(&b, "] paced=%v", s.paced)
+	return b.String()
+}
+
+// step applies op to s under pol. It returns the next state, or a sentence
+// saying which rule op breaks (with its spec ID or seed).
+func step(pol broker.Policy, s session, op Op) (session, string) {
+	switch op.Kind {
+	case Connect:
+		return connect(pol, s, op)
+	case Disconnect:
+		s.online, s.offlineAt = false, op.At
+		return s, ""
+	case Enqueue:
+		if !s.exists {
+			return s, "a copy is owed to a session that does not exist"
+		}
+		s.owed = append(slices.Clip(s.owed), owed{msg: op.Msg, pub: op.Publisher, topic: op.Topic, qos: op.QoS, at: op.At})
+		return s, ""
+	case Send:
+		return send(pol, s, op)
+	case Ack, Drop:
+		return finish(pol, s, op)
+	case Expire:
+		return expire(pol, s, op)
+	case Discard:
+		if len(s.owed) > 0 {
+			return s, fmt.Sprintf("discarded with %d copies neither delivered nor dropped (invariant 15)", len(s.owed))
+		}
+		return session{}, ""
+	case Quiesce:
+		return quiesce(pol, s)
+	}
+	return s, fmt.Sprintf("unknown operation kind %q", op.Kind)
+}
+
+// connect checks SessionPresent: 1 iff an unexpired session existed and the
+// client asked for CleanSession=0 [MQTT-3.2.2-1], [MQTT-3.2.2-2]; a session
+// past its latest expiry time counts as gone even if no expiry was recorded.
+func connect(pol broker.Policy, s session, op Op) (session, string) {
+	alive := s.exists && (s.online || pol.SessionExpiry == 0 || op.At < model.ExpiryTime(pol, s.offlineAt))
+	want := alive && !op.Clean
+	if pol.Promises.Has(broker.InvSessionPresent) && op.SessionPresent != want {
+		return s, fmt.Sprintf("SessionPresent=%v, want %v: session exists=%v, offline since %v, clean=%v [MQTT-3.2.2-1], [MQTT-3.2.2-2]",
+			op.SessionPresent, want, s.exists, s.offlineAt, op.Clean)
+	}
+	if !op.SessionPresent {
+		if len(s.owed) > 0 && alive {
+			return s, fmt.Sprintf("session replaced with %d copies neither delivered nor dropped (invariant 15) [MQTT-3.1.2-6]", len(s.owed))
+		}
+		s = session{}
+	}
+	s.exists, s.online, s.paced = true, true, nil
+	return s, ""
+}
+
+// send checks one PUBLISH to the client: the copy is owed; a first send has
+// DUP=0 and a resend DUP=1 [MQTT-3.3.1-1]; first sends of one publisher,
+// topic and QoS keep their order [MQTT-4.6.0-6]; stored copies respect the
+// pacing (invariant 11) and the TTL (invariant 9).
+func send(pol broker.Policy, s session, op Op) (session, string) {
+	i := slices.IndexFunc(s.owed, func(o owed) bool { return o.msg == op.Msg })
+	switch {
+	case i < 0:
+		return s, fmt.Sprintf("m%d sent but not owed: never enqueued, or already acknowledged or dropped (invariant 6, 15)", op.Msg)
+	case !s.online:
+		return s, fmt.Sprintf("m%d sent while the session is offline", op.Msg)
+	case op.Dup != s.owed[i].sent:
+		return s, fmt.Sprintf("m%d sent with DUP=%v but it was sent before=%v [MQTT-3.3.1-1], [MQTT-4.3.3-1]", op.Msg, op.Dup, s.owed[i].sent)
+	}
+	o := s.owed[i]
+	if !op.Dup && pol.Promises.Has(broker.InvOrder) {
+		for _, e := range s.owed[:i] {
+			if !e.sent && e.pub == o.pub && e.topic == o.topic && e.qos == o.qos {
+				return s, fmt.Sprintf("m%d sent before m%d, published earlier by %s on %s at q%d [MQTT-4.6.0-6] (invariant 7)", o.msg, e.msg, o.pub, o.topic, o.qos)
+			}
+		}
+	}
+	if !op.Dup && op.Stored && pol.MessageTTL > 0 && pol.Promises.Has(broker.InvTTL) && op.At >= o.at+pol.MessageTTL {
+		return s, fmt.Sprintf("m%d sent at %v, enqueued at %v, past the TTL %v (invariant 9)", o.msg, op.At, o.at, pol.MessageTTL)
+	}
+	if op.Stored && pol.Promises.Has(broker.InvPacing) {
+		if next := model.PaceAt(pol, s.paced); op.At < next {
+			return s, fmt.Sprintf("stored m%d sent at %v, pacing allows the next one from %v (invariant 11; seeds 001, 004)", o.msg, op.At, next)
+		}
+		s.paced = append(slices.Clip(s.paced), op.At)
+	}
+	s.owed = slices.Clone(s.owed)
+	s.owed[i].sent = true
+	return s, ""
+}
+
+// finish ends a copy: acknowledged (it must have been sent) or dropped for
+// a reason the policy allows.
+func finish(pol broker.Policy, s session, op Op) (session, string) {
+	i := slices.IndexFunc(s.owed, func(o owed) bool { return o.msg == op.Msg })
+	if i < 0 {
+		return s, fmt.Sprintf("m%d %s but not owed (invariant 15)", op.Msg, op.Kind)
+	}
+	if op.Kind == Ack && !s.owed[i].sent {
+		return s, fmt.Sprintf("m%d acknowledged before it was sent", op.Msg)
+	}
+	if op.Kind == Drop {
+		if why := dropAllowed(pol, s.owed[i], op.Reason); why != "" {
+			return s, fmt.Sprintf("m%d dropped (%s): %s (invariant 3)", op.Msg, op.Reason, why)
+		}
+	}
+	s.owed = slices.Delete(slices.Clone(s.owed), i, i+1)
+	return s, ""
+}
+
+// dropAllowed returns why pol does not allow dropping o for reason, or "".
+func dropAllowed(pol broker.Policy, o owed, reason string) string {
+	switch reason {
+	case broker.ReasonQueueFull.String():
+		if pol.QueueCap == 0 {
+			return "the policy has no queue cap"
+		}
+	case broker.ReasonTTL.String():
+		if pol.MessageTTL == 0 {
+			return "the policy has no message TTL"
+		}
+	case broker.ReasonQoS0Offline.String():
+		if o.qos != 0 || pol.StoreQoS0Offline {
+			return "only QoS 0 copies may be dropped for an offline session, and only if the policy does not store them (invariant 4)"
+		}
+	case broker.ReasonRetryExhausted.String():
+		if pol.RetryFor == 0 {
+			return "the policy retries forever"
+		}
+	case broker.ReasonSessionExpired.String(), broker.ReasonSessionDiscarded.String(), broker.ReasonNotAuthorized.String():
+	default:
+		return "not a reason to drop a copy"
+	}
+	return ""
+}
+
+// expire checks an expiry: never while connected [MQTT-4.1.0-1], not before
+// disconnect+SessionExpiry, not after the policy's latest expiry time
+// (invariant 10), and with every copy dropped first (invariant 15).
+func expire(pol broker.Policy, s session, op Op) (session, string) {
+	switch {
+	case !s.exists:
+		return s, "a session that does not exist expired"
+	case s.online:
+		return s, "the session expired while connected [MQTT-4.1.0-1] (invariant 10)"
+	case pol.SessionExpiry == 0:
+		return s, "the session expired but the policy keeps sessions forever (invariant 10)"
+	case op.At < s.offlineAt+pol.SessionExpiry:
+		return s, fmt.Sprintf("expired at %v, before disconnect %v + %v (invariant 10)", op.At, s.offlineAt, pol.SessionExpiry)
+	case op.At > model.ExpiryTime(pol, s.offlineAt):
+		return s, fmt.Sprintf("expired at %v, after the latest time %v (invariant 10)", op.At, model.ExpiryTime(pol, s.offlineAt))
+	case len(s.owed) > 0:
+		return s, fmt.Sprintf("expired with %d copies neither delivered nor dropped (invariant 15)", len(s.owed))
+	}
+	return session{}, ""
+}
+
+// quiesce checks that an online session has been sent every copy it is
+// owed once everything settled (invariants 3, 16): a copy still unsent was
+// lost.
+func quiesce(pol broker.Policy, s session) (session, string) {
+	if !s.online || !pol.Promises.Has(broker.InvOfflineStorage) {
+		return s, ""
+	}
+	for _, o := range s.owed {
+		if !o.sent {
+			return s, fmt.Sprintf("m%d from %s on %s (q%d), owed since %v, was never sent nor dropped: lost [MQTT-3.1.2-5] (invariants 3, 16)",
+				o.msg, o.pub, o.topic, o.qos, o.at)
+		}
+	}
+	return s, ""
+}
