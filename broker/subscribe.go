@@ -27,11 +27,7 @@ func (b *Broker) handleSubscribe(c *conn, p *packet.Subscribe) {
 		ack.ReturnCodes = append(ack.ReturnCodes, b.grant(c, sub))
 	}
 	b.send(c, ack) // [MQTT-3.8.4-1]
-	for i, sub := range p.Subscriptions {
-		if code := ack.ReturnCodes[i]; code != packet.SubackFailure {
-			b.sendRetained(s, sub.Filter, packet.QoS(code))
-		}
-	}
+	b.sendRetained(s, p.Subscriptions, ack.ReturnCodes)
 }
 
 // grant decides one subscription and records it, returning its SUBACK code.
@@ -76,19 +72,22 @@ func (b *Broker) handleUnsubscribe(c *conn, p *packet.Unsubscribe) {
 	b.send(c, b.pkts.newUnsuback(p.PacketID))
 }
 
-// sendRetained offers s a copy of every retained message matching filter,
-// in topic order, with RETAIN=1 [MQTT-3.3.1-8]. Each is a new message (its
-// own MsgID and EvPublished with one copy), so the original's copy count
-// stays what it was when it was published.
-func (b *Broker) sendRetained(s *session, filter string, granted packet.QoS) {
+// sendRetained offers s a copy of every retained message matching a filter
+// granted by this SUBSCRIBE, with RETAIN=1 [MQTT-3.3.1-6], [MQTT-3.3.1-8]:
+// one copy per topic, in topic order, at the highest QoS granted to a
+// matching filter (as for overlapping subscriptions [MQTT-3.3.5-1]). Each is
+// a new message (its own MsgID and EvPublished with one copy), so the
+// original's copy count stays what it was when it was published.
+func (b *Broker) sendRetained(s *session, subs []packet.Subscription, codes []byte) {
 	var topics []string
 	for topic := range b.retained {
-		if matchFilter(filter, topic) {
+		if _, ok := retainedGrant(topic, subs, codes); ok {
 			topics = append(topics, topic)
 		}
 	}
 	slices.Sort(topics) // map order must not reach the output
 	for _, topic := range topics {
+		granted, _ := retainedGrant(topic, subs, codes)
 		r := b.retained[topic]
 		m := b.newMessage(r.publisher, r.topic, r.payload, r.qos, true)
 		m.hold()
@@ -97,4 +96,17 @@ func (b *Broker) sendRetained(s *session, filter string, granted packet.QoS) {
 		b.offer(s, m, min(m.qos, granted))
 		b.release(m)
 	}
+}
+
+// retainedGrant returns the highest QoS granted to a filter of subs that
+// matches topic, and whether any does.
+func retainedGrant(topic string, subs []packet.Subscription, codes []byte) (packet.QoS, bool) {
+	var best packet.QoS
+	found := false
+	for i, sub := range subs {
+		if codes[i] != packet.SubackFailure && matchFilter(sub.Filter, topic) {
+			best, found = max(best, packet.QoS(codes[i])), true
+		}
+	}
+	return best, found
 }
