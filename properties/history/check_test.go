@@ -32,7 +32,7 @@ func ack(c string, at time.Duration, m uint64) Op { return Op{Kind: Ack, Client:
 func drop(c string, at time.Duration, m uint64, reason broker.Reason) Op {
 	return Op{Kind: Drop, Client: c, At: at, Msg: m, Reason: reason.String()}
 }
-func expireOp(c string, at time.Duration) Op { return Op{Kind: Expire, Client: c, At: at} }
+func expireOp(c string, at time.Duration) Op  { return Op{Kind: Expire, Client: c, At: at} }
 func quiesceOp(c string, at time.Duration) Op { return Op{Kind: Quiesce, Client: c, At: at} }
 
 // offlineTwo is a persistent session that is sent two stored QoS 1 copies
