@@ -93,18 +93,26 @@ const (
 	// EvSessionExpired: a persistent session expired.
 	EvSessionExpired
 	// EvPublished: a message (Msg) was accepted from ClientID on Topic; Copies
-	// is the number of subscriber copies owed.
+	// is the number of subscriber copies owed, one per matching session
+	// [MQTT-3.3.5-1]. A retained message sent on SUBSCRIBE is a new message
+	// with Retain set and one copy.
 	EvPublished
 	// EvEnqueued: a copy of Msg for ClientID was queued (session offline,
 	// in-flight window full, or paced replay).
 	EvEnqueued
 	// EvSent: a copy of Msg was sent to ClientID (PacketID; Dup for resends;
-	// Stored when it came from the queue after a resume).
+	// Stored when it is part of the replay after a resume: a re-sent
+	// unacknowledged copy or one queued before the resume, the sends the
+	// policy paces). A PUBREL re-sent on resume is not an EvSent.
 	EvSent
 	// EvDelivered: a copy of Msg reached its end state for ClientID: QoS 0
 	// sent, QoS 1 PUBACK, QoS 2 PUBREC received.
 	EvDelivered
-	// EvDropped: a copy of Msg for ClientID was dropped, with Reason.
+	// EvDropped: a copy of Msg for ClientID was dropped, with Reason. A
+	// publication refused as a whole (ReasonNotAuthorized by CanPublish,
+	// ReasonQoSUnsupported under QoS2Ignore) is one EvDropped with
+	// ClientID = Publisher and a fresh Msg, and no EvPublished: it owed no
+	// copies.
 	EvDropped
 	// EvWillPublished: the Will of ClientID was published as Msg.
 	EvWillPublished
