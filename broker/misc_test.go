@@ -310,3 +310,41 @@ func TestRetryForOnlyWhileOnline(t *testing.T) {
 		t.Errorf("drops %v, want retry-exhausted once online", d)
 	}
 }
+
+func TestMaxPacketSize(t *testing.T) {
+	tests := []struct {
+		payload int
+		qos     packet.QoS
+		closed  bool
+	}{
+		{100 - 2 - 2 - 1, 0, false}, // exactly 100 bytes: 2 header + 2 length + 1 topic + 95
+		{100 - 2 - 2 - 1 + 1, 0, true},
+		{100 - 2 - 2 - 1 - 2, 1, false},
+		{100 - 2 - 2 - 1 - 1, 1, true},
+	}
+	for _, tt := range tests {
+		h := newHarness(t, "mosquitto", func(p *Policy) { p.MaxPacketSize = 100 })
+		h.connect(1, "p", true, 0)
+		outs := h.recv(1, &packet.Publish{Topic: "t", QoS: tt.qos, PacketID: 1, Payload: make([]byte, tt.payload)})
+		if got := closed(outs, 1); got != tt.closed {
+			t.Errorf("payload %d q%d: closed = %v, want %v", tt.payload, tt.qos, got, tt.closed)
+		}
+		enc := (&packet.Publish{Topic: "t", QoS: tt.qos, PacketID: 1, Payload: make([]byte, tt.payload)}).Append(nil)
+		if got := len(enc) > 100; got != tt.closed {
+			t.Errorf("payload %d q%d: encoded %d bytes, test expectation wrong", tt.payload, tt.qos, len(enc))
+		}
+	}
+}
+
+func TestPolicyString(t *testing.T) {
+	p, _ := Profile("tencent")
+	got := p.String()
+	for _, want := range []string{"tencent ", "MaxQoS=1", "QueueCap=150", "Overflow=drop-oldest", "ReplayInterval=500ms", "Promises=all"} {
+		if !strings.Contains(got, want) {
+			t.Errorf("%q lacks %q", got, want)
+		}
+	}
+	if strings.Contains(got, "\n") {
+		t.Error("Policy.String is not one line")
+	}
+}

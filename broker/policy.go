@@ -58,7 +58,9 @@ type Policy struct {
 	// since its first send, dropping it (0: never give up).
 	RetryFor time.Duration
 
-	// MaxPacketSize bounds an inbound packet's total size in bytes.
+	// MaxPacketSize bounds an inbound packet's total size in bytes (0: the
+	// protocol maximum). Byte-framing drivers enforce it before decoding; the
+	// core closes a connection whose PUBLISH exceeds it.
 	MaxPacketSize int
 
 	// Promises lists the invariants (numbered as in DESIGN.md) this profile

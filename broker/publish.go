@@ -11,8 +11,8 @@ import (
 // routes the message and acknowledges it.
 func (b *Broker) handlePublish(c *conn, p *packet.Publish) {
 	s := c.sess
-	if !validTopic(p.Topic) || (p.QoS > 0 && p.PacketID == 0) || p.QoS > 2 {
-		b.protocolError(c) // [MQTT-3.3.2-2], [MQTT-2.3.1-1]
+	if !validTopic(p.Topic) || (p.QoS > 0 && p.PacketID == 0) || p.QoS > 2 || b.tooLarge(p) {
+		b.protocolError(c) // [MQTT-3.3.2-2], [MQTT-2.3.1-1], Policy.MaxPacketSize
 		return
 	}
 	qos := p.QoS
@@ -41,6 +41,24 @@ func (b *Broker) handlePublish(c *conn, p *packet.Publish) {
 		s.inbound2 = append(s.inbound2, p.PacketID)
 		b.send(c, b.pkts.newPubrec(p.PacketID)) // [MQTT-4.3.3-2]
 	}
+}
+
+// tooLarge reports whether p's encoding exceeds the policy's MaxPacketSize.
+// Drivers that frame bytes enforce the limit before decoding; this check
+// covers drivers that hand the core packets directly.
+func (b *Broker) tooLarge(p *packet.Publish) bool {
+	if b.pol.MaxPacketSize == 0 {
+		return false
+	}
+	rest := 2 + len(p.Topic) + len(p.Payload)
+	if p.QoS > 0 {
+		rest += 2
+	}
+	header := 2 // type byte and one length byte
+	for n := rest; n > 127; n >>= 7 {
+		header++
+	}
+	return header+rest > b.pol.MaxPacketSize
 }
 
 // handlePubrel completes an inbound QoS 2 flow: the packet id may be reused

@@ -165,3 +165,14 @@ func (s Invariants) String() string {
 	}
 	return b.String()
 }
+
+// String describes the policy on one line with every field, e.g.
+// "tencent maxqos=1 qos2=downgrade qos0offline=false cap=150 ...".
+func (p Policy) String() string {
+	var b strings.Builder
+	b.WriteString(p.Name)
+	for _, f := range policyFields[1:] {
+		b.WriteString(" " + f + "=" + p.fieldValue(f))
+	}
+	return b.String()
+}
