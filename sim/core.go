@@ -21,7 +21,9 @@ func (r *runner) stepPacket(c netsim.ConnID, p packet.Packet) {
 
 // step drives the core exactly as the TCP server does: one input with the
 // current time, then drain every output in order, then re-arm the single
-// broker timer from NextDeadline.
+// broker timer from NextDeadline. The timer is lazy like the devices'
+// (see clientActions): an early InDeadline is a no-op for the core, and the
+// timer is re-armed after it.
 func (r *runner) step(in broker.Input) {
 	if r.opts.Observer != nil {
 		r.opts.Observer.Input(r.now, in)
@@ -48,10 +50,8 @@ func (r *runner) step(in broker.Input) {
 			r.ledger.event(&o.Event, r.curUID)
 		}
 	}
-	if t, ok := r.core.NextDeadline(); ok && t != r.brokerAt {
+	if t, ok := r.core.NextDeadline(); ok && (r.brokerAt < 0 || t < r.brokerAt) {
 		r.brokerAt = max(t, r.now)
 		r.at(r.brokerAt, event{kind: evBrokerTimer, dev: -1})
-	} else if !ok {
-		r.brokerAt = -1
 	}
 }

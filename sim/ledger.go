@@ -8,11 +8,15 @@ import (
 	"github.com/sessionlab/sessionlab/sim/rng"
 )
 
-// copyKey names one subscriber copy of a message.
-type copyKey struct {
-	msg broker.MsgID
-	sub int32
+// copyKey names one subscriber copy of a message: msg*devices + sub, one
+// machine word so that the map uses its fast 64-bit path.
+type copyKey uint64
+
+func (l *ledger) key(msg broker.MsgID, sub int32) copyKey {
+	return copyKey(uint64(msg)*uint64(len(l.depth)) + uint64(sub))
 }
+
+func (l *ledger) msgOf(k copyKey) broker.MsgID { return broker.MsgID(uint64(k) / uint64(len(l.depth))) }
 
 // copyRec is what the ledger knows of one copy until it is finished: it is
 // delivered or dropped, and (when delivered) received by the application.
@@ -134,7 +138,7 @@ func (l *ledger) published(ev *broker.Event, uid uint64) {
 }
 
 func (l *ledger) copyEvent(ev *broker.Event, sub int32) {
-	k := copyKey{ev.Msg, sub}
+	k := l.key(ev.Msg, sub)
 	c := l.copies[k]
 	switch ev.Kind {
 	case broker.EvEnqueued:
@@ -195,16 +199,17 @@ func (l *ledger) addDepth(sub int32, d int32) {
 // finish forgets a finished copy, and its message once no copy is open.
 func (l *ledger) finish(k copyKey) {
 	delete(l.copies, k)
-	m, ok := l.msgs[k.msg]
+	msg := l.msgOf(k)
+	m, ok := l.msgs[msg]
 	if !ok {
 		return
 	}
 	if m.open--; m.open > 0 {
-		l.msgs[k.msg] = m
+		l.msgs[msg] = m
 		return
 	}
-	delete(l.msgs, k.msg)
-	if l.uids[m.uid] == k.msg {
+	delete(l.msgs, msg)
+	if l.uids[m.uid] == msg {
 		delete(l.uids, m.uid)
 	}
 }
@@ -244,7 +249,7 @@ func (l *ledger) received(now time.Duration, sub int32, uid uint64, qos packet.Q
 		l.m.Duplicates++ // every copy of it was already finished
 		return
 	}
-	k := copyKey{msg, sub}
+	k := l.key(msg, sub)
 	c, ok := l.copies[k]
 	if !ok || c.received > 0 {
 		l.m.Duplicates++

@@ -9,6 +9,12 @@ import (
 
 // clientActions performs what device dev's session asked for, then re-arms
 // its timer. Actions are handled in order; none re-enters the session.
+//
+// Timers are lazy: the armed timer event is replaced only when the session
+// wants an earlier one. A later deadline (the usual case: every packet sent
+// pushes the keepalive back) leaves the armed event in place; it fires
+// early, the session's Deadline does nothing, and the timer is re-armed.
+// This saves a heap push per packet, and stale events never pile up.
 func (r *runner) clientActions(dev int32) {
 	d := &r.devs[dev]
 	for _, a := range d.sess.Actions() {
@@ -35,11 +41,9 @@ func (r *runner) clientActions(dev int32) {
 			r.m.ClientDropped[a.Reason.String()]++
 		}
 	}
-	if t, ok := d.sess.NextDeadline(); ok && t != d.timerAt {
+	if t, ok := d.sess.NextDeadline(); ok && (d.timerAt < 0 || t < d.timerAt) {
 		d.timerAt = max(t, r.now)
 		r.at(d.timerAt, event{kind: evDeviceTimer, dev: dev})
-	} else if !ok {
-		d.timerAt = -1
 	}
 }
 

@@ -67,8 +67,10 @@ type Result struct {
 	// Digest is a 64-bit FNV-1a hash over every engine event and every
 	// core output of the run: same seed and scenario, same digest.
 	Digest uint64
-	// Events is the number of engine events processed.
-	Events int64
+	// Events is the number of engine events processed, and EventsByKind
+	// the same by event kind ("arrive", "device-timer", ...).
+	Events       int64
+	EventsByKind map[string]int64
 	// Knobs are the network fault knobs in force (drawn when swarm).
 	Knobs netsim.Knobs
 	// Truncated is set when Options.MaxEvents stopped the run early.

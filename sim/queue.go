@@ -60,14 +60,20 @@ func (e event) String() string {
 	return fmt.Sprintf("%v #%d %v dev=%d conn=%d arg=%d", e.at, e.seq, e.kind, e.dev, e.conn, e.arg)
 }
 
-// queue is a binary min-heap of events ordered by (at, seq), hand-rolled on a
+// queue is a min-heap of events ordered by (at, seq), hand-rolled on a
 // slice of values: container/heap would box every event in an interface.
-// Because seq increases with every push, events at the same instant fire in
-// the order they were scheduled, which a heap alone would not guarantee.
+// It is 4-ary rather than binary: half the depth, and the four children of
+// a node share a cache line or two, which makes Pop markedly faster with
+// 10^5 pending events. Because seq increases with every push, events at
+// the same instant fire in the order they were scheduled, which a heap
+// alone would not guarantee.
 type queue struct {
 	items []event
 	seq   uint64
 }
+
+// arity is the heap's branching factor.
+const arity = 4
 
 // less orders events by time, then by schedule order.
 func less(a, b *event) bool {
@@ -115,7 +121,7 @@ func (q *queue) up(i int) {
 	items := q.items
 	e := items[i]
 	for i > 0 {
-		p := (i - 1) / 2
+		p := (i - 1) / arity
 		if !less(&e, &items[p]) {
 			break
 		}
@@ -130,12 +136,15 @@ func (q *queue) down(i int) {
 	n := len(items)
 	e := items[i]
 	for {
-		c := 2*i + 1
-		if c >= n {
+		first := arity*i + 1
+		if first >= n {
 			break
 		}
-		if r := c + 1; r < n && less(&items[r], &items[c]) {
-			c = r
+		c := first
+		for k := first + 1; k < first+arity && k < n; k++ {
+			if less(&items[k], &items[c]) {
+				c = k
+			}
 		}
 		if !less(&items[c], &e) {
 			break

@@ -36,6 +36,7 @@ type runner struct {
 	outages  []window      // broker-wide outages, scripted and drawn
 	brokerAt time.Duration // the armed broker timer, -1 when none
 	events   int64
+	byKind   [evEnd + 1]int64 // events processed, by kind
 
 	curUID  uint64 // payload id of the PUBLISH being stepped, for EvPublished
 	nextUID uint64
@@ -86,6 +87,7 @@ func (r *runner) loop() {
 		}
 		r.now = e.at
 		r.events++
+		r.byKind[e.kind]++
 		r.dg.engineEvent(&e)
 		r.dispatch(&e)
 	}
@@ -153,7 +155,13 @@ func (r *runner) finish() *Result {
 	m.LatencyLive.finish()
 	m.LatencyStored.finish()
 	m.ReplayDrain.finish()
-	return &Result{Metrics: r.m, Digest: uint64(r.dg), Events: r.events, Knobs: r.knobs,
+	byKind := map[string]int64{}
+	for k, n := range r.byKind {
+		if n > 0 {
+			byKind[eventKind(k).String()] = n
+		}
+	}
+	return &Result{Metrics: r.m, Digest: uint64(r.dg), Events: r.events, EventsByKind: byKind, Knobs: r.knobs,
 		Truncated: r.opts.MaxEvents > 0 && r.events >= r.opts.MaxEvents}
 }
 
