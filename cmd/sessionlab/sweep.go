@@ -269,6 +269,9 @@ func sweepRun(jobs []sweepJob, a sweepArgs, report func(*sweepResult)) {
 	wg.Wait()
 }
 
+// sweepCheck runs one checked simulation; tests replace it to crash a run.
+var sweepCheck = check.Run
+
 // sweepOne runs one job under the checker, turning a panic into a result.
 func sweepOne(j sweepJob, wire bool) (r *sweepResult) {
 	r = &sweepResult{job: j}
@@ -284,7 +287,7 @@ func sweepOne(j sweepJob, wire bool) (r *sweepResult) {
 		r.err = err
 		return r
 	}
-	r.res, r.violation, r.err = check.Run(j.sc, pol, j.seed, sim.Options{Wire: wire})
+	r.res, r.violation, r.err = sweepCheck(j.sc, pol, j.seed, sim.Options{Wire: wire})
 	return r
 }
 

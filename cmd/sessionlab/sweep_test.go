@@ -1,0 +1,105 @@
+package main
+
+import (
+	"regexp"
+	"strings"
+	"testing"
+
+	"github.com/sessionlab/sessionlab/broker"
+	"github.com/sessionlab/sessionlab/sim"
+	"github.com/sessionlab/sessionlab/sim/check"
+	"github.com/sessionlab/sessionlab/sim/scenario"
+)
+
+func TestSweepUsageErrors(t *testing.T) {
+	tests := []struct {
+		args []string
+		want string
+	}{
+		{[]string{"--bogus"}, "-bogus"},
+		{[]string{"--seeds", "5", "--from", "1", "--to", "2"}, "-seeds"},
+		{[]string{"--from", "3"}, "-from/-to"},
+		{[]string{"--from", "3", "--to", "2"}, "-from"},
+		{[]string{"--seeds", "0"}, "-seeds"},
+		{[]string{"--parallel", "0"}, "-parallel"},
+		{[]string{"--profile", "nope"}, "-profile"},
+		{[]string{"--scenario", "nope"}, "-scenario"},
+		{[]string{"--devices", "-1"}, "-devices"},
+		{[]string{"extra"}, "unexpected argument"},
+	}
+	for _, tt := range tests {
+		code, stdout, stderr := runCLI(append([]string{"sweep"}, tt.args...)...)
+		if code != exitUsage || !strings.Contains(stderr, tt.want) || stdout != "" {
+			t.Errorf("%v: exit %d stderr %q stdout %q, want exit 2 naming %q and no output", tt.args, code, stderr, stdout, tt.want)
+		}
+	}
+}
+
+// TestSweepPassesInSeedOrder runs a small sweep on several workers: it
+// passes, prints every run in seed order, and counts them.
+func TestSweepPassesInSeedOrder(t *testing.T) {
+	code, stdout, stderr := runCLI("sweep", "--from", "11", "--to", "16", "--scenario", "steady", "--devices", "5",
+		"--profile", "tencent,mosquitto", "--parallel", "3", "--verbose")
+	if code != exitOK {
+		t.Fatalf("exit %d, want 0\n%s%s", code, stdout, stderr)
+	}
+	seeds := regexp.MustCompile(`(?m)^ok   seed (\d+) steady/(\w+)`).FindAllStringSubmatch(stdout, -1)
+	var got []string
+	for _, m := range seeds {
+		got = append(got, m[1]+"/"+m[2])
+	}
+	want := "11/mosquitto 12/tencent 13/mosquitto 14/tencent 15/mosquitto 16/tencent"
+	if strings.Join(got, " ") != want {
+		t.Errorf("got runs %v, want %s", got, want)
+	}
+	for _, line := range []string{"runs: 6  passed: 6  violations: 0  liveness: 0  crashes: 0", "events/s:"} {
+		if !strings.Contains(stdout, line) {
+			t.Errorf("summary lacks %q:\n%s", line, stdout)
+		}
+	}
+}
+
+// TestSweepFailureKinds fakes runs that violate, miss liveness and panic,
+// and wants the exit code, the failure text and the reproduce line.
+func TestSweepFailureKinds(t *testing.T) {
+	tests := []struct {
+		name  string
+		fake  func() (*check.Violation, bool)
+		code  int
+		lines []string
+	}{
+		{"violation", func() (*check.Violation, bool) {
+			return &check.Violation{Kind: check.Safety, Inv: broker.InvRedelivery, Source: "[MQTT-4.4.0-1]", Detail: "out of order"}, false
+		}, sweepViolation, []string{"FAIL seed 3 steady/hivemq", "invariant 5 redelivery [MQTT-4.4.0-1]: out of order",
+			"reproduce: sessionlab simulate --seed 3 --scenario steady --profile hivemq --devices 4", "invariant 5 redelivery: 1 runs"}},
+		{"liveness", func() (*check.Violation, bool) {
+			return &check.Violation{Kind: check.Liveness, Inv: broker.InvLiveness, Detail: "still queued"}, false
+		}, sweepLiveness, []string{"liveness violation", "liveness: 1"}},
+		{"crash", func() (*check.Violation, bool) { return nil, true }, sweepCrash,
+			[]string{"CRASH seed 3 steady/hivemq", "panic: planted", "goroutine", "crashes: 1",
+				"reproduce: sessionlab simulate --seed 3 --scenario steady --profile hivemq --devices 4"}},
+	}
+	defer func(f func(scenario.Scenario, broker.Policy, uint64, sim.Options) (*sim.Result, *check.Violation, error)) {
+		sweepCheck = f
+	}(sweepCheck)
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			sweepCheck = func(sc scenario.Scenario, pol broker.Policy, seed uint64, o sim.Options) (*sim.Result, *check.Violation, error) {
+				v, crash := tt.fake()
+				if crash {
+					panic("planted")
+				}
+				return &sim.Result{Events: 10}, v, nil
+			}
+			code, stdout, _ := runCLI("sweep", "--from", "3", "--to", "3", "--scenario", "steady", "--profile", "hivemq", "--devices", "4")
+			if code != tt.code {
+				t.Errorf("exit %d, want %d\n%s", code, tt.code, stdout)
+			}
+			for _, line := range tt.lines {
+				if !strings.Contains(stdout, line) {
+					t.Errorf("output lacks %q:\n%s", line, stdout)
+				}
+			}
+		})
+	}
+}
