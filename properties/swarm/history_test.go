@@ -1,0 +1,57 @@
+package swarm
+
+import (
+	"testing"
+	"time"
+
+	"github.com/sessionlab/sessionlab/broker"
+	"github.com/sessionlab/sessionlab/properties/history"
+	"github.com/sessionlab/sessionlab/sim"
+	"github.com/sessionlab/sessionlab/sim/check"
+)
+
+// maxHistoryOps bounds the histories given to porcupine, whose search is
+// exponential in overlapping operations (DESIGN.md, "Checking").
+const maxHistoryOps = 4000
+
+// TestHistories records drawn simulator runs small enough for porcupine and
+// checks each history, partitioned by ClientId, against the per-session
+// model (package properties/history), alongside the in-simulation checker.
+func TestHistories(t *testing.T) {
+	cases := 30
+	if testing.Short() {
+		cases = 8
+	}
+	checked := 0
+	for i := 0; i < cases; i++ {
+		c := Gen().Example(i)
+		pol, err := broker.Profile(c.Profile)
+		if err != nil {
+			t.Fatal(err)
+		}
+		rec := history.NewRecorder(nil, pol)
+		_, v, err := check.Run(c.Scenario, pol, c.Seed, sim.Options{Observer: recorder{rec}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if v != nil && !known(c.Profile, v) {
+			t.Errorf("%v\n%s", c, c.Failure(v))
+		}
+		ops := rec.Ops()
+		if len(ops) > maxHistoryOps {
+			continue
+		}
+		res, err := history.Check(pol, ops, "", 10*time.Second)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !res.OK && !res.Unknown {
+			t.Errorf("%v: porcupine: %v\n%s", c, res, c.Failure(&check.Violation{Kind: check.Safety, Detail: res.Violation}))
+		}
+		checked++
+	}
+	if checked == 0 {
+		t.Errorf("no drawn history was small enough (<= %d operations) to check", maxHistoryOps)
+	}
+	t.Logf("porcupine checked %d of %d drawn runs", checked, cases)
+}
