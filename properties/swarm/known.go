@@ -18,8 +18,7 @@ type knownBug struct {
 
 // knownBugs lists the open reports (none at the moment: the paced-replay
 // stall found by the checker was fixed in b2c0706).
-var knownBugs = []knownBug{
-}
+var knownBugs = []knownBug{}
 
 // known reports whether v is one of the known, reported core bugs.
 func known(profile string, v *check.Violation) bool {
