@@ -316,6 +316,7 @@ func printSweepResult(w io.Writer, r *sweepResult, a sweepArgs) {
 		return
 	case r.violation != nil:
 		fmt.Fprintf(w, "FAIL %s digest=%s: %s\n", head, r.res.DigestHex(), indent(r.violation.Report()))
+		fmt.Fprintf(w, "  network faults: %v\n", r.res.Knobs)
 	default:
 		if a.verbose {
 			fmt.Fprintf(w, "ok   %s events=%d digest=%s %v\n", head, r.res.Events, r.res.DigestHex(), r.wall.Round(time.Millisecond))
