@@ -450,3 +450,30 @@ func TestInv18_WillExactlyOnce(t *testing.T) {
 		}
 	})
 }
+
+func TestInv07_LiveQoS0WaitsBehindWindowBlockedBacklog(t *testing.T) {
+	forProfiles(t, InvOrder, func(t *testing.T, p Policy) {
+		h := newHarness(t, p.Name, func(p *Policy) { p.InflightWindow, p.StoreQoS0Offline = 1, true })
+		h.connect(1, "s", false, 0)
+		h.subscribe(1, "t", 1)
+		h.connect(2, "p", true, 0)
+		h.publish(2, "t", 1, 1, "unacked") // fills the window of 1
+		h.lost(1)
+		h.publish(2, "t", 1, 2, "stored-q1")
+		h.publish(2, "t", 0, 0, "stored-q0")
+		h.all = nil
+		h.connect(3, "s", false, 0) // re-sends "unacked": the backlog waits for the window
+		h.publish(2, "t", 0, 0, "live-q0")
+		h.recv(3, &packet.Puback{PacketID: 1}) // the window opens
+		h.drive(3, h.now+time.Minute)
+		var got []string
+		for _, o := range h.all {
+			if pub, ok := o.Packet.(*packet.Publish); ok && o.Conn == 3 && !pub.Dup {
+				got = append(got, string(pub.Payload))
+			}
+		}
+		if want := []string{"stored-q1", "stored-q0", "live-q0"}; !slices.Equal(got, want) {
+			t.Errorf("first sends %v, want %v [MQTT-4.6.0-6]", got, want)
+		}
+	})
+}

@@ -189,7 +189,7 @@ func awsProfile() (Policy, []source) {
 func hivemqProfile() (Policy, []source) {
 	return Policy{
 			Name: "hivemq", MaxQoS: 2, QoS2: QoS2Downgrade, StoreQoS0Offline: false,
-			QueueCap: 1000, Overflow: DropNewest, InflightWindow: 10,
+			QueueCap: 1000, Overflow: DropNewest, ReplayBlocksLive: true, InflightWindow: 10,
 			MaxPacketSize: protocolMaxPacket, Promises: AllInvariants,
 		}, []source{
 			{"Name", seedHiveMQ + ", " + seedHiveMQ7},
@@ -203,7 +203,7 @@ func hivemqProfile() (Policy, []source) {
 			{"ExpirySweep", "unused: sessions never expire"},
 			{"ReplayInterval", seedHiveMQ + ": in-flight window only"},
 			{"ReplayRate", seedHiveMQ + ": in-flight window only"},
-			{"ReplayBlocksLive", "in-flight window only"},
+			{"ReplayBlocksLive", seedHiveMQ + ": queued messages are delivered in order, new ones behind them (one queue)"},
 			{"InflightWindow", ourChoice + ": unstated for MQTT 3.1.1 clients"},
 			{"RetryInterval", seedHiveMQ + ": resend on reconnect"},
 			{"RetryFor", ourChoice + ": never give up"},
@@ -216,7 +216,7 @@ func hivemqProfile() (Policy, []source) {
 func mosquittoProfile() (Policy, []source) {
 	return Policy{
 			Name: "mosquitto", MaxQoS: 2, QoS2: QoS2Downgrade, StoreQoS0Offline: false,
-			QueueCap: 1000, Overflow: DropNewest, InflightWindow: 20,
+			QueueCap: 1000, Overflow: DropNewest, ReplayBlocksLive: true, InflightWindow: 20,
 			MaxPacketSize: protocolMaxPacket, Promises: AllInvariants,
 		}, []source{
 			{"Name", "mosquitto.conf(5)"},
@@ -230,7 +230,7 @@ func mosquittoProfile() (Policy, []source) {
 			{"ExpirySweep", "unused: sessions never expire"},
 			{"ReplayInterval", "mosquitto.conf(5): in-flight window only"},
 			{"ReplayRate", "mosquitto.conf(5): in-flight window only"},
-			{"ReplayBlocksLive", "in-flight window only"},
+			{"ReplayBlocksLive", "mosquitto.conf(5): one queue per client, new messages behind the queued ones"},
 			{"InflightWindow", "mosquitto.conf(5): max_inflight_messages 20"},
 			{"RetryInterval", "mosquitto.conf(5): resend on reconnect only (retry_interval removed in 1.5)"},
 			{"RetryFor", "never gives up"},
@@ -244,7 +244,7 @@ func emqxProfile() (Policy, []source) {
 	return Policy{
 			Name: "emqx", MaxQoS: 2, QoS2: QoS2Downgrade, StoreQoS0Offline: true,
 			QueueCap: 1000, Overflow: DropOldestQoS0First, SessionExpiry: 2 * time.Hour,
-			InflightWindow: 32, RetryInterval: 30 * time.Second, MaxPacketSize: 1 << 20,
+			ReplayBlocksLive: true, InflightWindow: 32, RetryInterval: 30 * time.Second, MaxPacketSize: 1 << 20,
 			Promises: AllInvariants,
 		}, []source{
 			{"Name", "emqx_schema"},
@@ -258,7 +258,7 @@ func emqxProfile() (Policy, []source) {
 			{"ExpirySweep", "emqx_schema: expiry on time"},
 			{"ReplayInterval", "emqx_schema: in-flight window only"},
 			{"ReplayRate", "emqx_schema: in-flight window only"},
-			{"ReplayBlocksLive", "in-flight window only"},
+			{"ReplayBlocksLive", "emqx_schema: one mqueue per session, new messages behind the queued ones"},
 			{"InflightWindow", "emqx_schema: mqtt.max_inflight 32"},
 			{"RetryInterval", "emqx_schema: mqtt.retry_interval 30s"},
 			{"RetryFor", "emqx_schema: retries until acknowledged"},

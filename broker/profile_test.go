@@ -65,9 +65,9 @@ func TestProfileTable(t *testing.T) {
 	}{
 		{"tencent", 1, false, 150, DropOldest, 24 * time.Hour, 24 * time.Hour, 500 * time.Millisecond, 0, true, 10, true},
 		{"aws", 1, false, 1000, DropNewest, 0, time.Hour, 0, 10, false, 100, false},
-		{"hivemq", 2, false, 1000, DropNewest, 0, 0, 0, 0, false, 10, true},
-		{"mosquitto", 2, false, 1000, DropNewest, 0, 0, 0, 0, false, 20, true},
-		{"emqx", 2, true, 1000, DropOldestQoS0First, 0, 2 * time.Hour, 0, 0, false, 32, true},
+		{"hivemq", 2, false, 1000, DropNewest, 0, 0, 0, 0, true, 10, true},
+		{"mosquitto", 2, false, 1000, DropNewest, 0, 0, 0, 0, true, 20, true},
+		{"emqx", 2, true, 1000, DropOldestQoS0First, 0, 2 * time.Hour, 0, 0, true, 32, true},
 	}
 	for _, tt := range tests {
 		p, _ := Profile(tt.name)
@@ -101,6 +101,7 @@ func TestValidateNamesField(t *testing.T) {
 		{"InflightWindow", func(p *Policy) { p.InflightWindow = 70000 }},
 		{"MaxPacketSize", func(p *Policy) { p.MaxPacketSize = -1 }},
 		{"Promises", func(p *Policy) { p.Promises = 1 }},
+		{"ReplayBlocksLive", func(p *Policy) { p.ReplayBlocksLive = false }},
 	}
 	for _, tt := range tests {
 		p, _ := Profile("emqx")

@@ -56,5 +56,8 @@ func (p Policy) Validate() error {
 	if p.Promises&^AllInvariants != 0 {
 		return &PolicyError{"Promises", fmt.Sprintf("has bits %#x outside invariants 1..18", uint32(p.Promises&^AllInvariants))}
 	}
+	if p.Promises.Has(InvOrder) && !p.ReplayBlocksLive {
+		return &PolicyError{"ReplayBlocksLive", "is false, but live traffic overtaking the replay breaks the promised InvOrder"}
+	}
 	return nil
 }
