@@ -145,6 +145,9 @@ func (r *runner) dispatch(e *event) {
 
 // finish closes the books and returns the result.
 func (r *runner) finish() *Result {
+	if n := len(r.m.Samples); n == 0 || r.m.Samples[n-1].T < r.now.Seconds() {
+		r.byDepth = r.ledger.sample(r.now, r.byDepth) // the state at the end
+	}
 	r.ledger.close()
 	m := &r.m
 	for i := range r.devs {
