@@ -154,6 +154,17 @@ func TestCheckerInvariants(t *testing.T) {
 			s.recv("sub", &packet.Publish{QoS: 1, Topic: "t", PacketID: 2, Payload: payload(2)})
 			s.recv("sub", &packet.Publish{QoS: 1, Topic: "t", PacketID: 1, Payload: payload(1)})
 		}, broker.InvOrder, "[MQTT-4.6.0-6]"},
+		{"QoS 0 first receipts go backwards", "mosquitto", nil, func(s *script) {
+			online(s)
+			s.at(sec).publish(1, "pub", 1, 1, "t", 0, 1)
+			s.sent(2, "sub", 1, 1, "t", 0, 0, false, false)
+			s.copyEv(broker.EvDelivered, "sub", 1, 0, 0)
+			s.publish(1, "pub", 2, 2, "t", 0, 1)
+			s.sent(2, "sub", 2, 2, "t", 0, 0, false, false)
+			s.copyEv(broker.EvDelivered, "sub", 2, 0, 0)
+			s.at(2*sec).recv("sub", &packet.Publish{Topic: "t", Payload: payload(2)})
+			s.recv("sub", &packet.Publish{Topic: "t", Payload: payload(1)})
+		}, broker.InvOrder, "[MQTT-4.6.0-6]"},
 		{"order is not checked on aws", "aws", nil, func(s *script) {
 			online(s)
 			s.at(sec).publish(1, "pub", 1, 1, "t", 1, 1)

@@ -24,6 +24,7 @@ func (k *Checker) input(in broker.Input) {
 	case broker.InLost, broker.InMalformed:
 		if c := k.conns[in.Conn]; c != nil && !c.ended {
 			k.inConn = c
+			k.endConn(c)
 		}
 	}
 }
@@ -140,14 +141,17 @@ func (k *Checker) shadowString(cl *client) string {
 	return "offline since " + cl.offlineAt.String()
 }
 
-// endConn marks c closed or lost. QoS 0 copies sent on it and never
-// received are forgotten: they were lost on the way (at most once).
+// endConn marks c closed or lost, and forgets it once its session (if
+// any) has gone offline too. QoS 0 copies sent on it and never received are
+// forgotten: they were lost on the way (at most once).
 func (k *Checker) endConn(c *conn) {
 	c.ended = true
+	if !c.accepted || c.offline {
+		delete(k.conns, c.id)
+	}
 	for _, r := range c.qos0 {
-		if r.received == 0 {
-			delete(k.copies, copyKey{r.m.id, r.cl})
-			k.maybeForgetMsg(r.m)
+		if r.received == 0 && k.copies[copyKey{r.m.id, r.cl}] == r {
+			k.forgetCopy(r)
 		}
 	}
 	c.qos0 = nil

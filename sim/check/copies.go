@@ -13,8 +13,9 @@ func (k *Checker) published(ev broker.Event) {
 	}
 	m.owed += ev.Copies
 	k.fresh = append(k.fresh, m)
-	if k.curUID != 0 && !ev.Retain {
-		k.uids[k.curUID] = append(k.uids[k.curUID], ev.Msg)
+	if k.curUID != 0 && !ev.Retain && m.uid == 0 {
+		m.uid = k.curUID
+		k.uids[m.uid] = append(k.uids[m.uid], ev.Msg)
 	}
 }
 
@@ -47,6 +48,7 @@ func (k *Checker) copyOf(cl *client, ev broker.Event) *copyRec {
 			m.id, ev.QoS, m.qos, k.cfg.Policy.MaxQoS)
 	}
 	k.copies[key] = r
+	m.records++
 	return r
 }
 

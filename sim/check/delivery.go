@@ -1,6 +1,7 @@
 package check
 
 import (
+	"slices"
 	"strconv"
 	"time"
 
@@ -74,15 +75,32 @@ func (k *Checker) finishCopy(r *copyRec) {
 	if r.qos == 0 && r.delivered && r.received == 0 {
 		return // endConn forgets it
 	}
+	k.forgetCopy(r)
+}
+
+// forgetCopy drops the checker's record of r, and of its message once no
+// record is left and every copy is accounted for.
+func (k *Checker) forgetCopy(r *copyRec) {
 	delete(k.copies, copyKey{r.m.id, r.cl})
+	r.m.records--
 	k.maybeForgetMsg(r.m)
 }
 
 // maybeForgetMsg forgets a message whose copies are all accounted for.
 func (k *Checker) maybeForgetMsg(m *msg) {
-	if !m.open() && m.seen == m.owed {
-		delete(k.msgs, m.id)
+	if m.open() || m.seen != m.owed || m.records > 0 {
+		return
 	}
+	delete(k.msgs, m.id)
+	if m.uid == 0 {
+		return
+	}
+	ids := slices.DeleteFunc(k.uids[m.uid], func(id broker.MsgID) bool { return id == m.id })
+	if len(ids) == 0 {
+		delete(k.uids, m.uid)
+		return
+	}
+	k.uids[m.uid] = ids
 }
 
 // dropped checks that a copy is dropped only for a reason the policy

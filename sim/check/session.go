@@ -79,7 +79,7 @@ func (k *Checker) disconnected(cl *client, ev broker.Event) {
 		k.settle = append(k.settle, cl)
 	}
 	if c != nil {
-		c.will = false
+		c.will, c.offline = false, true
 		k.endConn(c)
 	}
 	cl.online, cl.offlineAt, cl.conn = false, k.now, nil

@@ -17,6 +17,7 @@ type conn struct {
 	will      bool          // a Will is held for it
 	accepted  bool          // CONNACK 0 sent
 	ended     bool          // closed by the broker, or lost
+	offline   bool          // its session went offline (EvDisconnected)
 	// wantSP is the SessionPresent the shadow expects for the CONNACK;
 	// maySP says either value is allowed (inside an expiry tolerance).
 	wantSP, maySP bool
@@ -77,11 +78,13 @@ type msg struct {
 	topic     string
 	qos       packet.QoS
 	retain    bool
+	uid       uint64 // the simulator's payload id, 0 when none
 	at        time.Duration
 	owed      int // EvPublished.Copies
 	seen      int // distinct copies the broker reported
 	delivered int
 	dropped   int
+	records   int // copy records the checker still holds
 }
 
 // open reports whether some copy of m is still pending or unreported.
