@@ -32,7 +32,11 @@ type runRecord struct {
 	Events    int64        `json:"events"`
 	Knobs     netsim.Knobs `json:"knobs"`
 	Truncated bool         `json:"truncated,omitempty"`
-	Metrics   sim.Metrics  `json:"metrics"`
+	// Checked says the in-simulation invariant checker watched the run;
+	// Violation is its report of the first broken invariant, if any.
+	Checked   bool        `json:"checked"`
+	Violation string      `json:"violation,omitempty"`
+	Metrics   sim.Metrics `json:"metrics"`
 }
 
 // String describes the record in one line.

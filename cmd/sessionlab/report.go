@@ -50,6 +50,10 @@ func comparison(runs []runRecord) table {
 	row("replay drain p50", func(m *sim.Metrics) string { return quantile(&m.ReplayDrain, m.ReplayDrain.P50) })
 	row("replay drain p99", func(m *sim.Metrics) string { return quantile(&m.ReplayDrain, m.ReplayDrain.P99) })
 	row("sessions expired", count(func(m *sim.Metrics) int64 { return m.Expired }))
+	row("invariants", func(m *sim.Metrics) string { return "" }) // filled below
+	for i, r := range runs {
+		t.rows[len(t.rows)-1][i+1] = checkCell(r)
+	}
 	digests := []string{"digest"}
 	for _, r := range runs {
 		digests = append(digests, r.Digest)
@@ -137,4 +141,15 @@ func (t table) writeMarkdown(w io.Writer) {
 		name := strings.Replace(cells[0], "  ", "&nbsp;&nbsp;", 1)
 		fmt.Fprintf(w, "| %s | %s |\n", name, strings.Join(cells[1:], " | "))
 	}
+}
+
+// checkCell summarises the checker's verdict on run r.
+func checkCell(r runRecord) string {
+	switch {
+	case !r.Checked:
+		return "unchecked"
+	case r.Violation != "":
+		return "VIOLATED"
+	}
+	return "ok"
 }

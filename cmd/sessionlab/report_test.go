@@ -134,3 +134,40 @@ func TestCombinedDigestDependsOnEveryRunAndOrder(t *testing.T) {
 		t.Errorf("same runs: digest %s, then %s", base, got)
 	}
 }
+
+func TestViolationsAreReportedWithTheReproduceCommand(t *testing.T) {
+	a := simulateArgs{scenario: "mixed", profiles: []string{"tencent", "aws"}, seed: 9, check: true}
+	runs := testRuns()
+	runs[0].Checked, runs[1].Checked = true, true
+	tests := []struct {
+		name      string
+		violation string
+		wantCode  int
+		wantCell  string
+	}{
+		{"clean", "", exitOK, "ok"},
+		{"violated", "safety violation at 1m0s: client c1: invariant 5 redelivery", exitViolation, "VIOLATED"},
+	}
+	for _, tt := range tests {
+		runs[1].Violation = tt.violation
+		var stderr bytes.Buffer
+		if got := violations(&stderr, &metricsFile{Runs: runs}, a); got != tt.wantCode {
+			t.Errorf("%s: exit %d, want %d", tt.name, got, tt.wantCode)
+		}
+		if tt.violation != "" {
+			for _, want := range []string{"profile aws: " + tt.violation, "reproduce: sessionlab simulate --scenario mixed --profile tencent,aws --seed 9"} {
+				if !strings.Contains(stderr.String(), want) {
+					t.Errorf("%s: stderr %q lacks %q", tt.name, stderr.String(), want)
+				}
+			}
+		} else if stderr.Len() != 0 {
+			t.Errorf("%s: stderr %q, want nothing", tt.name, stderr.String())
+		}
+		if got := checkCell(runs[1]); got != tt.wantCell {
+			t.Errorf("%s: invariants cell %q, want %q", tt.name, got, tt.wantCell)
+		}
+	}
+	if got := checkCell(testRuns()[0]); got != "unchecked" {
+		t.Errorf("unchecked run: cell %q, want unchecked", got)
+	}
+}

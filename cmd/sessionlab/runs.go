@@ -9,6 +9,7 @@ import (
 	"github.com/sessionlab/sessionlab/broker"
 	"github.com/sessionlab/sessionlab/netsim"
 	"github.com/sessionlab/sessionlab/sim"
+	"github.com/sessionlab/sessionlab/sim/check"
 	"github.com/sessionlab/sessionlab/sim/rng"
 	"github.com/sessionlab/sessionlab/sim/scenario"
 )
@@ -41,7 +42,7 @@ func printPreamble(w io.Writer, a simulateArgs, sc scenario.Scenario) {
 	for _, e := range sc.Events {
 		fmt.Fprintf(w, "  event %v\n", e)
 	}
-	fmt.Fprintf(w, "  sample every %v, wire codec %v\n", sc.SampleEvery(), a.wire)
+	fmt.Fprintf(w, "  sample every %v, wire codec %v, invariant checker %v\n", sc.SampleEvery(), a.wire, a.check)
 	fmt.Fprintf(w, "profiles: %s\n", strings.Join(a.profiles, ", "))
 }
 
@@ -75,7 +76,7 @@ func simulateAll(sc scenario.Scenario, a simulateArgs, stderr io.Writer) (*metri
 		if bar != nil {
 			opts.Progress = bar.update(i)
 		}
-		wg.Go(func() { runs[i], errs[i] = simulateOne(sc, name, a.seed, opts) })
+		wg.Go(func() { runs[i], errs[i] = simulateOne(sc, name, a.seed, a.check, opts) })
 	}
 	wg.Wait()
 	for i, err := range errs {
@@ -88,21 +89,32 @@ func simulateAll(sc scenario.Scenario, a simulateArgs, stderr io.Writer) (*metri
 	return f, nil
 }
 
-// simulateOne runs sc under one profile.
-func simulateOne(sc scenario.Scenario, profile string, seed uint64, opts sim.Options) (runRecord, error) {
+// simulateOne runs sc under one profile, checked by the in-simulation
+// invariant checker (package sim/check) when checked is set.
+func simulateOne(sc scenario.Scenario, profile string, seed uint64, checked bool, opts sim.Options) (runRecord, error) {
 	pol, err := broker.Profile(profile)
 	if err != nil {
 		return runRecord{}, err
 	}
-	res, err := sim.Run(sc, pol, seed, opts)
+	var res *sim.Result
+	var v *check.Violation
+	if checked {
+		res, v, err = check.Run(sc, pol, seed, opts)
+	} else {
+		res, err = sim.Run(sc, pol, seed, opts)
+	}
 	if err != nil {
 		return runRecord{}, err
 	}
 	if want := expectedKnobs(sc, seed); res.Knobs != want {
 		return runRecord{}, fmt.Errorf("the run drew knobs %v, but %v were printed: the CLI's copy of the draw is stale", res.Knobs, want)
 	}
-	return runRecord{
+	r := runRecord{
 		Profile: profile, Digest: res.DigestHex(), Events: res.Events,
-		Knobs: res.Knobs, Truncated: res.Truncated, Metrics: res.Metrics,
-	}, nil
+		Knobs: res.Knobs, Truncated: res.Truncated, Metrics: res.Metrics, Checked: checked,
+	}
+	if v != nil {
+		r.Violation = v.Report()
+	}
+	return r, nil
 }

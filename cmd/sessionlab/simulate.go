@@ -19,13 +19,17 @@ func init() {
 
 const simulateHelp = `
 usage: sessionlab simulate [--scenario NAME|FILE] [--profile P1,P2,...] [--devices N]
-                           [--duration D] [--seed N] [--out DIR] [--wire]
+                           [--duration D] [--seed N] [--out DIR] [--wire] [--check=false]
 
 Runs a fleet scenario in virtual time once per vendor profile, side by side
 (one goroutine per profile; each run is deterministic given the seed). It
 prints the seed and every knob first, then a comparison table and the
 combined digest of the runs, and writes into --out: the charts (PNG and SVG),
 metrics.json (redraw with "sessionlab plot") and summary.md.
+
+Every run is watched by the in-simulation invariant checker (the invariants
+of DESIGN.md the profile promises); a violation is reported on stderr with
+the command that reproduces it, and simulate exits with 3.
 
 Without --seed a random seed is drawn and printed; pass it back with --seed
 to reproduce the run exactly (same digest). A progress bar is drawn on
@@ -48,6 +52,7 @@ type simulateArgs struct {
 	seedSet  bool
 	out      string
 	wire     bool
+	check    bool
 }
 
 // parseSimulate parses and validates simulate's flags; ok=false means stop
@@ -61,6 +66,7 @@ func parseSimulate(c *cli, args []string) (a simulateArgs, code int, ok bool) {
 	fs.Uint64Var(&a.seed, "seed", 0, "random `seed` (default: drawn at random and printed)")
 	fs.StringVar(&a.out, "out", "out", "output `directory` for plots, metrics.json and summary.md")
 	fs.BoolVar(&a.wire, "wire", false, "pass every packet through the byte codec")
+	fs.BoolVar(&a.check, "check", true, "check every run with the in-simulation invariant checker (sim/check); -check=false skips it")
 	if code, ok := c.parse(args); !ok {
 		return a, code, false
 	}
@@ -109,7 +115,21 @@ func runSimulate(args []string, stdout, stderr io.Writer) int {
 	if err := report(stdout, f, a); err != nil {
 		return c.failure(err)
 	}
-	return exitOK
+	return violations(stderr, f, a)
+}
+
+// violations prints every run's invariant violation to stderr with the
+// command that reproduces it, and returns exitViolation if there was one.
+func violations(stderr io.Writer, f *metricsFile, a simulateArgs) int {
+	code := exitOK
+	for _, r := range f.Runs {
+		if r.Violation == "" {
+			continue
+		}
+		fmt.Fprintf(stderr, "sessionlab simulate: profile %s: %s\n  reproduce: %s\n", r.Profile, r.Violation, reproduce(a))
+		code = exitViolation
+	}
+	return code
 }
 
 // randomSeed draws a seed from the operating system. It only chooses the
@@ -132,6 +152,9 @@ func reproduce(a simulateArgs) string {
 	}
 	if a.wire {
 		parts = append(parts, "--wire")
+	}
+	if !a.check {
+		parts = append(parts, "--check=false")
 	}
 	return strings.Join(parts, " ")
 }

@@ -203,7 +203,7 @@ func TestSimulateDefaults(t *testing.T) {
 	if !ok {
 		t.Fatalf("parseSimulate(nil) stopped with exit %d", code)
 	}
-	want := simulateArgs{scenario: "mixed", profiles: []string{"tencent", "aws", "hivemq"}, out: "out"}
+	want := simulateArgs{scenario: "mixed", profiles: []string{"tencent", "aws", "hivemq"}, out: "out", check: true}
 	if !reflect.DeepEqual(a, want) {
 		t.Errorf("defaults = %+v, want %+v", a, want)
 	}
