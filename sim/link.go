@@ -27,11 +27,15 @@ func (r *runner) clientActions(dev int32) {
 			if nt, ok := r.net.Close(r.now, d.conn, netsim.Client); ok {
 				r.notices([]netsim.Notice{nt})
 			}
-			d.conn = 0
+			r.deviceDown(dev)
 		case client.Abort:
 			r.net.Fail(r.now, d.conn, netsim.HalfOpen) // the broker hears nothing
 			r.net.Close(r.now, d.conn, netsim.Client)
-			d.conn = 0
+			r.deviceDown(dev)
+		case client.Up:
+			if r.devObs != nil {
+				r.devObs.DeviceUp(r.now, d.id, a.SessionPresent)
+			}
 		case client.Deliver:
 			if r.opts.Observer != nil {
 				r.opts.Observer.Received(r.now, d.id, a.Publish)
@@ -118,9 +122,21 @@ func (r *runner) notice(e *event) {
 	}
 	d := &r.devs[e.dev]
 	if d.conn == c {
-		d.conn = 0
+		r.deviceDown(e.dev)
 		d.sess.Lost(r.now)
 		r.clientActions(e.dev)
+	}
+}
+
+// deviceDown forgets the device's connection and tells a DeviceObserver.
+func (r *runner) deviceDown(dev int32) {
+	d := &r.devs[dev]
+	if d.conn == 0 {
+		return
+	}
+	d.conn = 0
+	if r.devObs != nil {
+		r.devObs.DeviceDown(r.now, d.id)
 	}
 }
 

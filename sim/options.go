@@ -30,6 +30,21 @@ type Observer interface {
 	Received(now broker.Time, clientID string, p *packet.Publish)
 }
 
+// PhaseObserver is optionally implemented by an Observer that wants to
+// know when the healed phase starts (faults stop, every device powers on).
+type PhaseObserver interface {
+	Healed(now broker.Time)
+}
+
+// DeviceObserver is optionally implemented by an Observer that wants the
+// devices' own view of their connections: DeviceUp when a device's session
+// is up (its CONNACK accepted), DeviceDown when the device loses or closes
+// its connection, or powers off.
+type DeviceObserver interface {
+	DeviceUp(now broker.Time, clientID string, sessionPresent bool)
+	DeviceDown(now broker.Time, clientID string)
+}
+
 // Progress reports how far a run has come, in virtual time.
 type Progress struct {
 	Now, End time.Duration
@@ -59,6 +74,10 @@ type Options struct {
 	// MaxEvents stops a run after this many events (0: no limit); the
 	// Result then says Truncated.
 	MaxEvents int64
+	// Stop, when set, is polled before every event; a run stops as soon as
+	// it returns true (e.g. a checker has failed), and the Result says
+	// Truncated.
+	Stop func() bool
 }
 
 // Result is what a run produced.
@@ -73,7 +92,8 @@ type Result struct {
 	EventsByKind map[string]int64
 	// Knobs are the network fault knobs in force (drawn when swarm).
 	Knobs netsim.Knobs
-	// Truncated is set when Options.MaxEvents stopped the run early.
+	// Truncated is set when Options.MaxEvents or Options.Stop ended the
+	// run early.
 	Truncated bool
 }
 

@@ -27,16 +27,19 @@ type runner struct {
 	end    time.Duration
 	healed bool
 
-	devs     []device
-	groups   []scenario.Group
-	targets  []int32 // command devices, the backends' targets
-	ledger   *ledger
-	m        Metrics
-	dg       digest
-	outages  []window      // broker-wide outages, scripted and drawn
-	brokerAt time.Duration // the armed broker timer, -1 when none
-	events   int64
-	byKind   [evEnd + 1]int64 // events processed, by kind
+	devs      []device
+	groups    []scenario.Group
+	targets   []int32 // command devices, the backends' targets
+	ledger    *ledger
+	m         Metrics
+	dg        digest
+	outages   []window      // broker-wide outages, scripted and drawn
+	brokerAt  time.Duration // the armed broker timer, -1 when none
+	events    int64
+	truncated bool
+	phases    PhaseObserver    // Options.Observer, if it implements it
+	devObs    DeviceObserver   // Options.Observer, if it implements it
+	byKind    [evEnd + 1]int64 // events processed, by kind
 
 	curUID  uint64 // payload id of the PUBLISH being stepped, for EvPublished
 	nextUID uint64
@@ -61,17 +64,26 @@ func Run(sc scenario.Scenario, policy broker.Policy, seed uint64, opts Options) 
 		return nil, fmt.Errorf("sim: profile %s: %w", policy.Name, err)
 	}
 	r := &runner{sc: sc, opts: opts, core: core, end: sc.End(), brokerAt: -1, dg: fnvOffset}
-	r.knobs = sc.Network.Faults
-	if sc.Network.Swarm {
-		s := rng.New(seed, "netsim/swarm", 0)
-		r.knobs = netsim.Swarm(&s)
-	}
+	r.phases, _ = opts.Observer.(PhaseObserver)
+	r.devObs, _ = opts.Observer.(DeviceObserver)
+	r.knobs = Knobs(sc, seed)
 	r.net = netsim.New[packet.Packet](netsim.Config{Latency: sc.Network.Latency, Knobs: r.knobs, Seed: seed})
 	r.m = Metrics{Scenario: sc.Name, Profile: policy.Name, Seed: seed, Devices: sc.Devices(),
 		Duration: sc.Duration.Seconds(), Heal: sc.Heal.Seconds(), SampleSeconds: sc.SampleEvery().Seconds()}
 	r.setup(seed)
 	r.loop()
 	return r.finish(), nil
+}
+
+// Knobs returns the network fault knobs a run of sc with seed uses: the
+// scenario's fixed knobs, or the swarm draw when sc.Network.Swarm. It is
+// what Result.Knobs will hold, so a driver can print it before the run.
+func Knobs(sc scenario.Scenario, seed uint64) netsim.Knobs {
+	if !sc.Network.Swarm {
+		return sc.Network.Faults
+	}
+	s := rng.New(seed, "netsim/swarm", 0)
+	return netsim.Swarm(&s)
 }
 
 // loop pops and dispatches events until the end of the run.
@@ -82,7 +94,8 @@ func (r *runner) loop() {
 			r.now = max(r.now, min(e.at, r.end))
 			return
 		}
-		if r.opts.MaxEvents > 0 && r.events >= r.opts.MaxEvents {
+		if r.opts.MaxEvents > 0 && r.events >= r.opts.MaxEvents || r.opts.Stop != nil && r.opts.Stop() {
+			r.truncated = true
 			return
 		}
 		r.now = e.at
@@ -165,7 +178,7 @@ func (r *runner) finish() *Result {
 		}
 	}
 	return &Result{Metrics: r.m, Digest: uint64(r.dg), Events: r.events, EventsByKind: byKind, Knobs: r.knobs,
-		Truncated: r.opts.MaxEvents > 0 && r.events >= r.opts.MaxEvents}
+		Truncated: r.truncated}
 }
 
 // sample records the fleet series and reports progress.

@@ -147,3 +147,22 @@ func TestParseErrorsNameLineAndField(t *testing.T) {
 		})
 	}
 }
+
+func TestLoadExampleFile(t *testing.T) {
+	s, err := Load("testdata/fleet.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got, want := s.Devices(), 321; got != want {
+		t.Errorf("Devices() = %d, want %d", got, want)
+	}
+	if !s.Network.Swarm || s.Groups[2].Faults == nil || s.Groups[2].Faults.ResetsPerHour != 3 {
+		t.Errorf("network/faults not decoded: %+v, %+v", s.Network, s.Groups[2].Faults)
+	}
+	if got := s.Groups[3].LinkLatency(s.Network); got != DataCentre {
+		t.Errorf("backend latency = %v, want the data-centre default", got)
+	}
+	if _, err := Load("testdata/missing.yaml"); err == nil {
+		t.Errorf("Load of a missing file succeeded")
+	}
+}
