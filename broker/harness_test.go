@@ -333,3 +333,30 @@ func payloads(ps []*packet.Publish) []string {
 	}
 	return s
 }
+
+// ackEverything acknowledges, from the broker's state, every copy in flight
+// on every live connection, until nothing acknowledgeable is left.
+func (h *harness) ackEverything() {
+	h.t.Helper()
+	for progress := true; progress; {
+		progress = false
+		for _, s := range h.b.sessionsInOrder() {
+			if !s.online() {
+				continue
+			}
+			for _, d := range append([]delivery(nil), s.inflight...) {
+				if d.resend {
+					continue
+				}
+				var ack packet.Packet = &packet.Pubcomp{PacketID: d.pid}
+				if d.qos == 1 {
+					ack = &packet.Puback{PacketID: d.pid}
+				} else if d.state == copyWaitAck {
+					ack = &packet.Pubrec{PacketID: d.pid}
+				}
+				h.recv(s.conn.id, ack)
+				progress = true
+			}
+		}
+	}
+}

@@ -477,3 +477,63 @@ func TestInv07_LiveQoS0WaitsBehindWindowBlockedBacklog(t *testing.T) {
 		}
 	})
 }
+
+func TestInv14_MQTT_2_3_1_2_PacketIDsDistinctInFlight(t *testing.T) {
+	forProfiles(t, InvPacketIDs, func(t *testing.T, p Policy) {
+		h := newHarness(t, p.Name, nil)
+		h.connect(1, "s", false, 0)
+		h.subscribe(1, "t", 1)
+		h.connect(2, "p", true, 0)
+		h.b.sessions["s"].nextPID = 65535 - uint16(p.InflightWindow)/2 // wrap around mid-window
+		for i := 0; i < 2*p.InflightWindow; i++ {
+			h.publish(2, "t", 1, uint16(i+1), "x")
+		}
+		s := h.b.sessions["s"]
+		if len(s.inflight) != p.InflightWindow {
+			t.Fatalf("in flight %d, want the window %d", len(s.inflight), p.InflightWindow)
+		}
+		for round := 0; round < 3; round++ { // ack every other copy, refill, repeat
+			for i := 0; i < len(s.inflight); i += 2 {
+				h.recv(1, &packet.Puback{PacketID: s.inflight[i].pid})
+			}
+		}
+		ids := map[uint16]bool{}
+		for _, d := range s.inflight {
+			if d.pid == 0 || ids[d.pid] {
+				t.Fatalf("packet id %d zero or in use twice", d.pid)
+			}
+			ids[d.pid] = true
+		}
+	})
+}
+
+// TestInv16_LivenessAfterHeal runs random faulty traffic, then heals: every
+// client reconnects to its session and acknowledges at once. Within the
+// pacing bound (150 stored copies at 500 ms for tencent) nothing may stay
+// queued or in flight.
+func TestInv16_LivenessAfterHeal(t *testing.T) {
+	forProfiles(t, InvLiveness, func(t *testing.T, p Policy) {
+		for seed := uint64(1); seed <= 5; seed++ {
+			h := newHarness(t, p.Name, func(p *Policy) { p.QueueCap = min(p.QueueCap, 5) })
+			randomOps(h, seed, 300)
+			conn := ConnID(1000)
+			for _, s := range h.b.sessionsInOrder() {
+				conn++
+				h.connect(conn, s.clientID, false, 0)
+			}
+			h.ackEverything()
+			for deadline := h.now + 2*time.Minute; h.now < deadline; {
+				at, ok := h.b.NextDeadline()
+				if !ok || at > deadline {
+					break
+				}
+				h.now = max(h.now, at)
+				h.step(Input{Kind: InDeadline})
+				h.ackEverything()
+			}
+			if st := h.b.Stats(); st.Queued != 0 || st.Inflight != 0 {
+				t.Errorf("seed %d: after healing %v, want nothing pending", seed, st)
+			}
+		}
+	})
+}

@@ -102,10 +102,10 @@ func (h *harness) ackSome(c ConnID, rng *rand.Rand) {
 	}
 }
 
-// TestRandomOpsKeepInvariants runs random input sequences under every
+// TestInv15_ConservationUnderRandomInputs runs random input sequences under every
 // profile; the harness checks conservation, the queue bound, packet ids and
 // session consistency after every Step.
-func TestRandomOpsKeepInvariants(t *testing.T) {
+func TestInv15_ConservationUnderRandomInputs(t *testing.T) {
 	seeds := 30
 	if testing.Short() {
 		seeds = 5

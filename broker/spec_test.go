@@ -340,7 +340,7 @@ func TestMQTT_3_1_2_8_WillOnAbnormalDisconnect(t *testing.T) {
 	}
 }
 
-func TestMQTT_3_1_2_24_KeepaliveOneAndAHalf(t *testing.T) {
+func TestInv13_MQTT_3_1_2_24_KeepaliveOneAndAHalf(t *testing.T) {
 	for _, name := range ProfileNames() {
 		t.Run(name, func(t *testing.T) {
 			h := newHarness(t, name, nil)
