@@ -140,7 +140,7 @@ func TestProfilesPrintsValues(t *testing.T) {
 	if code != exitOK {
 		t.Fatalf("exit %d, want 0", code)
 	}
-	for _, want := range []string{"QueueCap", "150", "SessionExpiry", "24h0m0s", "ReplayInterval", "500ms"} {
+	for _, want := range []string{"QueueCap", "150", "SessionExpiry", "24h0m0s", "ReplayInterval", "500ms", "SOURCE", "seeds/001_7c95a61cb52d2d98.txt"} {
 		if !strings.Contains(stdout, want) {
 			t.Errorf("tencent profile lacks %q:\n%s", want, stdout)
 		}

@@ -1,0 +1,62 @@
+package main
+
+import (
+	"fmt"
+	"io"
+	"time"
+
+	"github.com/sessionlab/sessionlab/properties/history"
+)
+
+func init() {
+	commands["check"] = command{"check a recorded history with the porcupine model", runCheck}
+}
+
+const checkHelp = `
+usage: sessionlab check HISTORY.jsonl [--html FILE] [--timeout D]
+
+Checks a recorded broker history (JSON lines written by a history.Recorder,
+e.g. by "sessionlab serve" or a test) against the executable specification
+of persistent sessions with porcupine: the history is partitioned by
+ClientId and each partition must be linearizable under the policy named in
+the file's header.
+
+Exit codes: 0 the history is linearizable; 3 it is not (the first operation a
+replay rejects is printed, and with --html porcupine's visualisation is
+written); 1 the file cannot be read or porcupine timed out without a
+verdict; 2 usage error.
+
+examples:
+  sessionlab check out/history.jsonl
+  sessionlab check history.jsonl --html violation.html --timeout 2m
+`
+
+// runCheck is the check subcommand.
+func runCheck(args []string, stdout, stderr io.Writer) int {
+	c := newCLI("check", checkHelp, stdout, stderr)
+	html := c.flags.String("html", "", "write porcupine's visualisation to `FILE` when the history is not linearizable")
+	timeout := c.flags.Duration("timeout", time.Minute, "give up after `D` without a verdict")
+	path, rest, code, ok := parseWithFile(c, args)
+	if !ok {
+		return code
+	}
+	if len(rest) > 0 {
+		return c.usageError("unexpected argument %q", rest[0])
+	}
+	if *timeout <= 0 {
+		return c.usageError("flag -timeout: must be > 0, not %v", *timeout)
+	}
+	res, err := history.CheckFile(path, *html, *timeout)
+	if err != nil {
+		return c.failure(err)
+	}
+	fmt.Fprintf(stdout, "%s: %v\n", path, res)
+	switch {
+	case res.OK:
+		return exitOK
+	case res.Unknown:
+		fmt.Fprintf(stderr, "sessionlab check: no verdict within %v; retry with a longer --timeout or a shorter history\n", *timeout)
+		return exitFailure
+	}
+	return exitViolation
+}
