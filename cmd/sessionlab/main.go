@@ -3,7 +3,7 @@
 //
 // Exit codes: 0 success; 1 the command failed (an I/O or simulation error);
 // 2 usage error (a bad flag, argument, profile or scenario name); 3 a
-// checker found a violation.
+// checker found a violation. sweep refines these (see its --help).
 package main
 
 import (
@@ -70,5 +70,5 @@ func usage(w io.Writer) {
 		fmt.Fprintf(w, "  %-10s %s\n", name, commands[name].summary)
 	}
 	fmt.Fprintln(w, "\nRun \"sessionlab <command> --help\" for a command's flags and examples.")
-	fmt.Fprintln(w, "Exit codes: 0 ok, 1 failure, 2 usage error, 3 violation found.")
+	fmt.Fprintln(w, "Exit codes: 0 ok, 1 failure, 2 usage error, 3 violation found (sweep: see its --help).")
 }
