@@ -46,7 +46,7 @@ func (b *Broker) enqueue(s *session, d delivery) {
 		b.drop(s, v, ReasonQueueFull)
 	}
 	d.at, d.state, d.stored = b.now, copyQueued, false
-	s.queue.push(d)
+	s.queue.push(d, b.pol.QueueCap)
 	b.emit(Event{Kind: EvEnqueued, ClientID: s.clientID, Msg: d.msg.id, Topic: d.msg.topic, QoS: d.qos, Publisher: d.msg.publisher})
 	b.touch(s)
 }

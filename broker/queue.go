@@ -14,20 +14,22 @@ func (r *ring) Len() int { return r.n }
 // at returns a pointer to the i-th delivery from the front.
 func (r *ring) at(i int) *delivery { return &r.buf[(r.head+i)%len(r.buf)] }
 
-// push appends d at the back, growing the buffer when full.
-func (r *ring) push(d delivery) {
+// push appends d at the back, growing the buffer when full: doubling, but
+// never beyond limit (the queue cap, 0: none) so a full queue wastes nothing.
+func (r *ring) push(d delivery, limit int) {
 	if r.n == len(r.buf) {
-		r.grow()
+		r.grow(limit)
 	}
 	r.buf[(r.head+r.n)%len(r.buf)] = d
 	r.n++
 }
 
-// grow doubles the buffer (starting at 4) and unwraps it to start at 0.
-func (r *ring) grow() {
-	size := 2 * len(r.buf)
-	if size == 0 {
-		size = 4
+// grow doubles the buffer (starting at 4), capped at limit when that still
+// makes room, and unwraps it to start at 0.
+func (r *ring) grow(limit int) {
+	size := max(4, 2*len(r.buf))
+	if limit > r.n && size > limit {
+		size = limit
 	}
 	buf := make([]delivery, size)
 	for i := 0; i < r.n; i++ {
