@@ -5,6 +5,7 @@ import (
 	"time"
 
 	"github.com/sessionlab/sessionlab/broker"
+	"github.com/sessionlab/sessionlab/sim/scenario"
 )
 
 func profile(t *testing.T, name string) broker.Policy {
@@ -131,5 +132,29 @@ func TestProgressAndMaxEvents(t *testing.T) {
 	}
 	if len(calls) == 0 || calls[0].Now != 0 || calls[len(calls)-1].Events > 500 {
 		t.Errorf("progress calls = %v", calls)
+	}
+}
+
+// TestPublishRateFollowsPowerState checks the workload generator: a
+// telemetry device publishes at its rate while powered on and not at all
+// while off, however often it goes off and on.
+func TestPublishRateFollowsPowerState(t *testing.T) {
+	sc := scenario.Scenario{
+		Name: "rate", Duration: 10 * time.Hour,
+		Groups: []scenario.Group{{
+			Name: "s", Kind: scenario.Telemetry, Count: 50, KeepAlive: time.Minute, Clean: true, QoS: 1,
+			PublishEvery: time.Minute,
+			Offline:      &scenario.Offline{Start: time.Hour, Every: 2 * time.Hour, For: time.Hour, Graceful: true},
+		}},
+	}
+	res, err := Run(sc, profile(t, "hivemq"), 3, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	// On for 5 of the 10 hours: 50 devices × 300 minutes, less the
+	// first 30 s of start-up and the odd QoS 1 message lost at power-off.
+	want := 50.0 * 300
+	if got := float64(res.Metrics.Published); got < want*0.93 || got > want*1.07 {
+		t.Errorf("published %v, want %v ± 7%%", got, want)
 	}
 }

@@ -27,6 +27,7 @@ type device struct {
 	window  int32         // index of the next offline window
 	shift   time.Duration // this device's offline jitter
 	offline bool          // follows the group's offline schedule
+	pubGen  uint16        // publish chain generation; older chains are stale
 }
 
 // setup builds the fleet and schedules the run's first events.
@@ -138,14 +139,16 @@ func (r *runner) scheduleWindow(dev int32) {
 }
 
 // publish is the device's application publishing, then scheduling its next
-// publish after an exponential gap (a Poisson process per device).
-func (r *runner) publish(dev int32) {
+// publish after an exponential gap (a Poisson process per device). A
+// powered-off device stops its chain; power-on starts a new one (gen), and
+// an event of an older chain is ignored.
+func (r *runner) publish(dev int32, gen uint16) {
 	d := &r.devs[dev]
 	g := r.groups[d.group]
-	r.at(r.now+d.work.Exp(r.publishEvery(g)), event{kind: evPublish, dev: dev})
-	if d.off {
-		return // powered off: nothing to publish
+	if d.off || gen != d.pubGen {
+		return
 	}
+	r.at(r.now+d.work.Exp(r.publishEvery(g)), event{kind: evPublish, dev: dev, arg: gen})
 	topic := d.topic
 	if g.Kind == scenario.Backend {
 		topic = r.devs[r.targets[d.work.Intn(len(r.targets))]].topic
@@ -202,7 +205,14 @@ func (r *runner) powerOn(dev int32) {
 	d.off = false
 	d.sess.Start(r.now)
 	r.clientActions(dev)
-	if wasOff && !r.healed {
+	if !wasOff {
+		return
+	}
+	if every := r.publishEvery(r.groups[d.group]); every > 0 {
+		d.pubGen++
+		r.at(r.now+d.work.Exp(every), event{kind: evPublish, dev: dev, arg: d.pubGen})
+	}
+	if !r.healed {
 		r.scheduleWindow(dev)
 	}
 }

@@ -140,7 +140,7 @@ func (r *runner) dispatch(e *event) {
 			r.step(broker.Input{Kind: broker.InDeadline})
 		}
 	case evPublish:
-		r.publish(e.dev)
+		r.publish(e.dev, e.arg)
 	case evPowerOff:
 		r.powerOff(e.dev)
 	case evPowerOn:
