@@ -20,7 +20,11 @@ func (b *Broker) handlePubrec(s *session, pid uint16) {
 	i := s.findInflight(pid)
 	if i >= 0 && s.inflight[i].qos == 2 && s.inflight[i].state == copyWaitAck {
 		d := &s.inflight[i]
-		d.state, d.lastSent, d.resend = copyWaitComp, b.now, false
+		if d.resend {
+			d.resend = false
+			s.resends--
+		}
+		d.state, d.lastSent = copyWaitComp, b.now
 		b.delivered(s, *d)
 		b.touch(s)
 	}
@@ -40,6 +44,9 @@ func (b *Broker) handlePubcomp(s *session, pid uint16) {
 // removeInflight removes and returns in-flight copy i, keeping send order.
 func (s *session) removeInflight(i int) delivery {
 	d := s.inflight[i]
+	if d.resend {
+		s.resends--
+	}
 	copy(s.inflight[i:], s.inflight[i+1:])
 	s.inflight[len(s.inflight)-1] = delivery{}
 	s.inflight = s.inflight[:len(s.inflight)-1]

@@ -126,6 +126,7 @@ func (b *Broker) becomeOnline(s *session, c *conn, present bool) {
 			b.send(c, b.pkts.newPubrel(d.pid)) // [MQTT-4.4.0-1]
 		} else {
 			d.resend = true
+			s.resends++
 		}
 	}
 	b.armConn(c)
@@ -148,6 +149,7 @@ func (b *Broker) becomeOffline(s *session, reason Reason) {
 	for i := range s.inflight {
 		s.inflight[i].resend = false
 	}
+	s.resends = 0
 	if b.pol.SessionExpiry > 0 {
 		s.expires, s.expireAt = true, b.expiryTime(b.now)
 	}
@@ -184,7 +186,7 @@ func (b *Broker) end(s *session, reason Reason) {
 	for _, d := range s.inflight {
 		b.forget(s, d, reason)
 	}
-	s.inflight = nil
+	s.inflight, s.resends = nil, 0
 	for s.queue.Len() > 0 {
 		b.drop(s, s.queue.pop(), reason)
 	}

@@ -96,7 +96,11 @@ func (b *Broker) transmit(s *session, d delivery, stored bool) {
 // [MQTT-4.4.0-1], or its PUBREL once PUBREC has arrived.
 func (b *Broker) resend(s *session, i int, stored bool) {
 	d := &s.inflight[i]
-	d.lastSent, d.resend = b.now, false
+	if d.resend {
+		d.resend = false
+		s.resends--
+	}
+	d.lastSent = b.now
 	if d.state == copyWaitComp {
 		b.send(s.conn, b.pkts.newPubrel(d.pid))
 		return
@@ -143,6 +147,9 @@ func (b *Broker) pump(s *session) {
 // firstResend returns the index of the first in-flight copy waiting to be
 // re-sent after a resume, or -1.
 func (s *session) firstResend() int {
+	if s.resends == 0 {
+		return -1
+	}
 	for i := range s.inflight {
 		if s.inflight[i].resend {
 			return i

@@ -121,12 +121,18 @@ func (h *harness) checkSessions() {
 		if c := h.b.pol.QueueCap; c > 0 && s.queue.Len() > c {
 			h.t.Fatalf("%s: %d queued, cap %d", id, s.queue.Len(), c)
 		}
-		seen := map[uint16]bool{}
+		seen, resends := map[uint16]bool{}, 0
 		for _, d := range s.inflight {
+			if d.resend {
+				resends++
+			}
 			if d.pid == 0 || seen[d.pid] {
 				h.t.Fatalf("%s: in-flight packet id %d zero or duplicated [MQTT-2.3.1-2]", id, d.pid)
 			}
 			seen[d.pid] = true
+		}
+		if resends != s.resends {
+			h.t.Fatalf("%s: %d copies flagged for resend, counter %d", id, resends, s.resends)
 		}
 		if s.online() && (s.expires || s.conn.sess != s || h.b.conns[s.conn.id] != s.conn) {
 			h.t.Fatalf("%s: online session inconsistent (expires=%v)", id, s.expires)

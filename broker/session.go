@@ -27,6 +27,7 @@ type session struct {
 	inflight []delivery     // copies sent and not yet completed, in send order
 	inbound2 []uint16       // inbound QoS 2 packet ids waiting for PUBREL [MQTT-4.3.3-2]
 	nextPID  uint16
+	resends  int // in-flight copies with resend set: re-sends still owed since the resume
 
 	offlineAt Time // when the disconnect was detected
 	expireAt  Time // offline persistent sessions with expiry: when it expires
