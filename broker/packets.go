@@ -46,32 +46,38 @@ func (a *arenas) reset() {
 	a.connack.n, a.suback.n, a.unsuback.n, a.pingresp.n = 0, 0, 0, 0
 }
 
+// newPublish returns a zeroed PUBLISH.
 func (a *arenas) newPublish() *packet.Publish { return a.publish.get(a.reuse) }
 
+// newPuback returns a PUBACK for id.
 func (a *arenas) newPuback(id uint16) *packet.Puback {
 	p := a.puback.get(a.reuse)
 	p.PacketID = id
 	return p
 }
 
+// newPubrec returns a PUBREC for id.
 func (a *arenas) newPubrec(id uint16) *packet.Pubrec {
 	p := a.pubrec.get(a.reuse)
 	p.PacketID = id
 	return p
 }
 
+// newPubrel returns a PUBREL for id.
 func (a *arenas) newPubrel(id uint16) *packet.Pubrel {
 	p := a.pubrel.get(a.reuse)
 	p.PacketID = id
 	return p
 }
 
+// newPubcomp returns a PUBCOMP for id.
 func (a *arenas) newPubcomp(id uint16) *packet.Pubcomp {
 	p := a.pubcomp.get(a.reuse)
 	p.PacketID = id
 	return p
 }
 
+// newConnack returns a CONNACK.
 func (a *arenas) newConnack(present bool, rc packet.ReturnCode) *packet.Connack {
 	p := a.connack.get(a.reuse)
 	p.SessionPresent, p.ReturnCode = present, rc
@@ -85,10 +91,12 @@ func (a *arenas) newSuback(id uint16, n int) *packet.Suback {
 	return p
 }
 
+// newUnsuback returns an UNSUBACK for id.
 func (a *arenas) newUnsuback(id uint16) *packet.Unsuback {
 	p := a.unsuback.get(a.reuse)
 	p.PacketID = id
 	return p
 }
 
+// newPingresp returns a PINGRESP.
 func (a *arenas) newPingresp() *packet.Pingresp { return a.pingresp.get(a.reuse) }

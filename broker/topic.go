@@ -148,6 +148,7 @@ func (n *node) match(levels []string, dst []subscriber) []subscriber {
 	return n.matchFrom(levels, 0, dst)
 }
 
+// matchFrom matches levels[i:] below n.
 func (n *node) matchFrom(levels []string, i int, dst []subscriber) []subscriber {
 	if i == len(levels) {
 		dst = append(dst, n.subs...)
