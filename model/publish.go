@@ -150,9 +150,11 @@ func (m *Model) victim(s *session, cp *copyOf) *copyOf {
 // AWS: ReplayRate per second, seed 004). When the policy holds live traffic
 // behind the backlog (ReplayBlocksLive, seed 001 "sequentially") the live
 // lane waits until the backlog is empty; otherwise the lanes interleave (seed
-// 004). Either way copies of one topic and QoS keep their order
-// [MQTT-4.6.0-6]: a backlog copy is older than every live copy, and a copy
-// of QoS 1 or 2 waiting for the window holds back those of its lane.
+// 004). Within a lane copies keep their order, since a copy of QoS 1 or 2
+// waiting for the window holds back those behind it. Only the single lane
+// keeps order across a resume [MQTT-4.6.0-6]: with two, a live copy may
+// overtake an older stored copy of the same topic and QoS, which is why a
+// policy promising order (InvOrder) must set ReplayBlocksLive.
 func (m *Model) pump(s *session) {
 	if s.conn == 0 {
 		return

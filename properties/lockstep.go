@@ -85,8 +85,26 @@ func (l *Lockstep) AppendState(dst []byte) []byte {
 }
 
 // Trace returns every input applied so far, one per line in the describer
-// format ("time input").
-func (l *Lockstep) Trace() string { return strings.Join(l.trace, "\n") }
+// format ("time input"). A run of more than three deadlines in a row (a
+// retry every 30 s through a day) is shortened to its first and last with
+// the number left out.
+func (l *Lockstep) Trace() string {
+	var lines []string
+	for i := 0; i < len(l.trace); {
+		j := i
+		for j < len(l.trace) && strings.HasSuffix(l.trace[j], " deadline") {
+			j++
+		}
+		if j-i > 3 {
+			lines = append(lines, l.trace[i], fmt.Sprintf("... %d deadlines ...", j-i-2), l.trace[j-1])
+			i = j
+			continue
+		}
+		lines = append(lines, l.trace[i])
+		i++
+	}
+	return strings.Join(lines, "\n")
+}
 
 // Core returns the broker core being driven, for invariant checks.
 func (l *Lockstep) Core() *broker.Broker { return l.core }

@@ -147,6 +147,14 @@ func TestCheck(t *testing.T) {
 		profile: "hivemq",
 		ops: []Op{conn("d", 0, false, false), enq("d", sec, 1, "t", 2), sendOp("d", sec, 1, "t", 2, false, false),
 			disc("d", 2*sec), conn("d", 3*sec, false, true), sendOp("d", 3*sec, 1, "t", 2, true, true), ack("d", 4*sec, 1)},
+	}, {
+		name:    "resends after resume out of order",
+		profile: "hivemq",
+		ops: []Op{conn("d", 0, false, false), enq("d", sec, 1, "a", 1), enq("d", sec, 2, "b", 1),
+			sendOp("d", sec, 1, "a", 1, false, false), sendOp("d", sec, 2, "b", 1, false, false),
+			disc("d", 2*sec), conn("d", 3*sec, false, true),
+			sendOp("d", 3*sec, 2, "b", 1, true, true), sendOp("d", 3*sec, 1, "a", 1, true, true)},
+		want: "MQTT-4.6.0-1",
 	}}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -17,6 +17,8 @@ type session struct {
 	offlineAt      broker.Time
 	owed           []owed        // copies owed, in enqueue order
 	paced          []broker.Time // stored sends since the last connect
+	sends          int           // first sends so far: numbers them
+	lastResent     int           // number of the copy last re-sent since the last connect
 }
 
 // owed is one copy owed to the session.
@@ -26,6 +28,7 @@ type owed struct {
 	qos        uint8
 	at         broker.Time // enqueued
 	sent       bool
+	sentNo     int // number of its first send, in the session's send order
 }
 
 // String describes the state on one line (porcupine's visualisation).
@@ -41,7 +44,7 @@ func (s session) String() string {
 			b.WriteString("*")
 		}
 	}
-	fmt.Fprintf(&b, "] paced=%v", s.paced)
+	fmt.Fprintf(&b, "] paced=%v sends=%d resent=%d", s.paced, s.sends, s.lastResent)
 	return b.String()
 }
 
@@ -93,14 +96,15 @@ func connect(pol broker.Policy, s session, op Op) (session, string) {
 		}
 		s = session{}
 	}
-	s.exists, s.online, s.paced = true, true, nil
+	s.exists, s.online, s.paced, s.lastResent = true, true, nil, 0
 	return s, ""
 }
 
 // send checks one PUBLISH to the client: the copy is owed; a first send has
 // DUP=0 and a resend DUP=1 [MQTT-3.3.1-1]; first sends of one publisher,
-// topic and QoS keep their order [MQTT-4.6.0-6]; stored copies respect the
-// pacing (invariant 11) and the TTL (invariant 9).
+// topic and QoS keep their order [MQTT-4.6.0-6]; the re-sends after a resume
+// (DUP and stored) come in first-send order [MQTT-4.6.0-1]; stored copies
+// respect the pacing (invariant 11) and the TTL (invariant 9).
 func send(pol broker.Policy, s session, op Op) (session, string) {
 	i := slices.IndexFunc(s.owed, func(o owed) bool { return o.msg == op.Msg })
 	switch {
@@ -128,7 +132,17 @@ func send(pol broker.Policy, s session, op Op) (session, string) {
 		}
 		s.paced = append(slices.Clip(s.paced), op.At)
 	}
+	if op.Dup && op.Stored && pol.Promises.Has(broker.InvRedelivery) {
+		if o.sentNo < s.lastResent {
+			return s, fmt.Sprintf("m%d re-sent after a copy first sent after it: resends after a resume keep the original order [MQTT-4.6.0-1] (invariant 5)", o.msg)
+		}
+		s.lastResent = o.sentNo
+	}
 	s.owed = slices.Clone(s.owed)
+	if !op.Dup {
+		s.sends++
+		s.owed[i].sentNo = s.sends
+	}
 	s.owed[i].sent = true
 	return s, ""
 }
