@@ -62,7 +62,7 @@ func (b *Broker) attach(c *conn, id string, clean bool) {
 	}
 	present := s != nil // [MQTT-3.2.2-2], [MQTT-3.2.2-3]
 	if s == nil {
-		s = b.createSession(id, clean)
+		s = b.createSession(c.id, id, clean)
 	} else {
 		b.emit(Event{Kind: EvSessionResumed, Conn: c.id, ClientID: id})
 	}
@@ -96,12 +96,13 @@ func (b *Broker) assignID() string {
 	}
 }
 
-// createSession registers a new, offline session for id.
-func (b *Broker) createSession(id string, clean bool) *session {
+// createSession registers a new, offline session for id, created by a
+// CONNECT on conn.
+func (b *Broker) createSession(conn ConnID, id string, clean bool) *session {
 	b.sessSeq++
 	s := &session{clientID: id, seq: b.sessSeq, clean: clean}
 	b.sessions[id] = s
-	b.emit(Event{Kind: EvSessionCreated, ClientID: id, Clean: clean})
+	b.emit(Event{Kind: EvSessionCreated, Conn: conn, ClientID: id, Clean: clean})
 	return s
 }
 
