@@ -153,7 +153,9 @@ func (b *Broker) sessionDue(s *session) (Time, bool) {
 
 // NextDeadline reports the earliest time at which the broker wants an
 // InDeadline input, and false when it wants none. It first discards stale
-// heap entries, so the time returned is a real deadline.
+// heap entries, so the time returned is a real deadline. It may be at or
+// before the time of the last Step (a copy resumed after its RetryFor ran
+// out): the driver then steps InDeadline at once, with that Step's now.
 func (b *Broker) NextDeadline() (Time, bool) {
 	for len(b.timers.items) > 0 {
 		top := b.timers.items[0]
