@@ -140,42 +140,9 @@ func runOps(t *rapid.T, pol broker.Policy, observe func(broker.Output)) {
 var knownCoreBugs = []struct {
 	request string
 	matches func(msg string) bool
-}{{
-	// The core does not pump the queue after an overflow evicts its head, so
-	// QoS 0 copies that could be sent wait for the next acknowledgement.
-	request: "requests.md R1 (no send after overflow eviction)",
-	matches: func(msg string) bool {
-		return strings.Contains(msg, "reason=queue-full") && strings.Contains(msg, ": sent 0 PUBLISH/PUBREL, model")
-	},
-}, {
-	// At one instant, a stored copy's TTL and its session's expiry are
-	// ordered by timer heap history, not by state.
-	request: "requests.md R2 (timer ties depend on heap history)",
-	matches: func(msg string) bool {
-		core, model, ok := eventLines(msg)
-		return ok && (strings.Contains(core, "reason=session-expired") && strings.Contains(model, "reason=ttl") ||
-			strings.Contains(core, "reason=ttl") && strings.Contains(model, "reason=session-expired"))
-	},
-}, {
-	// The core drops unacknowledged copies of an offline session when
-	// RetryFor runs out; seed 004 says they are stored.
-	request: "requests.md R3 (RetryFor while offline)",
-	matches: func(msg string) bool {
-		core, model, ok := eventLines(msg)
-		return ok && strings.Count(core, "reason=retry-exhausted") > strings.Count(model, "reason=retry-exhausted")
-	},
-}}
-
-// eventLines returns the core and model lines of an "events differ" report.
-func eventLines(msg string) (core, model string, ok bool) {
-	_, rest, ok := strings.Cut(msg, "events differ:\n    core  ")
-	if !ok {
-		return "", "", false
-	}
-	core, rest, _ = strings.Cut(rest, "\n")
-	_, model, _ = strings.Cut(rest, "model ")
-	model, _, _ = strings.Cut(model, "\n")
-	return core, model, true
+}{
+	// Empty: R1 (no send after an overflow eviction), R2 (timer ties
+	// ordered by heap history) and R3 (RetryFor while offline) are fixed.
 }
 
 // knownCoreBug returns the request naming err's known core bug, or "".
