@@ -47,11 +47,11 @@ func (b *Broker) handleConnect(c *conn, p *packet.Connect) {
 // an old session when clean is set [MQTT-3.1.2-6], and brings the session
 // for id online on c.
 func (b *Broker) attach(c *conn, id string, clean bool) {
-	s := b.sessions[id]
-	if s != nil && !s.online() && s.expires && s.expireAt <= b.now {
-		b.expire(s) // the deadline input has not arrived yet: expire first
+	if s := b.sessions[id]; s != nil && !s.online() {
+		b.settleSession(s) // a late deadline input: drop and expire what is due first
 	}
-	if s = b.sessions[id]; s != nil && s.online() {
+	s := b.sessions[id]
+	if s != nil && s.online() {
 		old := s.conn
 		b.emit(Event{Kind: EvSessionTakenOver, Conn: old.id, ClientID: id})
 		b.lose(old, ReasonTakeover, true)

@@ -117,7 +117,8 @@ func (b *Broker) resend(s *session, i int, stored bool) {
 // before the resume, then the stored backlog (both paced by the policy),
 // then live copies that waited for the window or behind the backlog.
 func (b *Broker) pump(s *session) {
-	b.touch(s) // whatever pump leaves blocked by pacing needs its timer
+	b.touch(s)          // whatever pump leaves blocked by pacing needs its timer
+	b.dropExpiredTTL(s) // never send a copy past its TTL, even if the deadline input is late
 	for s.online() {
 		paceOK := b.replayAllowed(s)
 		i := s.firstResend()

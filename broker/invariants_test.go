@@ -537,3 +537,20 @@ func TestInv16_LivenessAfterHeal(t *testing.T) {
 		}
 	})
 }
+
+func TestInv09_LateDeadlineInputStillDropsTTL(t *testing.T) {
+	h := newHarness(t, "mosquitto", func(p *Policy) { p.MessageTTL = time.Hour })
+	h.connect(1, "s", false, 0)
+	h.subscribe(1, "t", 1)
+	h.connect(2, "p", true, 0)
+	h.lost(1)
+	h.publish(2, "t", 1, 1, "old")
+	h.now = 2 * time.Hour // the driver never delivered the TTL deadline
+	h.connect(3, "s", false, 0)
+	if got := h.sent(3); len(got) != 0 {
+		t.Errorf("sent %v past its TTL", got)
+	}
+	if d := events(h.out, EvDropped); len(d) != 1 || d[0].Reason != ReasonTTL {
+		t.Errorf("drops %v, want one ttl", d)
+	}
+}
