@@ -45,7 +45,7 @@ type Model struct {
 	now      broker.Time
 	conns    []*conn    // open connections, in opening order
 	sessions []*session // live sessions, in creation order
-	retained []*message // retained messages, one per topic, in setting order
+	retained []*message // retained messages, one per topic, sorted by topic
 	lastMsg  broker.MsgID
 	out      []broker.Output
 }

@@ -1,6 +1,7 @@
 package model
 
 import (
+	"slices"
 	"strings"
 
 	"github.com/sessionlab/sessionlab/broker"
@@ -40,10 +41,21 @@ func (m *Model) subscribe(c *conn, s *session, p *packet.Subscribe) {
 		}
 		for _, r := range m.retained {
 			if matches(sub.Filter, r.topic) {
-				m.offer(s, &copyOf{msg: r, qos: min(r.qos, packet.QoS(codes[i])), retain: true, queuedAt: m.now})
+				m.replayRetained(s, r, packet.QoS(codes[i]))
 			}
 		}
 	}
+}
+
+// replayRetained offers s the retained message r for a new subscription
+// granted g. As the core's event contract says (broker.EvPublished), the
+// replay is a new message with one copy, published by r's publisher.
+func (m *Model) replayRetained(s *session, r *message, g packet.QoS) {
+	m.lastMsg++
+	msg := *r
+	msg.id = m.lastMsg
+	m.emit(broker.Event{Kind: broker.EvPublished, ClientID: msg.publisher, Msg: msg.id, Topic: msg.topic, QoS: msg.qos, Copies: 1, Retain: true})
+	m.offer(s, &copyOf{msg: &msg, qos: min(msg.qos, g), retain: true, queuedAt: m.now})
 }
 
 // unsubscribe removes the filters that match exactly [MQTT-3.10.4-1] and
@@ -73,8 +85,9 @@ func setSub(subs []packet.Subscription, sub packet.Subscription) []packet.Subscr
 	return append(subs, sub)
 }
 
-// setRetained stores msg as the retained message of its topic, or clears it
-// when the payload is empty [MQTT-3.3.1-5], [MQTT-3.3.1-10], [MQTT-3.3.1-11].
+// setRetained stores msg as the retained message of its topic (the list is
+// sorted by topic: the order retained messages are replayed in), or clears
+// it when the payload is empty [MQTT-3.3.1-5], [MQTT-3.3.1-10], [MQTT-3.3.1-11].
 func (m *Model) setRetained(msg *message) {
 	for i, r := range m.retained {
 		if r.topic == msg.topic {
@@ -83,7 +96,11 @@ func (m *Model) setRetained(msg *message) {
 		}
 	}
 	if len(msg.payload) > 0 {
-		m.retained = append(m.retained, msg)
+		i := 0
+		for i < len(m.retained) && m.retained[i].topic < msg.topic {
+			i++
+		}
+		m.retained = slices.Insert(m.retained, i, msg)
 	}
 }
 

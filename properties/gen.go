@@ -54,6 +54,7 @@ func OpGen(s Scope) *rapid.Generator[Op] {
 			op.Topic = rapid.SampledFrom(s.Topics).Draw(t, "topic")
 			op.QoS = packet.QoS(rapid.IntRange(0, int(s.MaxQoS)).Draw(t, "qos"))
 			op.Count = 1
+			op.Retain = rapid.IntRange(0, 4).Draw(t, "retain?") == 0
 			if rapid.IntRange(0, 9).Draw(t, "burst?") == 0 {
 				op.Count = rapid.IntRange(1, s.Burst).Draw(t, "count")
 			}

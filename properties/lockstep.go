@@ -172,7 +172,7 @@ func (l *Lockstep) publish(op Op, c *client) error {
 			return nil // a QoS 2 refusal may have closed the connection
 		}
 		c.published++
-		p := &packet.Publish{QoS: op.QoS, Topic: op.Topic, Payload: fmt.Appendf(nil, "c%d#%d", l.index(c), c.published)}
+		p := &packet.Publish{QoS: op.QoS, Retain: op.Retain, Topic: op.Topic, Payload: fmt.Appendf(nil, "c%d#%d", l.index(c), c.published)}
 		if op.QoS > 0 {
 			p.PacketID = l.pid(c)
 		}

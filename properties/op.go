@@ -54,6 +54,7 @@ type Op struct {
 	Topic     string        // OpPublish
 	QoS       packet.QoS    // OpSubscribe, OpPublish
 	Count     int           // OpPublish: how many messages (at least 1)
+	Retain    bool          // OpPublish: RETAIN=1
 	Index     int           // OpAck: which pending delivery, modulo their number
 	D         time.Duration // OpAdvance
 }
@@ -74,6 +75,9 @@ func (op Op) String() string {
 		b.WriteString(" " + op.Filter)
 	case OpPublish:
 		fmt.Fprintf(&b, " %s %s x%d", op.Topic, op.QoS, max(op.Count, 1))
+		if op.Retain {
+			b.WriteString(" retain")
+		}
 	case OpAck:
 		fmt.Fprintf(&b, " #%d", op.Index)
 	}
