@@ -56,11 +56,14 @@ func describe(o broker.Output) string {
 
 // run plays script on a model of the named profile and returns every output,
 // each prefixed with the time it happened at.
-func run(t *testing.T, profile string, script []act, until time.Duration) []string {
+func run(t *testing.T, profile string, tweak func(*broker.Policy), script []act, until time.Duration) []string {
 	t.Helper()
 	pol, err := broker.Profile(profile)
 	if err != nil {
 		t.Fatal(err)
+	}
+	if tweak != nil {
+		tweak(&pol)
 	}
 	m := New(pol)
 	var lines []string
@@ -114,6 +117,7 @@ func TestModel(t *testing.T) {
 	tests := []struct {
 		name    string
 		profile string
+		tweak   func(*broker.Policy)
 		script  []act
 		until   time.Duration
 		filter  []string
@@ -277,15 +281,99 @@ func TestModel(t *testing.T) {
 		filter: []string{"c1 "},
 		want: []string{"1s c1 CONNACK sp=false accepted", "1s c1 SUBACK id=1 [2]",
 			`1s c1 PUBLISH q1 id=1 retain topic="r" payload=4B "kept"`},
+	}, {
+		name:    "invariant 11 aws replays at most 10 stored messages per second",
+		profile: "aws",
+		script:  offlineBurst(12, 1),
+		until:   20 * sec,
+		filter:  []string{"c3 PUBLISH", "id=1"},
+		want: []string{`10s c3 PUBLISH q1 id=1 topic="t" payload=1B "m"`, `10s c3 PUBLISH q1 id=10 topic="t" payload=1B "m"`,
+			`11s c3 PUBLISH q1 id=11 topic="t" payload=1B "m"`, `11s c3 PUBLISH q1 id=12 topic="t" payload=1B "m"`},
+	}, {
+		name:    "invariant 11 aws live traffic overtakes the paced backlog",
+		profile: "aws",
+		script:  append(offlineBurst(11, 1), act{10 * sec, pub(2, "t", 1, 99, "live")}),
+		until:   20 * sec,
+		filter:  []string{"c3 PUBLISH", "payload=4B"},
+		want:    []string{`10s c3 PUBLISH q1 id=11 topic="t" payload=4B "live"`},
+	}, {
+		name:    "invariant 11 tencent paces the resends of unacknowledged messages",
+		profile: "tencent",
+		script: append(online(0, 1, "d", "t", 1), act{0, open(2)}, act{0, connect(2, "p", true, 0)},
+			act{0, pub(2, "t", 1, 1, "a")}, act{0, pub(2, "t", 1, 2, "b")}, act{sec, lost(1)},
+			act{2 * sec, open(3)}, act{2 * sec, connect(3, "d", false, 0)}),
+		until:  10 * sec,
+		filter: []string{"c3 PUBLISH"},
+		want: []string{`2s c3 PUBLISH q1 id=1 dup topic="t" payload=1B "a"`,
+			`2.5s c3 PUBLISH q1 id=2 dup topic="t" payload=1B "b"`},
+	}, {
+		name:    "emqx retries an unacknowledged PUBLISH on a live connection after 30 s",
+		profile: "emqx",
+		script: append(online(0, 1, "d", "t", 1), act{0, open(2)}, act{0, connect(2, "p", true, 0)},
+			act{0, pub(2, "t", 1, 1, "a")}),
+		until:  time.Minute,
+		filter: []string{"c1 PUBLISH"},
+		want: []string{`0s c1 PUBLISH q1 id=1 topic="t" payload=1B "a"`, `30s c1 PUBLISH q1 id=1 dup topic="t" payload=1B "a"`,
+			`1m0s c1 PUBLISH q1 id=1 dup topic="t" payload=1B "a"`},
+	}, {
+		name:    "aws gives up retrying after an hour online, not offline",
+		profile: "aws",
+		script: append(append(online(0, 1, "d", "t", 1), online(0, 4, "e", "t", 1)...), act{0, open(2)}, act{0, connect(2, "p", true, 0)},
+			act{0, pub(2, "t", 1, 1, "a")}, act{sec, lost(4)}),
+		until:  2 * hour,
+		filter: []string{evDropped},
+		want: []string{fmt.Sprintf("1h0m0s ev 13 d m1 r%d sp=false", broker.ReasonRetryExhausted),
+			fmt.Sprintf("1h30m0s ev 13 e m1 r%d sp=false", broker.ReasonSessionExpired)},
+	}, {
+		name:    "aws ignores a QoS 2 PUBLISH: no PUBACK, no delivery",
+		profile: "aws",
+		script: append(online(0, 1, "d", "t", 1), act{0, open(2)}, act{0, connect(2, "p", true, 0)},
+			act{0, pub(2, "t", 2, 1, "a")}),
+		filter: []string{"0s c"},
+		want:   []string{"0s c1 CONNACK sp=false accepted", "0s c1 SUBACK id=1 [1]", "0s c2 CONNACK sp=false accepted"},
+	}, {
+		name:    "tencent handles a QoS 2 PUBLISH as QoS 1",
+		profile: "tencent",
+		script: append(online(0, 1, "d", "t", 1), act{0, open(2)}, act{0, connect(2, "p", true, 0)},
+			act{0, pub(2, "t", 2, 1, "a")}),
+		filter: []string{"0s c", "PUB"},
+		want:   []string{`0s c1 PUBLISH q1 id=1 topic="t" payload=1B "a"`, "0s c2 PUBACK id=1"},
+	}, {
+		name:    "invariant 8 DropNewest refuses the arriving copy",
+		profile: "mosquitto",
+		tweak:   func(p *broker.Policy) { p.QueueCap = 2 },
+		script:  offlineBurst(3, 1),
+		filter:  []string{evDropped},
+		want:    []string{fmt.Sprintf("2s ev 13 d m3 r%d sp=false", broker.ReasonQueueFull)},
+	}, {
+		name:    "invariant 8 emqx evicts QoS 0 first, and a QoS 0 arrival never evicts QoS 1",
+		profile: "emqx",
+		tweak:   func(p *broker.Policy) { p.QueueCap = 2 },
+		script: append(online(0, 1, "d", "t", 1), act{sec, lost(1)}, act{2 * sec, open(2)}, act{2 * sec, connect(2, "p", true, 0)},
+			act{2 * sec, pub(2, "t", 1, 1, "1")}, act{2 * sec, pub(2, "t", 0, 0, "2")}, act{2 * sec, pub(2, "t", 1, 3, "3")},
+			act{2 * sec, pub(2, "t", 0, 0, "4")}),
+		filter: []string{evDropped},
+		want: []string{fmt.Sprintf("2s ev 13 d m2 r%d sp=false", broker.ReasonQueueFull),
+			fmt.Sprintf("2s ev 13 d m4 r%d sp=false", broker.ReasonQueueFull)},
 	}}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			got := grep(run(t, tt.profile, tt.script, tt.until), tt.filter...)
+			got := grep(run(t, tt.profile, tt.tweak, tt.script, tt.until), tt.filter...)
 			if !slices.Equal(got, tt.want) {
 				t.Errorf("got\n  %s\nwant\n  %s", strings.Join(got, "\n  "), strings.Join(tt.want, "\n  "))
 			}
 		})
 	}
+}
+
+// offlineBurst subscribes d (c1), takes it offline, has p (c2) publish n
+// messages at QoS q while it is away, and resumes d on c3 at 10 s.
+func offlineBurst(n int, q packet.QoS) []act {
+	s := append(online(0, 1, "d", "t", 1), act{sec, lost(1)}, act{2 * sec, open(2)}, act{2 * sec, connect(2, "p", true, 0)})
+	for i := range n {
+		s = append(s, act{2 * sec, pub(2, "t", q, uint16(i+1), "m")})
+	}
+	return append(s, act{10 * sec, open(3)}, act{10 * sec, connect(3, "d", false, 0)})
 }
 
 func TestMatchesAgreesWithCodec(t *testing.T) {

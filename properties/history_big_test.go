@@ -56,3 +56,30 @@ func recordHistory(t testing.TB, pol broker.Policy, n int, seed uint64) []histor
 	}
 	return rec.Ops()
 }
+
+// BenchmarkCheck10k times porcupine on a 10,000-operation history of the
+// core under tencent (recorded once, outside the timing).
+func BenchmarkCheck10k(b *testing.B) {
+	pol, _ := broker.Profile("tencent")
+	ops := recordHistory(b, pol, 10000, 1)
+	b.ResetTimer()
+	for b.Loop() {
+		res, err := history.Check(pol, ops, "", time.Minute)
+		if err != nil || !res.OK {
+			b.Fatalf("%v, %v", res, err)
+		}
+	}
+	b.ReportMetric(float64(len(ops)), "ops/history")
+}
+
+// BenchmarkLockstepRun times one run of seeded random operations on the core
+// and the model in lockstep, under tencent, until the recorder holds 100
+// history operations (about the size of an average rapid run).
+func BenchmarkLockstepRun(b *testing.B) {
+	pol, _ := broker.Profile("tencent")
+	seed := uint64(0)
+	for b.Loop() {
+		seed++
+		recordHistory(b, pol, 100, seed)
+	}
+}
