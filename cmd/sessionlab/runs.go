@@ -3,6 +3,7 @@ package main
 import (
 	"fmt"
 	"io"
+	"runtime/debug"
 	"strings"
 	"sync"
 
@@ -59,6 +60,10 @@ func expectedKnobs(sc scenario.Scenario, seed uint64) netsim.Knobs {
 	return netsim.Swarm(&s)
 }
 
+// coreForTest, when set, builds the core of every run instead of
+// broker.New; tests use it to inject a failing core.
+var coreForTest func(broker.Config) (sim.Core, error)
+
 // simulateAll runs sc under every profile of a, one goroutine each, and
 // collects the runs in profile order. Progress goes to stderr as a bar
 // when stderr is a terminal.
@@ -72,11 +77,18 @@ func simulateAll(sc scenario.Scenario, a simulateArgs, stderr io.Writer) (*metri
 	errs := make([]error, len(a.profiles))
 	var wg sync.WaitGroup
 	for i, name := range a.profiles {
-		opts := sim.Options{Wire: a.wire}
+		opts := sim.Options{Wire: a.wire, NewCore: coreForTest}
 		if bar != nil {
 			opts.Progress = bar.update(i)
 		}
-		wg.Go(func() { runs[i], errs[i] = simulateOne(sc, name, a.seed, a.check, opts) })
+		wg.Go(func() {
+			defer func() { // a panicking core is a crash to report, not to die of
+				if r := recover(); r != nil {
+					errs[i] = fmt.Errorf("crash: %v\n%s", r, debug.Stack())
+				}
+			}()
+			runs[i], errs[i] = simulateOne(sc, name, a.seed, a.check, opts)
+		})
 	}
 	wg.Wait()
 	for i, err := range errs {

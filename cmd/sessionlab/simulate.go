@@ -110,7 +110,7 @@ func runSimulate(args []string, stdout, stderr io.Writer) int {
 	printPreamble(stdout, a, sc)
 	f, err := simulateAll(sc, a, stderr)
 	if err != nil {
-		return c.failure(err)
+		return c.failure(fmt.Errorf("%w\n  reproduce: %s", err, reproduce(a)))
 	}
 	if err := report(stdout, f, a); err != nil {
 		return c.failure(err)

@@ -8,6 +8,9 @@ import (
 	"regexp"
 	"strings"
 	"testing"
+
+	"github.com/sessionlab/sessionlab/broker"
+	"github.com/sessionlab/sessionlab/sim"
 )
 
 // smallRun is a fast simulate command line: a small fleet for 20 minutes.
@@ -206,5 +209,27 @@ func TestSimulateDefaults(t *testing.T) {
 	want := simulateArgs{scenario: "mixed", profiles: []string{"tencent", "aws", "hivemq"}, out: "out", check: true}
 	if !reflect.DeepEqual(a, want) {
 		t.Errorf("defaults = %+v, want %+v", a, want)
+	}
+}
+
+// panickingCore is a broker core that breaks on its first input.
+type panickingCore struct{}
+
+func (panickingCore) Step(broker.Time, broker.Input)    { panic("core invariant broken") }
+func (panickingCore) Outputs() []broker.Output          { return nil }
+func (panickingCore) NextDeadline() (broker.Time, bool) { return 0, false }
+
+func TestSimulateReportsACrashingCoreWithTheReproduceCommand(t *testing.T) {
+	coreForTest = func(broker.Config) (sim.Core, error) { return panickingCore{}, nil }
+	defer func() { coreForTest = nil }()
+	code, _, stderr := runCLI("simulate", "--scenario", "testdata/tiny.yaml", "--profile", "aws",
+		"--seed", "8", "--out", t.TempDir())
+	if code != exitFailure {
+		t.Errorf("exit %d, want %d", code, exitFailure)
+	}
+	for _, want := range []string{"profile aws: crash: core invariant broken", "reproduce: sessionlab simulate --scenario testdata/tiny.yaml --profile aws --seed 8"} {
+		if !strings.Contains(stderr, want) {
+			t.Errorf("stderr lacks %q:\n%s", want, stderr)
+		}
 	}
 }
