@@ -102,6 +102,13 @@ var builtins = []Scenario{
 		Network: Network{Latency: cellular},
 	},
 	{
+		Name:        "swarm",
+		Description: "the steady fleet on a network whose faults are drawn from the seed (swarm testing)",
+		Duration:    2 * hour, Heal: 20 * min_,
+		Groups:  []Group{sensors, actuators, with(backends, func(g *Group) { g.PublishEvery = 2 * min_ })},
+		Network: Network{Latency: cellular, Swarm: true},
+	},
+	{
 		Name:        "mixed",
 		Description: "a day and a bit of a mixed fleet: nightly offline, one outage storm, a flaky subset, some devices away past 24 h",
 		Duration:    26 * hour, Heal: 30 * min_, Sample: 5 * min_,

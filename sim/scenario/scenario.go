@@ -6,6 +6,7 @@ package scenario
 
 import (
 	"fmt"
+	"sort"
 	"time"
 
 	"github.com/sessionlab/sessionlab/netsim"
@@ -171,28 +172,41 @@ func (e Event) String() string {
 }
 
 // Scaled returns a copy of s whose non-backend groups are resized in
-// proportion so that they total devices (each group keeps at least one).
-// Backend groups keep their count. devices <= 0 returns s unchanged.
+// proportion so that they total devices exactly (largest-remainder
+// rounding; each group keeps at least one device, so a tiny total may be
+// exceeded). Backend groups keep their count. devices <= 0 returns s.
 func (s Scenario) Scaled(devices int) Scenario {
-	if devices <= 0 {
-		return s
-	}
 	fleet := 0
 	for _, g := range s.Groups {
 		if g.Kind != Backend {
 			fleet += g.Count
 		}
 	}
-	if fleet == 0 {
+	if devices <= 0 || fleet == 0 {
 		return s
 	}
 	out := s
 	out.Groups = append([]Group(nil), s.Groups...)
+	type share struct{ i, rem int }
+	var shares []share
+	left := devices
 	for i := range out.Groups {
 		g := &out.Groups[i]
-		if g.Kind != Backend && g.Count > 0 {
-			g.Count = max(1, int(int64(g.Count)*int64(devices)/int64(fleet)))
+		if g.Kind == Backend {
+			continue
 		}
+		exact := int64(g.Count) * int64(devices)
+		g.Count = int(exact / int64(fleet))
+		left -= g.Count
+		shares = append(shares, share{i, int(exact % int64(fleet))})
+	}
+	sort.SliceStable(shares, func(a, b int) bool { return shares[a].rem > shares[b].rem })
+	for k := 0; left > 0 && k < len(shares); k++ {
+		out.Groups[shares[k].i].Count++
+		left--
+	}
+	for i := range out.Groups {
+		out.Groups[i].Count = max(out.Groups[i].Count, 1)
 	}
 	return out
 }
