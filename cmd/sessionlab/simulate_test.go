@@ -13,7 +13,8 @@ import (
 	"github.com/sessionlab/sessionlab/sim"
 )
 
-// smallRun is a fast simulate command line: a small fleet for 20 minutes.
+// smallRun is a fast simulate command line: 30 devices, a 40-minute
+// faulty phase with the outage at 30 minutes.
 func smallRun(out string, seed string) []string {
 	return []string{"simulate", "--scenario", "outage-storm", "--profile", "tencent,aws,hivemq",
 		"--devices", "30", "--duration", "40m", "--seed", seed, "--out", out}
