@@ -15,19 +15,19 @@ import (
 // random stream and where it is in its offline schedule. Devices live in
 // one slice indexed by device number; nothing points into it from maps.
 type device struct {
-	sess    *client.Session
-	work    rng.Stream // publish times, offline jitter, command targets
-	backoff rng.Stream // the client's reconnect jitter
-	id      string
-	topic   string // telemetry: where it publishes; command: its command topic
-	group   int16
-	conn    netsim.ConnID // the client's current transport, 0 when none
-	timerAt time.Duration // the armed client timer, -1 when none
-	off     bool          // powered off by the offline schedule
-	window  int32         // index of the next offline window
-	shift   time.Duration // this device's offline jitter
-	offline bool          // follows the group's offline schedule
-	pubGen  uint16        // publish chain generation; older chains are stale
+	sess       *client.Session
+	work       rng.Stream // publish times, offline jitter, command targets
+	backoff    rng.Stream // the client's reconnect jitter
+	id         string
+	topic      string // telemetry: where it publishes; command: its command topic
+	group      int16
+	conn       netsim.ConnID // the client's current transport, 0 when none
+	timerAt    time.Duration // the armed client timer, -1 when none
+	off        bool          // powered off by the offline schedule
+	window     int32         // index of the next offline window
+	shift      time.Duration // this device's offline jitter
+	hasWindows bool          // follows the group's offline schedule
+	pubGen     uint16        // publish chain generation; older chains are stale
 }
 
 // setup builds the fleet and schedules the run's first events.
@@ -48,7 +48,7 @@ func (r *runner) setup(seed uint64) {
 	}
 	r.ledger = newLedger(&r.m, ids, seed)
 	for i := range r.devs {
-		r.scheduleDevice(seed, int32(i))
+		r.scheduleDevice(int32(i))
 	}
 	for i, ev := range r.sc.Events {
 		r.scheduleEvent(seed, i, ev)
@@ -90,14 +90,14 @@ func (r *runner) initDevice(seed uint64, h, gi, i int) {
 	}
 	d.sess = client.New(cfg, &d.backoff)
 	if o := g.Offline; o != nil {
-		d.offline = o.Fraction == 0 || d.work.Bool(o.Fraction)
+		d.hasWindows = o.Fraction == 0 || d.work.Bool(o.Fraction)
 		d.shift = d.work.Uniform(0, o.Jitter)
 	}
 }
 
 // scheduleDevice schedules a device's power-on, first publish, first
 // offline window and first random partition.
-func (r *runner) scheduleDevice(seed uint64, dev int32) {
+func (r *runner) scheduleDevice(dev int32) {
 	d := &r.devs[dev]
 	g := r.groups[d.group]
 	on := d.work.Uniform(0, InitialSpread)
@@ -129,7 +129,7 @@ func (r *runner) publishEvery(g scenario.Group) time.Duration {
 func (r *runner) scheduleWindow(dev int32) {
 	d := &r.devs[dev]
 	o := r.groups[d.group].Offline
-	if !d.offline || o == nil || (o.Every == 0 && d.window > 0) {
+	if !d.hasWindows || o == nil || (o.Every == 0 && d.window > 0) {
 		return
 	}
 	start := o.Start + d.shift + time.Duration(d.window)*o.Every
@@ -186,6 +186,8 @@ func uidOf(p []byte) uint64 {
 	return u
 }
 
+// powerOff starts the device's current offline window: the device stops
+// (gracefully or not, as the group says) and powers on again after For.
 func (r *runner) powerOff(dev int32) {
 	d := &r.devs[dev]
 	if r.healed || d.off {
@@ -199,6 +201,9 @@ func (r *runner) powerOff(dev int32) {
 	d.window++
 }
 
+// powerOn starts the device (at the beginning of the run, after an offline
+// window, or when the healed phase begins); after an offline window it
+// restarts the publish chain and schedules the next window.
 func (r *runner) powerOn(dev int32) {
 	d := &r.devs[dev]
 	wasOff := d.off

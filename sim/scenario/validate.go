@@ -49,9 +49,20 @@ func fieldErr(path, format string, args ...any) *FieldError {
 // seconds, MQTT 3.1.1 section 3.1.2.10).
 const maxKeepAlive = 65535 * time.Second
 
+// Limits on a scenario's size, so that a mistyped count fails validation
+// instead of exhausting memory.
+const (
+	MaxDevices = 5_000_000
+	MaxEvents  = 10_000
+)
+
 // Validate reports the first invalid value of s as a *FieldError.
 func (s Scenario) Validate() error {
 	switch {
+	case s.Devices() > MaxDevices:
+		return fieldErr("groups", "%d devices in all; at most %d", s.Devices(), MaxDevices)
+	case len(s.Events) > MaxEvents:
+		return fieldErr("events", "%d events; at most %d", len(s.Events), MaxEvents)
 	case s.Name == "":
 		return fieldErr("name", "must not be empty")
 	case s.Duration <= 0:
@@ -91,8 +102,8 @@ func (g Group) validate(path string) error {
 		return fieldErr(path+".name", "must be non-empty without '/', '+', '#'")
 	case g.Kind != Telemetry && g.Kind != Command && g.Kind != Backend:
 		return fieldErr(path+".kind", "must be telemetry, command or backend, not %q", g.Kind)
-	case g.Count <= 0:
-		return fieldErr(path+".count", "must be > 0")
+	case g.Count <= 0 || g.Count > MaxDevices:
+		return fieldErr(path+".count", "must be > 0 and at most %d", MaxDevices)
 	case g.KeepAlive < 0 || g.KeepAlive > maxKeepAlive || g.KeepAlive%time.Second != 0:
 		return fieldErr(path+".keepalive", "must be whole seconds in [0s, 65535s]")
 	case g.QoS < 0 || g.QoS > 2:
