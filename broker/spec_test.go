@@ -540,3 +540,41 @@ func TestQoS2RefusedCloses(t *testing.T) {
 		t.Errorf("got %s, want close", h.trace())
 	}
 }
+
+func TestTrieAddMatchRemove(t *testing.T) {
+	var root node
+	s1, s2 := &session{clientID: "1", seq: 1}, &session{clientID: "2", seq: 2}
+	filters := []string{"a/b", "a/c", "a/+", "a/#", "x"}
+	for _, f := range filters {
+		root.add(f, s1, 1)
+	}
+	root.add("a/b", s2, 2)
+	root.add("a/b", s2, 0) // re-subscribing replaces the grant
+	tests := []struct {
+		topic string
+		want  int // matching (session, filter) pairs
+	}{
+		{"a/b", 4}, {"a/c", 3}, {"a/d", 2}, {"a", 1}, {"x", 1}, {"y", 0},
+	}
+	for _, tt := range tests {
+		if got := len(root.match(splitLevels(tt.topic, nil), nil)); got != tt.want {
+			t.Errorf("match(%q) = %d subscribers, want %d", tt.topic, got, tt.want)
+		}
+	}
+	for _, sub := range root.match(splitLevels("a/b", nil), nil) {
+		if sub.s == s2 && sub.qos != 0 {
+			t.Errorf("s2 grant %v, want the replaced q0", sub.qos)
+		}
+	}
+	root.remove("a/b", s2)
+	for _, f := range filters {
+		if root.empty() {
+			t.Fatalf("trie empty before removing %q", f)
+		}
+		root.remove(f, s1)
+	}
+	if !root.empty() {
+		t.Errorf("trie not empty after removing every filter: %+v", root)
+	}
+	root.remove("never/added", s1) // a no-op
+}

@@ -77,24 +77,63 @@ type subscriber struct {
 }
 
 // node is one level of the topic filter trie. Children are looked up, never
-// iterated, so map order cannot reach an output.
+// iterated, so map order cannot reach an output. A node with a single child
+// keeps it inline: most paths of a fleet ("device/<id>/cmd") branch once,
+// and a map per node would triple the memory of an idle session.
 type node struct {
-	kids map[string]*node
-	subs []subscriber // sessions subscribed to the filter ending here
+	key1 string           // the level of kid1
+	kid1 *node            // the only child, while kids is nil
+	kids map[string]*node // two or more children
+	subs []subscriber     // sessions subscribed to the filter ending here
 }
+
+// child returns n's child for level, or nil.
+func (n *node) child(level string) *node {
+	if n.kids != nil {
+		return n.kids[level]
+	}
+	if n.kid1 != nil && n.key1 == level {
+		return n.kid1
+	}
+	return nil
+}
+
+// addChild adds k as n's child for level, which n does not have yet.
+func (n *node) addChild(level string, k *node) {
+	switch {
+	case n.kids != nil:
+		n.kids[level] = k
+	case n.kid1 == nil:
+		n.key1, n.kid1 = level, k
+	default:
+		n.kids = map[string]*node{n.key1: n.kid1, level: k}
+		n.key1, n.kid1 = "", nil
+	}
+}
+
+// removeChild removes n's child for level.
+func (n *node) removeChild(level string) {
+	if n.kids != nil {
+		delete(n.kids, level)
+		return
+	}
+	if n.key1 == level {
+		n.key1, n.kid1 = "", nil
+	}
+}
+
+// empty reports whether n has neither children nor subscribers.
+func (n *node) empty() bool { return n.kid1 == nil && len(n.kids) == 0 && len(n.subs) == 0 }
 
 // add subscribes s to filter with qos, replacing an existing grant.
 func (n *node) add(filter string, s *session, qos packet.QoS) {
 	for rest, more := filter, true; more; {
 		var level string
 		level, rest, more = strings.Cut(rest, "/")
-		k := n.kids[level]
+		k := n.child(level)
 		if k == nil {
-			if n.kids == nil {
-				n.kids = make(map[string]*node, 1)
-			}
 			k = &node{}
-			n.kids[level] = k
+			n.addChild(level, k)
 		}
 		n = k
 	}
@@ -111,7 +150,7 @@ func (n *node) add(filter string, s *session, qos packet.QoS) {
 // whether n itself is now empty.
 func (n *node) remove(filter string, s *session) bool {
 	level, rest, more := strings.Cut(filter, "/")
-	if k := n.kids[level]; k != nil {
+	if k := n.child(level); k != nil {
 		var empty bool
 		if more {
 			empty = k.remove(rest, s)
@@ -119,10 +158,10 @@ func (n *node) remove(filter string, s *session) bool {
 			empty = k.removeSub(s)
 		}
 		if empty {
-			delete(n.kids, level)
+			n.removeChild(level)
 		}
 	}
-	return len(n.kids) == 0 && len(n.subs) == 0
+	return n.empty()
 }
 
 // removeSub removes s from n's subscribers and reports whether n is empty.
@@ -139,7 +178,7 @@ func (n *node) removeSub(s *session) bool {
 	if len(n.subs) == 0 {
 		n.subs = nil
 	}
-	return len(n.kids) == 0 && len(n.subs) == 0
+	return n.empty()
 }
 
 // match appends the subscribers whose filters match the topic levels. A
@@ -152,21 +191,21 @@ func (n *node) match(levels []string, dst []subscriber) []subscriber {
 func (n *node) matchFrom(levels []string, i int, dst []subscriber) []subscriber {
 	if i == len(levels) {
 		dst = append(dst, n.subs...)
-		if h := n.kids["#"]; h != nil {
+		if h := n.child("#"); h != nil {
 			dst = append(dst, h.subs...) // "a/#" matches "a" [MQTT-4.7.1-2]
 		}
 		return dst
 	}
-	if k := n.kids[levels[i]]; k != nil {
+	if k := n.child(levels[i]); k != nil {
 		dst = k.matchFrom(levels, i+1, dst)
 	}
 	if i == 0 && strings.HasPrefix(levels[0], "$") {
 		return dst // [MQTT-4.7.2-1]
 	}
-	if k := n.kids["+"]; k != nil {
+	if k := n.child("+"); k != nil {
 		dst = k.matchFrom(levels, i+1, dst)
 	}
-	if h := n.kids["#"]; h != nil {
+	if h := n.child("#"); h != nil {
 		dst = append(dst, h.subs...)
 	}
 	return dst
