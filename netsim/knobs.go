@@ -110,5 +110,5 @@ func Swarm(s *rng.Stream) Knobs {
 
 // logUniform draws from [lo, hi) with a uniform logarithm.
 func logUniform(s *rng.Stream, lo, hi float64) float64 {
-	return lo * math.Pow(hi/lo, s.Float64())
+	return lo * rng.Pow(hi/lo, s.Float64())
 }

@@ -292,7 +292,7 @@ func (l *ledger) sample(now time.Duration, byDepth []int) []int {
 
 // rankOf returns the q-quantile of n values given as a count per value.
 func rankOf(count []int, n int, q float64) int {
-	rank := int(q*float64(n) + 0.5)
+	rank := int(float64(q*float64(n)) + 0.5) // rounded product: no fused multiply-add
 	rank = min(max(rank, 1), n)
 	seen := 0
 	for v, c := range count {

@@ -83,7 +83,7 @@ func (s *Stream) Exp(mean time.Duration) time.Duration {
 		return 0
 	}
 	u := 1 - s.Float64() // (0, 1]
-	return clamp(-math.Log(u) * float64(mean))
+	return clamp(-log(u) * float64(mean))
 }
 
 // Uniform returns a duration uniform in [lo, hi); lo when hi <= lo.
@@ -94,11 +94,17 @@ func (s *Stream) Uniform(lo, hi time.Duration) time.Duration {
 	return lo + time.Duration(s.Uint64()%uint64(hi-lo))
 }
 
-// Normal returns a standard normal variate (Box-Muller, one of the pair).
+// Normal returns a standard normal variate (Marsaglia's polar method, one
+// of the pair: no trigonometry, so it is portable; see log).
 func (s *Stream) Normal() float64 {
-	u1 := 1 - s.Float64()
-	u2 := s.Float64()
-	return math.Sqrt(-2*math.Log(u1)) * math.Cos(2*math.Pi*u2)
+	for {
+		u := float64(2*s.Float64()) - 1 // explicit rounding: no fused multiply-add
+		v := float64(2*s.Float64()) - 1
+		q := float64(u*u) + float64(v*v)
+		if q > 0 && q < 1 {
+			return u * math.Sqrt(-2*log(q)/q)
+		}
+	}
 }
 
 // LogNormal returns a log-normal duration with the given median and shape
@@ -107,7 +113,7 @@ func (s *Stream) LogNormal(median time.Duration, sigma float64) time.Duration {
 	if sigma <= 0 {
 		return median
 	}
-	return clamp(float64(median) * math.Exp(sigma*s.Normal()))
+	return clamp(float64(median) * exp(sigma*s.Normal()))
 }
 
 // Pareto returns a Pareto (type I) duration with scale xm (its minimum) and
@@ -118,7 +124,7 @@ func (s *Stream) Pareto(xm time.Duration, alpha float64) time.Duration {
 		return xm
 	}
 	u := 1 - s.Float64()
-	return clamp(float64(xm) / math.Pow(u, 1/alpha))
+	return clamp(float64(xm) / pow(u, 1/alpha))
 }
 
 // maxDuration caps drawn durations at about 292 years / 4 so that adding
@@ -138,3 +144,7 @@ func clamp(ns float64) time.Duration {
 
 // String describes the stream's position for traces, e.g. "rng(9e37…)".
 func (s Stream) String() string { return fmt.Sprintf("rng(%016x)", s.state) }
+
+// Pow returns x**y for x > 0, computed portably: bit-identical on every
+// platform, unlike math.Pow (see log in portable.go).
+func Pow(x, y float64) float64 { return pow(x, y) }
