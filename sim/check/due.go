@@ -74,9 +74,18 @@ func (k *Checker) expireDues(now time.Duration) {
 		case dueExpiry:
 			cl := d.client
 			if cl.exists && !cl.online && cl.gen == d.gen && cl.offlineAt == d.offlineAt {
-				k.failAt(Safety, d.at, cl, broker.InvExpiry, "(DESIGN.md invariant 10; AWS: seeds/004_f90e017e28b43d5c.txt)",
+				k.failAt(Safety, d.at, cl, broker.InvExpiry, k.expirySource(),
 					"session offline since "+cl.offlineAt.String()+" has not expired by "+d.at.String())
 			}
 		}
 	}
+}
+
+// expirySource names where the policy's expiry tolerance comes from.
+func (k *Checker) expirySource() string {
+	if k.cfg.Policy.ExpirySweep > 0 {
+		return "(DESIGN.md invariant 10; " + k.cfg.Policy.Name + " expires up to " + k.cfg.Policy.ExpirySweep.String() +
+			" late, e.g. AWS: seeds/004_f90e017e28b43d5c.txt)"
+	}
+	return "(DESIGN.md invariant 10)"
 }
