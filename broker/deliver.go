@@ -32,7 +32,10 @@ func (b *Broker) canSend(s *session, d delivery) bool {
 
 // enqueue queues d, evicting the policy's victim when the queue is at its cap
 // (invariant 8).
+// An eviction can unblock copies behind the victim (QoS 0 behind a QoS 1
+// head waiting for the window), so it is followed by a pump.
 func (b *Broker) enqueue(s *session, d delivery) {
+	evicted := false
 	if b.pol.QueueCap > 0 && s.queue.Len() >= b.pol.QueueCap {
 		victim := b.victim(s, d)
 		if victim < 0 {
@@ -44,11 +47,15 @@ func (b *Broker) enqueue(s *session, d delivery) {
 			s.backlog--
 		}
 		b.drop(s, v, ReasonQueueFull)
+		evicted = true
 	}
 	d.at, d.state, d.stored = b.now, copyQueued, false
 	s.queue.push(d, b.pol.QueueCap)
 	b.emit(Event{Kind: EvEnqueued, ClientID: s.clientID, Msg: d.msg.id, Topic: d.msg.topic, QoS: d.qos, Publisher: d.msg.publisher})
 	b.touch(s)
+	if evicted {
+		b.pump(s)
+	}
 }
 
 // victim returns the index of the queued copy the policy evicts for the

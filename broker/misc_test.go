@@ -348,3 +348,32 @@ func TestPolicyString(t *testing.T) {
 		t.Error("Policy.String is not one line")
 	}
 }
+
+func TestRetainedReplayIntoFullQueuePumpsAfterEachEviction(t *testing.T) {
+	h := newHarness(t, "tencent", func(p *Policy) { p.QueueCap, p.InflightWindow = 3, 2 })
+	h.connect(1, "c", false, 0)
+	h.subscribe(1, "a", 1)
+	h.publish(1, "a", 1, 1, "m2") // retained later by the next publish; in flight
+	h.recv(1, &packet.Publish{Topic: "a", QoS: 1, PacketID: 2, Retain: true, Payload: []byte("r1")})
+	h.subscribe(1, "a", 1) // replays r1: the window (2) is now full
+	for i, p := range []string{"q1", "x0", "y0"} {
+		q := packet.QoS(1)
+		if i > 0 {
+			q = 0
+		}
+		h.recv(1, &packet.Publish{Topic: "a", QoS: q, PacketID: uint16(3 + i), Retain: true, Payload: []byte(p)})
+	}
+	h.recv(1, &packet.Publish{Topic: "b", QoS: 0, Retain: true, Payload: []byte("b0")})
+	if got := h.b.QueueLen("c"); got != 3 {
+		t.Fatalf("queued %d, want the cap 3 (q1 head blocking two QoS 0)", got)
+	}
+	h.all = nil
+	h.recv(1, &packet.Subscribe{PacketID: 9, Subscriptions: []packet.Subscription{{Filter: "+", QoS: 0}}})
+	var drops []string
+	for _, e := range events(h.all, EvDropped) {
+		drops = append(drops, e.Topic+"/"+e.QoS.String())
+	}
+	if want := []string{"a/q1"}; !slices.Equal(drops, want) {
+		t.Errorf("drops %v, want only the QoS 1 head %v", drops, want)
+	}
+}
