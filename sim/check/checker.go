@@ -40,13 +40,14 @@ type Checker struct {
 	uids    map[uint64][]broker.MsgID // payload id -> messages carrying it
 	order   map[orderKey]broker.MsgID // last first-received message per publisher and topic
 
-	in     broker.Input // the input being stepped
-	inConn *conn
-	curUID uint64
-	fresh  []*msg    // published in the current step
-	settle []*client // clients owing a PUBREL or a Will by the end of the step
-	dues   dueHeap
-	events int64
+	lastPub wirePub      // the last PUBLISH the broker sent, to hold EvSent to it
+	in      broker.Input // the input being stepped
+	inConn  *conn
+	curUID  uint64
+	fresh   []*msg    // published in the current step
+	settle  []*client // clients owing a PUBREL or a Will by the end of the step
+	dues    dueHeap
+	events  int64
 }
 
 // orderKey is one subscriber's view of one publisher's topic (invariant 7).

@@ -84,6 +84,10 @@ func (k *Checker) sessionAlive(cl *client) (want, may bool) {
 
 // send follows a packet the broker sent.
 func (k *Checker) send(id broker.ConnID, p packet.Packet) {
+	if p, ok := p.(*packet.Publish); ok {
+		k.lastPub = wirePub{conn: id, dup: p.Dup, qos: p.QoS, pid: p.PacketID, uid: payloadID(p.Payload), set: true}
+		return
+	}
 	c := k.conns[id]
 	if c == nil || c.client == nil {
 		return

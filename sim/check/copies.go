@@ -108,7 +108,11 @@ func (k *Checker) sent(cl *client, ev broker.Event) {
 	}
 	if !cl.online {
 		k.fail(cl, broker.InvOfflineStorage, "[MQTT-3.1.2-5]", "message %d sent while the session is offline", ev.Msg)
+	} else if cl.conn != nil && ev.Conn != cl.conn.id {
+		k.fail(cl, broker.InvTakeover, "[MQTT-3.1.4-2]", "message %d sent on conn %d, but the session is on conn %d",
+			ev.Msg, ev.Conn, cl.conn.id)
 	}
+	k.matchWire(cl, r, ev)
 	if r.gen != cl.gen {
 		k.fail(cl, broker.InvCleanSession, "[MQTT-3.1.2-6]", "message %d of session incarnation %d sent to incarnation %d",
 			ev.Msg, r.gen, cl.gen)
@@ -208,4 +212,16 @@ func (k *Checker) pace(cl *client) {
 	}
 	cl.window[cl.windowHead] = k.now
 	cl.windowHead = (cl.windowHead + 1) % n
+}
+
+// matchWire holds an EvSent to the PUBLISH just sent: the checker trusts
+// events only as far as the packets on the wire agree with them.
+func (k *Checker) matchWire(cl *client, r *copyRec, ev broker.Event) {
+	w := k.lastPub
+	k.lastPub = wirePub{}
+	samePayload := r.m.uid == 0 || w.uid == r.m.uid
+	if !w.set || w.conn != ev.Conn || w.dup != ev.Dup || w.qos != ev.QoS || w.pid != ev.PacketID || !samePayload {
+		k.fail(cl, broker.InvRedelivery, "[MQTT-3.3.1-1]", "event \"%v\" does not match the PUBLISH sent (conn %d dup=%v q%d id=%d payload %d)",
+			ev, w.conn, w.dup, w.qos, w.pid, w.uid)
+	}
 }

@@ -49,53 +49,28 @@ func TestRunSteady(t *testing.T) {
 	}
 }
 
-// lossyCore is the real core with every PUBLISH it sends after cut
-// silently lost: the broker believes it sent them, no device gets them.
-type lossyCore struct {
-	sim.Core
-	now, cut broker.Time
-	outs     []broker.Output
-}
-
-func (c *lossyCore) Step(now broker.Time, in broker.Input) {
-	c.now = now
-	c.Core.Step(now, in)
-}
-
-func (c *lossyCore) Outputs() []broker.Output {
-	c.outs = c.outs[:0]
-	for _, o := range c.Core.Outputs() {
-		if _, pub := o.Packet.(*packet.Publish); o.Kind == broker.OutSend && pub && c.now >= c.cut {
-			continue
-		}
-		c.outs = append(c.outs, o)
-	}
-	return c.outs
-}
-
-// TestRunLossyCoreIsLivenessFailure runs a core that stops delivering in
-// the healed phase: no safety invariant breaks, but messages stay pending
-// past the bound, which is a liveness failure.
-func TestRunLossyCoreIsLivenessFailure(t *testing.T) {
-	sc, err := scenario.Builtin("steady")
+// TestRunSlowReplayIsLivenessFailure runs a broker that replays stored
+// messages one per 10 minutes (which breaks no safety invariant: pacing
+// only bounds the rate from above) against the liveness bound of the real
+// tencent profile: copies stay pending past the bound after the heal.
+func TestRunSlowReplayIsLivenessFailure(t *testing.T) {
+	sc, err := scenario.Builtin("overflow")
 	if err != nil {
 		t.Fatal(err)
 	}
-	sc = sc.Scaled(6)
-	sc.Heal = 30 * time.Minute
-	pol := profile(t, "hivemq")
-	opts := sim.Options{NewCore: func(cfg broker.Config) (sim.Core, error) {
-		b, err := broker.New(cfg)
-		return &lossyCore{Core: b, cut: sc.Duration}, err
-	}}
-	_, v, err := Run(sc, pol, 3, opts)
-	if err != nil {
+	sc = sc.Scaled(4)
+	real := profile(t, "tencent")
+	slow := real
+	slow.ReplayInterval = 10 * time.Minute
+	k := New(Config{Policy: slow, HealAt: sc.Duration, Bound: Bound(sc, real)})
+	if _, err := sim.Run(sc, slow, 3, sim.Options{Observer: k}); err != nil {
 		t.Fatal(err)
 	}
+	v := k.Finish(sc.End())
 	if v == nil || v.Kind != Liveness || v.Inv != broker.InvLiveness {
 		t.Fatalf("got %v, want a liveness failure", v)
 	}
-	if v.At < sc.Duration+Bound(sc, pol) || v.At > sc.End() {
-		t.Errorf("got failure at %v, want within [heal+bound, end] = [%v, %v]", v.At, sc.Duration+Bound(sc, pol), sc.End())
+	if lo := sc.Duration + Bound(sc, real); v.At < lo || v.At > sc.End() {
+		t.Errorf("got failure at %v, want within [heal+bound, end] = [%v, %v]", v.At, lo, sc.End())
 	}
 }

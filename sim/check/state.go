@@ -117,3 +117,14 @@ type copyRec struct {
 
 // done reports whether the copy reached its end state at the broker.
 func (r *copyRec) done() bool { return r.delivered || r.dropped }
+
+// wirePub is what the checker keeps of a PUBLISH the broker sent: the
+// packet itself may be reused by the core, its fields may not.
+type wirePub struct {
+	conn broker.ConnID
+	dup  bool
+	qos  packet.QoS
+	pid  uint16
+	uid  uint64
+	set  bool
+}
