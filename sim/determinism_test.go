@@ -122,3 +122,39 @@ func TestAddingADeviceChangesNoOtherDevice(t *testing.T) {
 		}
 	}
 }
+
+// goldenDigests pins the digest of every built-in scenario, shrunk to 12
+// devices, seed 99, under the test core: the simulator's own behaviour
+// (engine, network, clients, workload) on any machine and Go version. A
+// deliberate change to any of them changes these; update them then, and
+// say why in the commit. (Digests under the real core are not pinned here:
+// the core evolves on its own.)
+var goldenDigests = []struct {
+	scenario string
+	digest   string
+	events   int64
+}{
+	{"steady", "b998c39533574f16", 4583},
+	{"nightly-offline", "4fd5afa9ad59fe87", 65557},
+	{"outage-storm", "35199fc2a81dd8fa", 9815},
+	{"flaky-cellular", "fcd5b08b1a445680", 10520},
+	{"expiry-cliff", "aed392814500b8ab", 20542},
+	{"overflow", "10509656cc994b3b", 121402},
+	{"swarm", "36ef2c65e5b167da", 10167},
+	{"mixed", "e5ba3d05ec2e135d", 47236},
+}
+
+func TestGoldenDigests(t *testing.T) {
+	if got, want := len(goldenDigests), len(scenario.Names()); got != want {
+		t.Errorf("%d golden digests for %d built-in scenarios", got, want)
+	}
+	for _, g := range goldenDigests {
+		res, err := Run(small(t, g.scenario, 12, 0), broker.Policy{Name: "fake"}, 99, Options{NewCore: newFakeCore})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if res.DigestHex() != g.digest || res.Events != g.events {
+			t.Errorf("%s: digest %s after %d events, want %s after %d", g.scenario, res.DigestHex(), res.Events, g.digest, g.events)
+		}
+	}
+}
