@@ -33,7 +33,7 @@ const (
 const sweepHelp = `
 usage: sessionlab sweep [--seeds N | --from A --to B] [--scenario S1,S2,...]
                         [--profile P1,P2,...] [--devices N] [--duration D]
-                        [--all] [--parallel N] [--verbose] [--wire]
+                        [--all] [--twice] [--parallel N] [--verbose] [--wire]
 
 Runs a range of seeds under the in-simulation invariant checker (package
 sim/check), one run per goroutine on --parallel workers. Each run is
@@ -41,7 +41,9 @@ deterministic given its seed, scenario and profile, and results are printed
 in seed order whatever the scheduling. By default seed N runs one
 combination of the selected scenarios and profiles, the (N mod K)-th of the
 K combinations in scenario-major order, so a range of seeds covers them all
-evenly; --all runs every combination for every seed.
+evenly; --all runs every combination for every seed. --twice runs each
+seed a second time without the checker and fails it (invariant 17,
+determinism) unless both runs have the same trace digest.
 
 For every failing run it prints the violation (virtual time, client,
 invariant, MQTT spec ID or vendor source, the client's last events) and one
@@ -72,6 +74,7 @@ type sweepArgs struct {
 	devices   int
 	duration  time.Duration
 	all       bool
+	twice     bool
 	parallel  int
 	verbose   bool
 	wire      bool
@@ -131,6 +134,7 @@ func parseSweep(c *cli, args []string) (a sweepArgs, code int, ok bool) {
 	fs.IntVar(&a.devices, "devices", 10, "scale each fleet to about `N` devices (0: the scenario's size)")
 	fs.DurationVar(&a.duration, "duration", 0, "length of the faulty phase, e.g. 2h (0: the scenario's)")
 	fs.BoolVar(&a.all, "all", false, "run every scenario x profile combination for every seed")
+	fs.BoolVar(&a.twice, "twice", false, "run every seed twice and compare the trace digests (determinism)")
 	fs.IntVar(&a.parallel, "parallel", runtime.NumCPU(), "run `N` seeds at a time")
 	fs.BoolVar(&a.verbose, "verbose", false, "print one line for every run, not only failures")
 	fs.BoolVar(&a.wire, "wire", false, "pass every packet through the byte codec")
@@ -246,7 +250,7 @@ func sweepRun(jobs []sweepJob, a sweepArgs, report func(*sweepResult)) {
 		go func() {
 			defer wg.Done()
 			for i := range next {
-				results[i] = sweepOne(jobs[i], a.wire)
+				results[i] = sweepOne(jobs[i], a.wire, a.twice)
 				done <- i
 			}
 		}()
@@ -273,7 +277,7 @@ func sweepRun(jobs []sweepJob, a sweepArgs, report func(*sweepResult)) {
 var sweepCheck = check.Run
 
 // sweepOne runs one job under the checker, turning a panic into a result.
-func sweepOne(j sweepJob, wire bool) (r *sweepResult) {
+func sweepOne(j sweepJob, wire, twice bool) (r *sweepResult) {
 	r = &sweepResult{job: j}
 	start := time.Now()
 	defer func() {
@@ -288,7 +292,22 @@ func sweepOne(j sweepJob, wire bool) (r *sweepResult) {
 		return r
 	}
 	r.res, r.violation, r.err = sweepCheck(j.sc, pol, j.seed, sim.Options{Wire: wire})
+	if twice && r.err == nil && r.violation == nil {
+		r.violation, r.err = sweepAgain(j, pol, wire, r.res)
+	}
 	return r
+}
+
+// sweepAgain runs j a second time without the checker and reports a
+// violation of invariant 17 unless the trace digest is the same.
+func sweepAgain(j sweepJob, pol broker.Policy, wire bool, first *sim.Result) (*check.Violation, error) {
+	again, err := sim.Run(j.sc, pol, j.seed, sim.Options{Wire: wire})
+	if err != nil || again.Digest == first.Digest {
+		return nil, err
+	}
+	return &check.Violation{Kind: check.Safety, At: j.sc.End(), Inv: broker.InvDeterminism, Source: "(DESIGN.md invariant 17)",
+		Detail: fmt.Sprintf("same seed and scenario, digests %s (%d events) and %s (%d events)",
+			first.DigestHex(), first.Events, again.DigestHex(), again.Events)}, nil
 }
 
 // reproduceSweep returns the simulate command that repeats job j exactly.

@@ -59,6 +59,25 @@ func TestSweepPassesInSeedOrder(t *testing.T) {
 	}
 }
 
+// TestSweepTwice runs seeds twice: the simulator is deterministic, so the
+// sweep passes and the events of both runs are counted once.
+func TestSweepTwice(t *testing.T) {
+	code, stdout, stderr := runCLI("sweep", "--seeds", "2", "--scenario", "steady", "--devices", "4", "--profile", "aws", "--twice")
+	if code != exitOK || !strings.Contains(stdout, "runs: 2  passed: 2") {
+		t.Fatalf("exit %d, want 0 with 2 passed\n%s%s", code, stdout, stderr)
+	}
+	defer func(f func(scenario.Scenario, broker.Policy, uint64, sim.Options) (*sim.Result, *check.Violation, error)) {
+		sweepCheck = f
+	}(sweepCheck)
+	sweepCheck = func(scenario.Scenario, broker.Policy, uint64, sim.Options) (*sim.Result, *check.Violation, error) {
+		return &sim.Result{Digest: 42}, nil, nil // a first run the real second run cannot match
+	}
+	code, stdout, _ = runCLI("sweep", "--seeds", "1", "--scenario", "steady", "--devices", "4", "--profile", "aws", "--twice")
+	if code != sweepViolation || !strings.Contains(stdout, "invariant 17 determinism") {
+		t.Errorf("exit %d, want 1 with a determinism failure\n%s", code, stdout)
+	}
+}
+
 // TestSweepFailureKinds fakes runs that violate, miss liveness and panic,
 // and wants the exit code, the failure text and the reproduce line.
 func TestSweepFailureKinds(t *testing.T) {
