@@ -143,7 +143,8 @@ func (e Explorer) key(n *node) [sha256.Size]byte {
 
 // SmallAlphabet is the explorer's default alphabet for two clients and two
 // topics: connect persistent or clean (c0 with a 10 s keepalive), subscribe
-// at QoS 1 to one topic or to every topic, publish at QoS 1 and 0,
+// at QoS 1 to one topic or to every topic, publish at QoS 1 and 0 (and 2
+// where the policy grants it),
 // acknowledge, disconnect, lose the connection, and time steps that cross
 // the pacing (500 ms), keepalive (15 s) and the policy's expiry and TTL.
 func SmallAlphabet(pol broker.Policy) []Op {
@@ -156,6 +157,9 @@ func SmallAlphabet(pol broker.Policy) []Op {
 		{Kind: OpAck, Client: 0}, {Kind: OpAck, Client: 1},
 		{Kind: OpDisconnect, Client: 0}, {Kind: OpLose, Client: 1},
 		{Kind: OpAdvance, D: 500 * time.Millisecond}, {Kind: OpAdvance, D: 15 * time.Second},
+	}
+	if pol.MaxQoS == 2 {
+		ops = append(ops, Op{Kind: OpPublish, Client: 0, Topic: "a", QoS: 2, Count: 1})
 	}
 	if long := max(pol.SessionExpiry+pol.ExpirySweep, pol.MessageTTL); long > 0 {
 		ops = append(ops, Op{Kind: OpAdvance, D: long})
