@@ -12,7 +12,10 @@ func (m *Model) connect(c *conn, p *packet.Connect) {
 		return
 	}
 	if p.ClientID == "" {
-		m.refuse(c, packet.RefusedIdentifierRejected) // only generated ids are out of scope [MQTT-3.1.3-8]
+		// Refused with CleanSession=0 [MQTT-3.1.3-8]. With CleanSession=1 a
+		// server may assign an id [MQTT-3.1.3-6]; the model leaves that out
+		// of its scope and refuses too (the suites never send it).
+		m.refuse(c, packet.RefusedIdentifierRejected)
 		return
 	}
 	if old := m.session(p.ClientID); old != nil && old.conn != 0 {

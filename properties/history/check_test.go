@@ -251,3 +251,29 @@ func TestRecorderRoundTrip(t *testing.T) {
 		t.Fatalf("CheckFile = %v, %v; want ok", res, err)
 	}
 }
+
+// TestCheckSearchesOverlappingOperations gives porcupine client-side
+// observations whose intervals overlap: the enqueue of m1 is observed after
+// its send was called but before it returned. Some order of the overlapping
+// operations is legal, so the history is accepted, although the call order
+// alone (what Explain replays) is not.
+func TestCheckSearchesOverlappingOperations(t *testing.T) {
+	pol, _ := broker.Profile("hivemq")
+	ops := []Op{
+		{Kind: Connect, Client: "d", Call: 0, Return: 5},
+		{Kind: Send, Client: "d", Call: 10, Return: 30, At: sec, Msg: 1, Publisher: "p", Topic: "t", QoS: 1},
+		{Kind: Enqueue, Client: "d", Call: 20, Return: 25, At: sec, Msg: 1, Publisher: "p", Topic: "t", QoS: 1},
+		{Kind: Ack, Client: "d", Call: 40, Return: 50, At: 2 * sec, Msg: 1},
+	}
+	if why := Explain(pol, ops); why == "" {
+		t.Fatal("Explain accepted the call order; the test needs one it rejects")
+	}
+	got, err := Check(pol, ops, "", 10*time.Second)
+	if err != nil || !got.OK {
+		t.Fatalf("got %v, %v; want ok", got, err)
+	}
+	ops[2].Call, ops[2].Return = 35, 38 // now the enqueue surely follows the send
+	if got, _ := Check(pol, ops, "", 10*time.Second); got.OK {
+		t.Fatalf("got %v, want a violation once the enqueue follows the send", got)
+	}
+}
