@@ -134,14 +134,14 @@ var goldenDigests = []struct {
 	digest   string
 	events   int64
 }{
-	{"steady", "b998c39533574f16", 4583},
-	{"nightly-offline", "4fd5afa9ad59fe87", 65557},
-	{"outage-storm", "35199fc2a81dd8fa", 9815},
-	{"flaky-cellular", "fcd5b08b1a445680", 10520},
-	{"expiry-cliff", "aed392814500b8ab", 20542},
-	{"overflow", "10509656cc994b3b", 121402},
-	{"swarm", "36ef2c65e5b167da", 10167},
-	{"mixed", "e5ba3d05ec2e135d", 47236},
+	{"steady", "aef14187a5578c4d", 3860},
+	{"nightly-offline", "32002cf787ef51ca", 54667},
+	{"outage-storm", "fbe962d832b6eae8", 8715},
+	{"flaky-cellular", "422d571c235434d5", 9057},
+	{"expiry-cliff", "834c371cd76f3072", 15966},
+	{"overflow", "fd6c9c78179ef6a5", 120887},
+	{"swarm", "bcae104e8894e787", 8700},
+	{"mixed", "57964c4141622480", 36892},
 }
 
 func TestGoldenDigests(t *testing.T) {

@@ -22,7 +22,7 @@ type device struct {
 	topic      string // telemetry: where it publishes; command: its command topic
 	group      int16
 	conn       netsim.ConnID // the client's current transport, 0 when none
-	timerAt    time.Duration // the armed client timer, -1 when none
+	timerAt    time.Duration // the armed client timer (in runner.timers), -1 when none
 	off        bool          // powered off by the offline schedule
 	window     int32         // index of the next offline window
 	shift      time.Duration // this device's offline jitter
@@ -35,6 +35,7 @@ func (r *runner) setup(seed uint64) {
 	r.groups = r.sc.Groups
 	ids := make([]string, 0, r.sc.Devices())
 	r.devs = make([]device, r.sc.Devices()) // never reallocated: sessions hold &backoff
+	r.timers = newTimers(len(r.devs))
 	h := 0
 	for gi, g := range r.groups {
 		for i := 0; i < g.Count; i++ {

@@ -7,14 +7,10 @@ import (
 	"github.com/sessionlab/sessionlab/sim/client"
 )
 
-// clientActions performs what device dev's session asked for, then re-arms
-// its timer. Actions are handled in order; none re-enters the session.
-//
-// Timers are lazy: the armed timer event is replaced only when the session
-// wants an earlier one. A later deadline (the usual case: every packet sent
-// pushes the keepalive back) leaves the armed event in place; it fires
-// early, the session's Deadline does nothing, and the timer is re-armed.
-// This saves a heap push per packet, and stale events never pile up.
+// clientActions performs what device dev's session asked for, then
+// re-arms its timer at exactly the session's next deadline (moving it in
+// place, see timers). Actions are handled in order; none re-enters the
+// session.
 func (r *runner) clientActions(dev int32) {
 	d := &r.devs[dev]
 	for _, a := range d.sess.Actions() {
@@ -45,9 +41,15 @@ func (r *runner) clientActions(dev int32) {
 			r.m.ClientDropped[a.Reason.String()]++
 		}
 	}
-	if t, ok := d.sess.NextDeadline(); ok && (d.timerAt < 0 || t < d.timerAt) {
+	t, ok := d.sess.NextDeadline()
+	switch {
+	case !ok && d.timerAt >= 0:
+		r.timers.clear(dev)
+		d.timerAt = -1
+	case ok && max(t, r.now) != d.timerAt:
 		d.timerAt = max(t, r.now)
-		r.at(d.timerAt, event{kind: evDeviceTimer, dev: dev})
+		r.q.seq++ // timers share the queue's sequence: ties fire in schedule order
+		r.timers.set(dev, d.timerAt, r.q.seq)
 	}
 }
 

@@ -23,6 +23,7 @@ type runner struct {
 	net    *netsim.Network[packet.Packet]
 	knobs  netsim.Knobs
 	q      queue
+	timers timers // one deadline per device, see timers
 	now    time.Duration
 	end    time.Duration
 	healed bool
@@ -86,10 +87,23 @@ func Knobs(sc scenario.Scenario, seed uint64) netsim.Knobs {
 	return netsim.Swarm(&s)
 }
 
+// next removes and returns the earliest of the queued events and the
+// device timers (a timer is returned as an evDeviceTimer event).
+func (r *runner) next() (event, bool) {
+	tm, tok := r.timers.peek()
+	e, eok := r.q.Peek()
+	if tok && (!eok || tm.at < e.at || tm.at == e.at && tm.seq < e.seq) {
+		r.timers.clear(tm.dev)
+		r.devs[tm.dev].timerAt = -1
+		return event{at: tm.at, seq: tm.seq, kind: evDeviceTimer, dev: tm.dev}, true
+	}
+	return r.q.Pop()
+}
+
 // loop pops and dispatches events until the end of the run.
 func (r *runner) loop() {
 	for {
-		e, ok := r.q.Pop()
+		e, ok := r.next()
 		if !ok || e.at > r.end || e.kind == evEnd {
 			r.now = max(r.now, min(e.at, r.end))
 			return
@@ -129,11 +143,8 @@ func (r *runner) dispatch(e *event) {
 			r.notices(r.net.Fail(r.now, netsim.ConnID(e.conn), netsim.Fault(e.arg)))
 		}
 	case evDeviceTimer:
-		if d := &r.devs[e.dev]; d.timerAt == e.at {
-			d.timerAt = -1
-			d.sess.Deadline(r.now)
-			r.clientActions(e.dev)
-		}
+		r.devs[e.dev].sess.Deadline(r.now)
+		r.clientActions(e.dev)
 	case evBrokerTimer:
 		if r.brokerAt == e.at {
 			r.brokerAt = -1
