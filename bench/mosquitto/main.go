@@ -1,0 +1,143 @@
+// Command mosquitto compares sessionlab's TCP server with Debian's mosquitto
+// on loopback, driving both with the same Go load generator, and prints the
+// figures side by side with their ratio:
+//
+//   - QoS 1 throughput, 1 publisher -> 1 subscriber and 50 publishers -> 1
+//     subscriber (messages per second, first publish to last receipt);
+//   - drain time of 1,000 persistent sessions with 100 queued messages each,
+//     all reconnecting at once (sessionlab under the hivemq profile; mosquitto
+//     with its defaults, which the mosquitto profile mirrors);
+//   - resident memory per idle persistent connection with one subscription
+//     (VmRSS of the broker process before and after opening them).
+//
+// Usage:
+//
+//	go run ./bench/mosquitto            # full sizes, about a minute
+//	go run ./bench/mosquitto -quick     # a tenth of the sizes
+//
+// Each broker runs as its own process; sessionlab's is this program
+// re-executed with -serve PROFILE.
+package main
+
+import (
+	"flag"
+	"fmt"
+	"os"
+	"runtime"
+	"text/tabwriter"
+	"time"
+)
+
+func main() {
+	serve := flag.String("serve", "", "internal: run as the sessionlab server with this `profile`")
+	quick := flag.Bool("quick", false, "a tenth of every size")
+	messages := flag.Int("messages", 100_000, "QoS 1 messages per throughput run")
+	sessions := flag.Int("sessions", 1000, "persistent sessions in the drain run")
+	queued := flag.Int("queued", 100, "messages queued per session in the drain run")
+	idle := flag.Int("idle", 5000, "idle persistent connections for the memory figure")
+	profile := flag.String("profile", "mosquitto", "sessionlab profile for throughput and memory")
+	drainProfile := flag.String("drain-profile", "hivemq", "sessionlab profile for the drain run")
+	window := flag.Int("window", 100, "unacknowledged QoS 1 messages per publisher")
+	endToEnd := flag.Int("in-flight", 500, "throughput runs: most messages published and not yet received")
+	payloadSize := flag.Int("payload", 64, "payload `bytes`")
+	flag.Parse()
+	if *serve != "" {
+		os.Exit(serveChild(*serve))
+	}
+	if *quick {
+		*messages, *sessions, *idle = *messages/10, *sessions/10, *idle/10
+	}
+	cfg := benchConfig{messages: *messages, sessions: *sessions, queued: *queued, idle: *idle,
+		window: *window, endToEnd: *endToEnd, payload: make([]byte, *payloadSize)}
+	fmt.Printf("loopback, %d CPUs, %s; payload %d B, publisher window %d, end-to-end window %d\n\n",
+		runtime.NumCPU(), runtime.Version(), *payloadSize, *window, *endToEnd)
+	dir, err := os.MkdirTemp("", "bench-mosquitto")
+	if err != nil {
+		fail(err)
+	}
+	defer os.RemoveAll(dir)
+
+	mosq, err := measure(func() (*target, error) { return startMosquitto(dir) }, cfg)
+	if err != nil {
+		fail(fmt.Errorf("mosquitto: %w", err))
+	}
+	slab, err := measure(func() (*target, error) { return startSessionlab(*profile) }, cfg.with(*drainProfile))
+	if err != nil {
+		fail(fmt.Errorf("sessionlab: %w", err))
+	}
+	report(cfg, *profile, *drainProfile, mosq, slab)
+}
+
+// benchConfig holds the sizes of one comparison.
+type benchConfig struct {
+	messages, sessions, queued, idle, window, endToEnd int
+	payload                                            []byte
+	drainProfile                                       string // sessionlab only: a separate server for the drain run
+}
+
+func (c benchConfig) with(drainProfile string) benchConfig {
+	c.drainProfile = drainProfile
+	return c
+}
+
+// results are one broker's figures.
+type results struct {
+	tp1, tp50 tpResult
+	drain     time.Duration
+	idleBytes float64 // resident bytes per idle connection
+}
+
+// measure starts fresh broker processes from start and runs every scenario.
+func measure(start func() (*target, error), cfg benchConfig) (results, error) {
+	var r results
+	t, err := start()
+	if err != nil {
+		return r, err
+	}
+	defer t.stop()
+	fmt.Fprintf(os.Stderr, "%s: idle memory with %d connections\n", t.name, cfg.idle)
+	if r.idleBytes, err = idleMemory(t, cfg.idle); err != nil {
+		return r, fmt.Errorf("idle memory: %w", err)
+	}
+	fmt.Fprintf(os.Stderr, "%s: throughput 1 -> 1, %d messages\n", t.name, cfg.messages)
+	if r.tp1, err = throughput(t.addr, 1, cfg.messages, cfg.window, cfg.endToEnd, cfg.payload); err != nil {
+		return r, fmt.Errorf("throughput 1->1: %w", err)
+	}
+	fmt.Fprintf(os.Stderr, "%s: throughput 50 -> 1, %d messages\n", t.name, cfg.messages)
+	if r.tp50, err = throughput(t.addr, 50, cfg.messages, cfg.window, cfg.endToEnd, cfg.payload); err != nil {
+		return r, fmt.Errorf("throughput 50->1: %w", err)
+	}
+	if cfg.drainProfile != "" {
+		t.stop()
+		if t, err = startSessionlab(cfg.drainProfile); err != nil {
+			return r, err
+		}
+		defer t.stop()
+	}
+	fmt.Fprintf(os.Stderr, "%s: drain %d sessions x %d messages\n", t.name, cfg.sessions, cfg.queued)
+	if r.drain, err = drain(t.addr, cfg.sessions, cfg.queued, cfg.window, cfg.payload); err != nil {
+		return r, fmt.Errorf("drain: %w", err)
+	}
+	return r, nil
+}
+
+// report prints the table.
+func report(cfg benchConfig, profile, drainProfile string, mosq, slab results) {
+	w := tabwriter.NewWriter(os.Stdout, 0, 0, 2, ' ', tabwriter.AlignRight)
+	fmt.Fprintf(w, "figure\tmosquitto\tsessionlab\tsessionlab/mosquitto\t\n")
+	row := func(name, unit string, m, s float64) {
+		fmt.Fprintf(w, "%s (%s)\t%.1f\t%.1f\t%.2f\t\n", name, unit, m, s, s/m)
+	}
+	row(fmt.Sprintf("QoS1 1->1 [%s]", profile), "msg/s", mosq.tp1.rate, slab.tp1.rate)
+	row(fmt.Sprintf("QoS1 50->1 [%s]", profile), "msg/s", mosq.tp50.rate, slab.tp50.rate)
+	row("  of which delivered, 1->1", "msgs", float64(mosq.tp1.delivered), float64(slab.tp1.delivered))
+	row("  of which delivered, 50->1", "msgs", float64(mosq.tp50.delivered), float64(slab.tp50.delivered))
+	row(fmt.Sprintf("drain %dx%d [%s]", cfg.sessions, cfg.queued, drainProfile), "s", mosq.drain.Seconds(), slab.drain.Seconds())
+	row(fmt.Sprintf("RSS per idle persistent conn, n=%d [%s]", cfg.idle, profile), "KiB", mosq.idleBytes/1024, slab.idleBytes/1024)
+	w.Flush()
+}
+
+func fail(err error) {
+	fmt.Fprintln(os.Stderr, "bench/mosquitto:", err)
+	os.Exit(1)
+}
