@@ -20,12 +20,13 @@ func (r *runner) scheduleEvent(seed uint64, i int, ev scenario.Event) {
 	case scenario.Outage:
 		r.addOutage(ev.At, ev.For)
 	case scenario.Partition:
-		pick := rng.New(seed, "sim/event", i)
 		for dev := range r.devs {
 			g := r.groups[r.devs[dev].group]
 			if g.Reliable || g.Kind == scenario.Backend || (ev.Group != "" && g.Name != ev.Group) {
 				continue
 			}
+			// Each device's draw is its own: adding devices changes no other's.
+			pick := rng.New(seed, "sim/event/"+r.devs[dev].id, i)
 			if ev.Fraction == 0 || pick.Bool(ev.Fraction) {
 				r.at(ev.At, event{kind: evPartition, dev: int32(dev), arg: uint16(i + 1)})
 			}
