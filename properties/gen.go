@@ -38,7 +38,7 @@ func OpGen(s Scope) *rapid.Generator[Op] {
 	return rapid.Custom(func(t *rapid.T) Op {
 		kind := rapid.SampledFrom([]OpKind{OpConnect, OpConnect, OpSubscribe, OpSubscribe, OpUnsubscribe,
 			OpPublish, OpPublish, OpPublish, OpRepublish, OpRelease, OpAck, OpAck, OpAck, OpPing,
-			OpDisconnect, OpLose, OpAdvance, OpAdvance}).Draw(t, "kind")
+			OpDisconnect, OpLose, OpAdvance, OpAdvance, OpViolate}).Draw(t, "kind")
 		op := Op{Kind: kind}
 		switch kind {
 		case OpAdvance:

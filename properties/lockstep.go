@@ -141,6 +141,8 @@ func (l *Lockstep) Apply(op Op) error {
 		return l.send(c, &packet.Pingreq{})
 	case OpDisconnect:
 		return l.send(c, &packet.Disconnect{})
+	case OpViolate:
+		return l.send(c, &packet.Connect{ProtocolName: "MQTT", ProtocolLevel: 4, ClientID: clientID(op.Client)})
 	case OpLose:
 		in := broker.Input{Kind: broker.InLost, Conn: c.conn}
 		c.conn = 0

@@ -29,10 +29,11 @@ const (
 	OpDisconnect                    // DISCONNECT (graceful)
 	OpLose                          // the connection breaks (abrupt)
 	OpAdvance                       // time passes by D, firing every deadline on the way
+	OpViolate                       // send a second CONNECT, a protocol violation [MQTT-3.1.0-2]
 )
 
 var opNames = [...]string{"?", "connect", "subscribe", "unsubscribe", "publish", "republish",
-	"release", "ack", "ping", "disconnect", "lose", "advance"}
+	"release", "ack", "ping", "disconnect", "lose", "advance", "violate"}
 
 // String returns the kind's name.
 func (k OpKind) String() string {
