@@ -66,8 +66,9 @@ func (r *runner) dial(dev int32) {
 	}
 }
 
-// dialed hands a dial's outcome to the device. A connection that was
-// reset before it was established counts as a failed dial.
+// dialed hands a dial's outcome to the device. A connection reset while
+// the handshake was under way is handed over as established; the device
+// learns of the reset when its notice arrives, as a real socket would.
 func (r *runner) dialed(e *event) {
 	d := &r.devs[e.dev]
 	c := netsim.ConnID(e.conn)

