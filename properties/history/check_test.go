@@ -277,3 +277,26 @@ func TestCheckSearchesOverlappingOperations(t *testing.T) {
 		t.Fatalf("got %v, want a violation once the enqueue follows the send", got)
 	}
 }
+
+// TestCheckFallsBackToSequentialReplay gives porcupine a nanosecond: on a
+// recorder's totally ordered history there is still a verdict (porcupine's
+// or, when it times out, the replay's), for a correct history and for a
+// reordered one.
+func TestCheckFallsBackToSequentialReplay(t *testing.T) {
+	pol, _ := broker.Profile("hivemq")
+	good := with(offlineTwo("d"), sendOp("d", 10*sec, 1, "t", 1, false, true), sendOp("d", 10*sec, 2, "t", 1, false, true))
+	bad := with(offlineTwo("d"), sendOp("d", 10*sec, 2, "t", 1, false, true), sendOp("d", 10*sec, 1, "t", 1, false, true))
+	for _, tt := range []struct {
+		name string
+		ops  []Op
+		ok   bool
+	}{{"in order", good, true}, {"reordered", bad, false}} {
+		got, err := Check(pol, sequence(tt.ops), "", time.Nanosecond)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got.Unknown || got.OK != tt.ok {
+			t.Errorf("%s: got %v, want a verdict, ok=%v", tt.name, got, tt.ok)
+		}
+	}
+}
