@@ -86,6 +86,8 @@ func (r *runner) initDevice(seed uint64, h, gi, i int) {
 		cfg.Subscriptions = []packet.Subscription{{Filter: d.topic, QoS: packet.QoS(g.QoS)}}
 	case scenario.Backend:
 		cfg.Subscriptions = []packet.Subscription{{Filter: "tele/+", QoS: packet.QoS(g.QoS)}}
+		// A backend is a server application, not a modem: a wide window and
+		// room to buffer commands while it reconnects.
 		cfg.Inflight = 100
 		cfg.OutboxCap = 100000
 	}

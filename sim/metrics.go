@@ -45,7 +45,10 @@ type Metrics struct {
 	Samples []Sample `json:"samples"`
 
 	// Replays: for sessions resumed with a backlog, how long the backlog
-	// took to drain. At most MaxReplaySamples, chosen by reservoir sampling.
+	// (the copies queued at the resume) took to drain, counting copies
+	// that arrived meanwhile. A replay cut short by a disconnect is not
+	// counted. At most MaxReplaySamples, chosen by reservoir sampling;
+	// ReplayDrain has them all.
 	Replays      []Replay  `json:"replays"`
 	ReplaysTotal int64     `json:"replays_total"`
 	ReplayDrain  Histogram `json:"replay_drain"`
