@@ -21,10 +21,17 @@
 //   - a copy waiting in the queue when its session resumes is "stored": it is
 //     subject to the policy's replay pacing; copies arriving later are "live";
 //   - unacknowledged PUBLISHes re-sent on resume are paced like stored
-//     copies, and go first (see resume);
+//     copies, and go first; PUBRELs go at once (see resume);
+//   - the resume backlog and live copies are one lane (ReplayBlocksLive) or
+//     two that interleave (see pump);
 //   - MessageTTL applies to queued copies only, not to copies in flight;
+//     RetryFor applies only while a connection is attached;
 //   - when a session's timers fall due at one instant, TTLs and retries
-//     given up come before the session's expiry;
+//     given up come before the session's expiry; timers of different
+//     sessions due at one instant fire keepalives first, then by session
+//     creation, an order the suites do not hold the core to;
+//   - a retained message sent on SUBSCRIBE is a new message (a new MsgID),
+//     as the core's event contract says;
 //   - the queue cap counts copies that wait; a copy sent as it arrives was
 //     never queued;
 //   - a takeover closes the old connection without DISCONNECT, so its Will
