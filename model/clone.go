@@ -1,5 +1,7 @@
 package model
 
+import "fmt"
+
 // Clone returns a deep copy of m that evolves independently, for the
 // exhaustive explorer. Messages are immutable and shared.
 func (m *Model) Clone() *Model {
@@ -28,4 +30,33 @@ func cloneCopies(cps []*copyOf) []*copyOf {
 		out = append(out, &x)
 	}
 	return out
+}
+
+// AppendState appends a canonical description of m's state to dst, for
+// the explorer's state hashing: equal states give equal bytes.
+func (m *Model) AppendState(dst []byte) []byte {
+	dst = fmt.Appendf(dst, "t=%d msg=%d", m.now, m.lastMsg)
+	for _, c := range m.conns {
+		dst = fmt.Appendf(dst, "|c%d %s ka=%d rx=%d will=%v", c.id, c.client, c.keepalive, c.lastRecv, c.will != nil)
+	}
+	for _, s := range m.sessions {
+		dst = fmt.Appendf(dst, "|s %s clean=%v conn=%d subs=%v in2=%v pid=%d exp=%v@%d paced=%v q=",
+			s.client, s.clean, s.conn, s.subs, s.inbound2, s.lastPID, s.expires, s.expireAt, s.replaySent)
+		dst = appendCopies(dst, s.queue)
+		dst = append(dst, " f="...)
+		dst = appendCopies(dst, s.inflight)
+	}
+	for _, r := range m.retained {
+		dst = fmt.Appendf(dst, "|r m%d %s q%d", r.id, r.topic, r.qos)
+	}
+	return dst
+}
+
+// appendCopies describes cps by value, never by pointer.
+func appendCopies(dst []byte, cps []*copyOf) []byte {
+	for _, cp := range cps {
+		dst = fmt.Appendf(dst, "[m%d q%d r=%v at=%d st=%v rs=%v id=%d done=%v %d %d]", cp.msg.id, cp.qos, cp.retain,
+			cp.queuedAt, cp.stored, cp.resend, cp.pid, cp.completed, cp.firstSent, cp.lastSent)
+	}
+	return dst
 }

@@ -387,3 +387,28 @@ func TestMatchesAgreesWithCodec(t *testing.T) {
 		}
 	}
 }
+
+// TestCloneIsIndependent checks that a clone starts in the same state and
+// that stepping it leaves the original alone.
+func TestCloneIsIndependent(t *testing.T) {
+	pol, _ := broker.Profile("tencent")
+	m := New(pol)
+	for _, a := range append(online(0, 1, "d", "t", 1), act{0, open(2)}, act{0, connect(2, "p", true, 0)},
+		act{0, pub(2, "t", 1, 1, "a")}, act{sec, lost(1)}, act{sec, pub(2, "t", 1, 2, "b")}) {
+		m.Step(a.at, a.in)
+	}
+	before := string(m.AppendState(nil))
+	c := m.Clone()
+	if got := string(c.AppendState(nil)); got != before {
+		t.Fatalf("clone state\n got %s\nwant %s", got, before)
+	}
+	c.Step(2*sec, open(3))
+	c.Step(2*sec, connect(3, "d", false, 0))
+	c.Step(2*sec, pkt(3, &packet.Puback{PacketID: 1}))
+	if got := string(c.AppendState(nil)); got == before {
+		t.Fatal("stepping the clone did not change its state")
+	}
+	if got := string(m.AppendState(nil)); got != before {
+		t.Fatalf("stepping the clone changed the original:\n got %s\nwant %s", got, before)
+	}
+}

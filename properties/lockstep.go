@@ -74,10 +74,11 @@ func (l *Lockstep) Clone() *Lockstep {
 	return &c
 }
 
-// AppendState appends a canonical encoding of the core's state and the
-// clients' views to dst, for state hashing.
+// AppendState appends a canonical encoding of the core's state, the
+// model's and the clients' views to dst, for state hashing.
 func (l *Lockstep) AppendState(dst []byte) []byte {
 	dst = l.core.AppendState(dst)
+	dst = l.model.AppendState(dst)
 	for _, c := range l.clients {
 		dst = fmt.Appendf(dst, "|%d %d %d %v %v", c.conn, c.lastPID, c.published, c.unreleased, c.pending)
 	}
