@@ -15,4 +15,14 @@
 // which faults stop and every device comes online, so that pending messages
 // can converge. The ledger follows every message from publish to a terminal
 // state per subscriber copy and feeds Metrics.
+//
+// Performance (2-core AMD EPYC, Go 1.26, tencent profile, measured with
+// the benchmarks in bench_test.go while the machine was shared):
+//
+//	BenchmarkQueue              bare event queue, 100,000 pending      ~7 million events/s
+//	BenchmarkNightlyOffline10k  10,000 devices, 24 virtual hours       21 s wall, 21 CPU-s, 141 MiB, 44 M events
+//	BenchmarkSteady100k         100,000 devices, 1 virtual hour        37 s wall, 25 CPU-s, 319 MiB, 28 M events
+//
+// About half of the CPU is the broker core; the rest is the event queue,
+// the network model, the clients and the ledger.
 package sim
