@@ -191,16 +191,11 @@ func checkDeterminism(t *rapid.T, pol broker.Policy, l *Lockstep, ops []Op, clon
 var knownCoreBugs = []struct {
 	request string
 	matches func(msg string) bool
-}{{
-	// A SUBSCRIBE replaying several retained messages into a full queue
-	// evicts copies an earlier eviction had made sendable. (R1, no send
-	// after an overflow eviction; R2, timer ties ordered by heap history;
-	// R3, RetryFor while offline: fixed.)
-	request: "requests.md R4 (retained replay into a full queue)",
-	matches: func(msg string) bool {
-		return strings.Contains(msg, " packet SUBSCRIBE ") && strings.Contains(msg, "reason=queue-full")
-	},
-}}
+}{
+	// Empty: R1 (no send after an overflow eviction), R2 (timer ties
+	// ordered by heap history), R3 (RetryFor while offline) and R4 (retained
+	// replay into a full queue) are fixed in the core.
+}
 
 // knownCoreBug returns the request naming err's known core bug, or "".
 func knownCoreBug(err error) string {
