@@ -143,7 +143,11 @@ func (k *Checker) checkDropReason(cl *client, r *copyRec, ev broker.Event) {
 	case broker.ReasonTTL:
 		ok = pol.MessageTTL > 0 && r.queued && k.now-r.queuedAt >= pol.MessageTTL
 	case broker.ReasonSessionExpired:
-		ok = !cl.online && pol.SessionExpiry > 0 && k.now >= cl.offlineAt+pol.SessionExpiry
+		if cl.online || pol.SessionExpiry == 0 || k.now < cl.offlineAt+pol.SessionExpiry {
+			k.fail(cl, broker.InvExpiry, "[MQTT-4.1.0-1]", "message %d dropped for session expiry %v after the disconnect (online=%v, expiry %v)",
+				ev.Msg, k.now-cl.offlineAt, cl.online, pol.SessionExpiry)
+			return
+		}
 	case broker.ReasonSessionDiscarded:
 		ok = cl.clean || k.cleanConnectOf(cl)
 	case broker.ReasonQoS0Offline:
@@ -179,7 +183,7 @@ func (k *Checker) checkVictim(cl *client, r *copyRec) {
 			r.m.id, len(q), pol.QueueCap)
 		return
 	}
-	want := r // the arriving copy
+	var want *copyRec // nil: the arriving copy
 	switch pol.Overflow {
 	case broker.DropOldest:
 		want = q[0]
@@ -187,11 +191,13 @@ func (k *Checker) checkVictim(cl *client, r *copyRec) {
 		want = oldestQoS0(q)
 		if want == nil && r.qos > 0 {
 			want = q[0]
-		} else if want == nil {
-			want = r
 		}
 	}
-	if want != r {
+	switch {
+	case want == nil && r.queued:
+		k.fail(cl, broker.InvQueueBound, "(DESIGN.md invariant 8, policy "+pol.Name+")",
+			"overflow dropped queued message %d, but the policy's victim is the arriving message", r.m.id)
+	case want != nil && want != r:
 		k.fail(cl, broker.InvQueueBound, "(DESIGN.md invariant 8, policy "+pol.Name+")",
 			"overflow dropped message %d, but the policy's victim is message %d", r.m.id, want.m.id)
 	}
