@@ -48,7 +48,7 @@ func (c *conn) read() {
 	s := c.s
 	defer s.conns.Done()
 	defer s.open.Add(-1)
-	defer c.nc.Close()
+	defer s.unlive(c)
 	if !c.report(broker.Input{Kind: broker.InOpen, Conn: c.id}) {
 		return
 	}
@@ -66,43 +66,52 @@ func (c *conn) read() {
 	c.report(in)
 }
 
+// unlive closes c's socket and removes it from the set Close closes.
+func (s *Server) unlive(c *conn) {
+	c.nc.Close()
+	s.mu.Lock()
+	delete(s.live, c)
+	s.mu.Unlock()
+}
+
 // readPackets reports packets until the connection ends, and returns the
 // input that ends it: InMalformed with the codec's error, or InLost.
 func (c *conn) readPackets() broker.Input {
 	s := c.s
 	buf := make([]byte, 0, minReadBuffer)
-	first := true
-	for {
-		advance, token, err := packet.Frame(buf, false, s.cfg.MaxPacketSize)
+	start := 0 // buf[start:] is not yet framed
+	var readErr error
+	for first := true; ; {
+		advance, token, err := packet.Frame(buf[start:], false, s.cfg.MaxPacketSize)
+		if err == nil && token != nil {
+			var p packet.Packet
+			if p, _, err = packet.Decode(token, s.cfg.MaxPacketSize); err == nil {
+				if first {
+					first = false
+					c.nc.SetReadDeadline(time.Time{}) // keepalive is the core's job now
+				}
+				if !c.report(broker.Input{Kind: broker.InPacket, Conn: c.id, Packet: p}) {
+					return broker.Input{Kind: broker.InLost, Conn: c.id}
+				}
+				start += advance
+				continue
+			}
+		}
 		if err != nil {
 			s.cfg.Logger.Info("malformed input", "conn", uint64(c.id), "remote", c.remote, "err", err)
 			return broker.Input{Kind: broker.InMalformed, Conn: c.id, Err: err}
 		}
-		if token != nil {
-			p, _, err := packet.Decode(token, s.cfg.MaxPacketSize)
-			if err != nil {
-				s.cfg.Logger.Info("malformed packet", "conn", uint64(c.id), "remote", c.remote, "err", err)
-				return broker.Input{Kind: broker.InMalformed, Conn: c.id, Err: err}
+		if readErr != nil {
+			if errors.Is(readErr, io.EOF) {
+				readErr = nil
 			}
-			if first {
-				first = false
-				c.nc.SetReadDeadline(time.Time{}) // keepalive is the core's job now
-			}
-			if !c.report(broker.Input{Kind: broker.InPacket, Conn: c.id, Packet: p}) {
-				return broker.Input{Kind: broker.InLost, Conn: c.id}
-			}
-			buf = buf[:copy(buf, buf[advance:])]
-			continue
+			return broker.Input{Kind: broker.InLost, Conn: c.id, Err: readErr}
 		}
-		buf = c.grow(buf)
-		n, err := c.nc.Read(buf[len(buf):cap(buf)])
+		buf = c.grow(buf[:copy(buf, buf[start:])])
+		start = 0
+		var n int
+		n, readErr = c.nc.Read(buf[len(buf):cap(buf)])
 		buf = buf[:len(buf)+n]
-		if err != nil {
-			if errors.Is(err, io.EOF) {
-				err = nil
-			}
-			return broker.Input{Kind: broker.InLost, Conn: c.id, Err: err}
-		}
 	}
 }
 

@@ -225,3 +225,23 @@ func TestSlowConsumerIsLost(t *testing.T) {
 		t.Errorf("after the redeliveries got %v, want PINGRESP (QoS 0 flood must not be stored)", p)
 	}
 }
+
+// TestCloseEndsEveryConnection: Close returns only when every goroutine has
+// ended, and closes connections in every state: not yet CONNECTed, online,
+// and refused (lingering while the client keeps its side open).
+func TestCloseEndsEveryConnection(t *testing.T) {
+	s, addr, _ := startServer(t, Config{})
+	silent := dialRaw(t, addr)
+	online := echoClient(t, addr)
+	refused := dialRaw(t, addr)
+	refused.connect(&packet.Connect{ClientID: "", CleanSession: false}, packet.RefusedIdentifierRejected) // [MQTT-3.1.3-8]
+	s.Close()
+	if got := s.Connections(); got != 0 {
+		t.Errorf("Connections() after Close = %d, want 0", got)
+	}
+	for name, c := range map[string]*rawClient{"silent": silent, "online": online, "refused": refused} {
+		if _, err := c.next(); err == nil {
+			t.Errorf("%s: connection still delivers packets after Close", name)
+		}
+	}
+}

@@ -14,16 +14,18 @@ import (
 // Config.Metrics; the owner goroutine updates it, scrapes read it
 // concurrently through the collectors' own synchronisation.
 type Metrics struct {
-	connections prometheus.Gauge
-	sessions    *prometheus.GaugeVec // state=online|offline
-	queued      prometheus.Gauge
-	published   prometheus.Counter
-	deliveries  prometheus.Counter
-	redelivered prometheus.Counter
-	drops       *prometheus.CounterVec // reason
-	expiries    prometheus.Counter
-	refused     *prometheus.CounterVec // code
-	overflows   prometheus.Counter
+	connections  prometheus.Gauge
+	sessions     *prometheus.GaugeVec // state=online|offline
+	onlineGauge  prometheus.Gauge     // sessions{state="online"}
+	offlineGauge prometheus.Gauge     // sessions{state="offline"}
+	queued       prometheus.Gauge
+	published    prometheus.Counter
+	deliveries   prometheus.Counter
+	redelivered  prometheus.Counter
+	drops        *prometheus.CounterVec // reason
+	expiries     prometheus.Counter
+	refused      *prometheus.CounterVec // code
+	overflows    prometheus.Counter
 
 	// Owner goroutine only: what the gauges are computed from.
 	online  map[string]bool     // ClientID -> online, for every session
@@ -72,8 +74,8 @@ func NewMetrics(reg prometheus.Registerer) (*Metrics, error) {
 			return nil, fmt.Errorf("tcp: registering metrics: %w", err)
 		}
 	}
-	m.sessions.WithLabelValues("online")
-	m.sessions.WithLabelValues("offline")
+	m.onlineGauge = m.sessions.WithLabelValues("online")
+	m.offlineGauge = m.sessions.WithLabelValues("offline")
 	return m, nil
 }
 
@@ -109,8 +111,8 @@ func (m *Metrics) observe(ev broker.Event) {
 		m.dequeue(ev)
 		m.drops.WithLabelValues(fmt.Sprint(ev.Reason)).Inc()
 	}
-	m.sessions.WithLabelValues("online").Set(float64(m.nOnline))
-	m.sessions.WithLabelValues("offline").Set(float64(len(m.online) - m.nOnline))
+	m.onlineGauge.Set(float64(m.nOnline))
+	m.offlineGauge.Set(float64(len(m.online) - m.nOnline))
 	m.queued.Set(float64(len(m.inQueue)))
 }
 

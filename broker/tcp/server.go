@@ -5,6 +5,7 @@ import (
 	"net"
 	"sync"
 	"sync/atomic"
+	"syscall"
 	"time"
 
 	"github.com/sessionlab/sessionlab/broker"
@@ -29,9 +30,10 @@ type Server struct {
 	open       atomic.Int64   // connections whose reader is running
 	nextID     broker.ConnID  // accept loop only
 
-	mu      sync.Mutex // guards ln and serving
+	mu      sync.Mutex // guards ln, serving and live
 	ln      net.Listener
 	serving bool
+	live    map[*conn]struct{} // every connection whose reader runs, for Close
 
 	owner ownerState // owner goroutine only
 }
@@ -63,6 +65,7 @@ func New(cfg Config) (*Server, error) {
 		ownerDone:  make(chan struct{}),
 		acceptDone: make(chan struct{}),
 		owner:      ownerState{conns: map[broker.ConnID]*conn{}},
+		live:       map[*conn]struct{}{},
 	}
 	go s.run()
 	return s, nil
@@ -87,6 +90,7 @@ func (s *Server) Serve(ln net.Listener) error {
 	s.ln, s.serving = ln, true
 	s.mu.Unlock()
 	defer close(s.acceptDone)
+	var backoff time.Duration
 	for {
 		nc, err := ln.Accept()
 		if err != nil {
@@ -95,15 +99,33 @@ func (s *Server) Serve(ln net.Listener) error {
 				return ErrClosed
 			default:
 			}
-			var ne net.Error
-			if errors.As(err, &ne) && ne.Timeout() {
-				continue
+			if !transient(err) {
+				go s.Close() // Close waits for this loop to end
+				return err
 			}
-			go s.Close() // Close waits for this loop to end
-			return err
+			// Out of descriptors or an aborted handshake: wait and retry,
+			// as net/http does, rather than stop serving.
+			backoff = min(max(2*backoff, 5*time.Millisecond), time.Second)
+			s.cfg.Logger.Warn("accept failed; retrying", "err", err, "in", backoff)
+			select {
+			case <-time.After(backoff):
+			case <-s.quit:
+				return ErrClosed
+			}
+			continue
 		}
+		backoff = 0
 		s.admit(nc)
 	}
+}
+
+// transient reports whether an accept error is worth retrying.
+func transient(err error) bool {
+	var ne net.Error
+	return errors.As(err, &ne) && ne.Timeout() ||
+		errors.Is(err, syscall.EMFILE) || errors.Is(err, syscall.ENFILE) ||
+		errors.Is(err, syscall.ENOBUFS) || errors.Is(err, syscall.ENOMEM) ||
+		errors.Is(err, syscall.ECONNABORTED)
 }
 
 // admit starts the reader of a new connection, or closes it at once when
@@ -117,6 +139,9 @@ func (s *Server) admit(nc net.Conn) {
 	}
 	s.nextID++
 	c := newConn(s, s.nextID, nc)
+	s.mu.Lock()
+	s.live[c] = struct{}{}
+	s.mu.Unlock()
 	s.open.Add(1)
 	s.conns.Add(1)
 	go c.read()
@@ -151,6 +176,11 @@ func (s *Server) Close() error {
 			<-s.acceptDone
 		}
 		<-s.ownerDone
+		s.mu.Lock()
+		for c := range s.live { // also those closing or lingering
+			c.nc.Close()
+		}
+		s.mu.Unlock()
 		s.conns.Wait()
 	})
 	return nil
