@@ -28,6 +28,8 @@ func TestRunCatchesPolicyMismatch(t *testing.T) {
 		{"early expiry", "expiry-cliff", "emqx", func(p *broker.Policy) { p.SessionExpiry = 3 * time.Hour }, broker.InvExpiry},
 		{"fast replay", "overflow", "tencent", func(p *broker.Policy) { p.ReplayInterval = time.Second }, broker.InvPacing},
 		{"aws rate", "outage-storm", "aws", func(p *broker.Policy) { p.ReplayRate = 5 }, broker.InvPacing},
+		{"TTL", "overflow", "tencent", func(p *broker.Policy) { p.MessageTTL = 10 * time.Minute }, broker.InvTTL},
+		{"expiry on a never-expiring policy", "expiry-cliff", "emqx", func(p *broker.Policy) { p.SessionExpiry = 0 }, broker.InvExpiry},
 		{"QoS 0 stored", "overflow", "emqx", func(p *broker.Policy) { p.StoreQoS0Offline = false }, broker.InvQoS0NotStored},
 	}
 	for _, tt := range tests {
