@@ -25,8 +25,12 @@ type Metrics struct {
 	DroppedTotal int64            `json:"dropped_total"` // sum of Dropped
 	Pending      int64            `json:"pending"`       // copies neither delivered nor dropped at the end
 	Received     int64            `json:"received"`      // first receipts by device applications
-	Duplicates   int64            `json:"duplicates"`    // receipts of a copy already received
-	Resent       int64            `json:"resent"`        // copies the broker re-sent with DUP=1
+	// Duplicates counts receipts of a copy already received (the same
+	// broker message, re-sent). A message that a clean-session device
+	// publishes again after reconnecting is a new message to the broker and
+	// is not counted here.
+	Duplicates int64 `json:"duplicates"`
+	Resent     int64 `json:"resent"` // copies the broker re-sent with DUP=1
 	// Unreceived counts copies the broker considers delivered that no
 	// application received: QoS 0 copies lost on the way, or the receipt
 	// was credited to a re-published twin with the same payload id.
