@@ -16,7 +16,7 @@ var benchProfile = flag.String("sim.profile", "tencent", `broker profile for the
 // virtual length of total (faulty phase plus heal), reporting engine events
 // per second of wall time, virtual seconds per wall second, and the peak
 // resident set size of the process.
-func benchFleet(b *testing.B, name string, devices int, total time.Duration) {
+func benchFleet(b *testing.B, name string, devices int, total time.Duration, wire bool) {
 	sc, err := scenario.Builtin(name)
 	if err != nil {
 		b.Fatal(err)
@@ -32,6 +32,7 @@ func benchFleet(b *testing.B, name string, devices int, total time.Duration) {
 		}
 		opts = Options{}
 	}
+	opts.Wire = wire
 	var events int64
 	cpu0 := cpuTime()
 	b.ResetTimer()
@@ -68,16 +69,22 @@ func cpuTime() time.Duration {
 // BenchmarkNightlyOffline10k: 10,000 devices, 24 virtual hours of the
 // nightly-offline scenario (target: under 30 s and 2 GiB).
 func BenchmarkNightlyOffline10k(b *testing.B) {
-	benchFleet(b, "nightly-offline", 10000, 24*time.Hour)
+	benchFleet(b, "nightly-offline", 10000, 24*time.Hour, false)
 }
 
 // BenchmarkSteady100k: 100,000 devices for one virtual hour of the steady
 // scenario (target: under 60 s).
 func BenchmarkSteady100k(b *testing.B) {
-	benchFleet(b, "steady", 100000, time.Hour)
+	benchFleet(b, "steady", 100000, time.Hour, false)
 }
 
 // BenchmarkSteady1k is a quick fleet benchmark for profiling.
 func BenchmarkSteady1k(b *testing.B) {
-	benchFleet(b, "steady", 1000, time.Hour)
+	benchFleet(b, "steady", 1000, time.Hour, false)
+}
+
+// BenchmarkSteady1kWire is BenchmarkSteady1k with every packet encoded and
+// decoded (Options.Wire): the codec's share of a run.
+func BenchmarkSteady1kWire(b *testing.B) {
+	benchFleet(b, "steady", 1000, time.Hour, true)
 }
