@@ -84,6 +84,7 @@ func genOffline(t *rapid.T, faulty time.Duration) *scenario.Offline {
 		Start:    time.Duration(rapid.IntRange(0, int(faulty/time.Minute)-1).Draw(t, "off_start_min")) * time.Minute,
 		For:      rapid.SampledFrom(offFor).Draw(t, "off_for"),
 		Graceful: rapid.Bool().Draw(t, "graceful"),
+		Fraction: float64(rapid.IntRange(0, 10).Draw(t, "off_fraction_tenths")) / 10,
 	}
 	if rapid.Bool().Draw(t, "jitter") {
 		o.Jitter = time.Duration(rapid.IntRange(1, 10).Draw(t, "jitter_min")) * time.Minute

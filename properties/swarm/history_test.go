@@ -1,6 +1,9 @@
 package swarm
 
 import (
+	"fmt"
+	"os"
+	"path/filepath"
 	"testing"
 	"time"
 
@@ -17,6 +20,8 @@ const maxHistoryOps = 4000
 // TestHistories records drawn simulator runs small enough for porcupine and
 // checks each history, partitioned by ClientId, against the per-session
 // model (package properties/history), alongside the in-simulation checker.
+// A rejected history's porcupine visualisation is written to the temporary
+// directory and named in the failure.
 func TestHistories(t *testing.T) {
 	cases := 30
 	if testing.Short() {
@@ -41,12 +46,14 @@ func TestHistories(t *testing.T) {
 		if len(ops) > maxHistoryOps {
 			continue
 		}
-		res, err := history.Check(pol, ops, "", 10*time.Second)
+		html := filepath.Join(os.TempDir(), fmt.Sprintf("swarm-history-%d.html", i))
+		res, err := history.Check(pol, ops, html, 10*time.Second)
 		if err != nil {
 			t.Fatal(err)
 		}
 		if !res.OK && !res.Unknown {
-			t.Errorf("%v: porcupine: %v\n%s", c, res, c.Failure(&check.Violation{Kind: check.Safety, Detail: res.Violation}))
+			t.Errorf("%v: porcupine: %v (visualisation: %s)\n%s", c, res, res.HTML,
+				c.Failure(&check.Violation{Kind: check.Safety, Detail: res.Violation}))
 		}
 		checked++
 	}
