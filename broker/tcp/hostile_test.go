@@ -2,8 +2,10 @@ package tcp
 
 import (
 	"bytes"
+	"errors"
 	"math/rand/v2"
 	"net"
+	"sync"
 	"testing"
 	"time"
 
@@ -49,7 +51,6 @@ func TestBadInputClosesOnlyThatConnection(t *testing.T) {
 	}{
 		{"reserved packet type 15", false, []byte{0xF0, 0x00}},
 		{"reserved packet type 0", true, []byte{0x00, 0x00}},
-		{"remaining length with a 5th byte", false, []byte{0x30, 0xFF, 0xFF, 0xFF, 0xFF, 0x01}},
 		{"remaining length over the limit, body never sent", true, []byte{0x30, 0x80, 0x80, 0x40}},
 		{"HTTP request", false, []byte("GET / HTTP/1.1\r\nHost: x\r\n\r\n")},
 		{"CONNECT reserved flag set [MQTT-3.1.2-3]", false, []byte{0x10, 0x0D, 0, 4, 'M', 'Q', 'T', 'T', 4, 0x03, 0, 60, 0, 1, 'x'}},
@@ -78,6 +79,52 @@ func TestBadInputClosesOnlyThatConnection(t *testing.T) {
 	}
 	if n := rec.count(kind(broker.EvDisconnected, "bystander")); n != 0 {
 		t.Errorf("the bystander was disconnected %d times", n)
+	}
+}
+
+// TestRemainingLength checks, through the Inputs hook, that the codec's
+// verdict reaches the core as InMalformed: a remaining length with a fifth
+// byte is malformed (MQTT 3.1.1 section 2.2.3), one above MaxPacketSize is
+// too large, both decided from the length bytes alone.
+func TestRemainingLength(t *testing.T) {
+	var mu sync.Mutex
+	malformed := map[broker.ConnID]error{}
+	_, addr, _ := startServer(t, Config{MaxPacketSize: packet.MaxPacketSize, Inputs: func(_ broker.Time, in broker.Input) {
+		if in.Kind == broker.InMalformed {
+			mu.Lock()
+			malformed[in.Conn] = in.Err
+			mu.Unlock()
+		}
+	}})
+	tests := []struct {
+		name   string
+		header []byte
+		want   error
+	}{
+		{"fifth length byte", []byte{0x30, 0xFF, 0xFF, 0xFF, 0xFF, 0x01}, packet.ErrMalformed},
+		{"largest length, body never sent", []byte{0x30, 0xFF, 0xFF, 0xFF, 0x7F}, nil},
+	}
+	for i, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			c := dialRaw(t, addr)
+			c.connect(&packet.Connect{ClientID: "len", CleanSession: true}, packet.Accepted)
+			c.write(tt.header)
+			if tt.want == nil {
+				c.send(&packet.Pingreq{}) // now inside the huge PUBLISH's body: no answer
+				c.nc.SetReadDeadline(time.Now().Add(100 * time.Millisecond))
+				if n, err := c.nc.Read(make([]byte, 1)); n != 0 || !isTimeout(err) {
+					t.Errorf("read = %d, %v; want nothing: the server waits for the body", n, err)
+				}
+				return
+			}
+			c.expectClosed()
+			mu.Lock()
+			err := malformed[broker.ConnID(i+1)]
+			mu.Unlock()
+			if !errors.Is(err, tt.want) {
+				t.Errorf("InMalformed error = %v, want %v", err, tt.want)
+			}
+		})
 	}
 }
 
