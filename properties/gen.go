@@ -50,6 +50,9 @@ func OpGen(s Scope) *rapid.Generator[Op] {
 		case OpSubscribe, OpUnsubscribe:
 			op.Filter = rapid.SampledFrom(s.Filters).Draw(t, "filter")
 			op.QoS = packet.QoS(rapid.IntRange(0, int(s.MaxQoS)).Draw(t, "qos"))
+			if rapid.IntRange(0, 3).Draw(t, "two filters?") == 0 {
+				op.Filter2 = rapid.SampledFrom(s.Filters).Draw(t, "filter2")
+			}
 		case OpPublish:
 			op.Topic = rapid.SampledFrom(s.Topics).Draw(t, "topic")
 			op.QoS = packet.QoS(rapid.IntRange(0, int(s.MaxQoS)).Draw(t, "qos"))

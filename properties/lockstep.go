@@ -129,9 +129,17 @@ func (l *Lockstep) Apply(op Op) error {
 	}
 	switch op.Kind {
 	case OpSubscribe:
-		return l.send(c, &packet.Subscribe{PacketID: l.pid(c), Subscriptions: []packet.Subscription{{Filter: op.Filter, QoS: op.QoS}}})
+		subs := []packet.Subscription{{Filter: op.Filter, QoS: op.QoS}}
+		if op.Filter2 != "" {
+			subs = append(subs, packet.Subscription{Filter: op.Filter2, QoS: 2 - op.QoS})
+		}
+		return l.send(c, &packet.Subscribe{PacketID: l.pid(c), Subscriptions: subs})
 	case OpUnsubscribe:
-		return l.send(c, &packet.Unsubscribe{PacketID: l.pid(c), Filters: []string{op.Filter}})
+		filters := []string{op.Filter}
+		if op.Filter2 != "" {
+			filters = append(filters, op.Filter2)
+		}
+		return l.send(c, &packet.Unsubscribe{PacketID: l.pid(c), Filters: filters})
 	case OpPublish:
 		return l.publish(op, c)
 	case OpRepublish, OpRelease:

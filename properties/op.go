@@ -52,6 +52,7 @@ type Op struct {
 	KeepAlive uint16        // OpConnect, seconds
 	Will      bool          // OpConnect: with a Will on topic "will" at QoS 1
 	Filter    string        // OpSubscribe, OpUnsubscribe
+	Filter2   string        // OpSubscribe, OpUnsubscribe: a second filter in the same packet ("" for none)
 	Topic     string        // OpPublish
 	QoS       packet.QoS    // OpSubscribe, OpPublish
 	Count     int           // OpPublish: how many messages (at least 1)
@@ -72,8 +73,14 @@ func (op Op) String() string {
 		fmt.Fprintf(&b, " clean=%v ka=%d will=%v", op.Clean, op.KeepAlive, op.Will)
 	case OpSubscribe:
 		fmt.Fprintf(&b, " %s %s", op.Filter, op.QoS)
+		if op.Filter2 != "" {
+			fmt.Fprintf(&b, " %s q%d", op.Filter2, 2-op.QoS)
+		}
 	case OpUnsubscribe:
 		b.WriteString(" " + op.Filter)
+		if op.Filter2 != "" {
+			b.WriteString(" " + op.Filter2)
+		}
 	case OpPublish:
 		fmt.Fprintf(&b, " %s %s x%d", op.Topic, op.QoS, max(op.Count, 1))
 		if op.Retain {
