@@ -1,8 +1,3 @@
-// Package properties holds the invariant suites of DESIGN.md: a lockstep
-// runner that drives the broker core and the model with the same operations
-// and compares every observable output, the rapid state-machine test built on
-// it, and an exhaustive breadth-first explorer of small scopes. The porcupine
-// history checker is in properties/history.
 package properties
 
 import (
