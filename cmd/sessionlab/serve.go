@@ -22,6 +22,7 @@ import (
 	"github.com/sessionlab/sessionlab/broker"
 	"github.com/sessionlab/sessionlab/broker/auth"
 	"github.com/sessionlab/sessionlab/broker/tcp"
+	"github.com/sessionlab/sessionlab/properties/history"
 )
 
 func init() {
@@ -43,6 +44,7 @@ examples:
   mosquitto_passwd -c -b passwd alice secret
   sessionlab serve --passwords passwd --acl acl.conf
   mosquitto_sub -h 127.0.0.1 -p 1884 -c -i dev-1 -q 1 -t 'sensors/#'
+  sessionlab serve --history run.jsonl   # then: sessionlab check run.jsonl
 
 exit codes: 0 stopped by a signal; 1 the listener or metrics server failed;
 2 a bad flag or an unreadable --passwords/--acl file.`
@@ -50,6 +52,7 @@ exit codes: 0 stopped by a signal; 1 the listener or metrics server failed;
 // serveOptions are the parsed flags of serve.
 type serveOptions struct {
 	listen, profile, metrics, passwords, acl string
+	history                                  string
 	anonymous                                bool
 	logLevel                                 slog.Level
 	server                                   tcp.Config
@@ -83,6 +86,7 @@ func parseServe(args []string, stdout, stderr io.Writer) (serveOptions, int, boo
 	fs.StringVar(&o.metrics, "metrics", "", "serve Prometheus metrics on http://`ADDR`/metrics (off when empty)")
 	fs.StringVar(&o.passwords, "passwords", "", "mosquitto_passwd `file` ($7$ PBKDF2-SHA512 or $6$ SHA512 entries); refuse unknown users")
 	fs.StringVar(&o.acl, "acl", "", "Mosquitto acl_file `file` (topic/user/pattern lines)")
+	fs.StringVar(&o.history, "history", "", "record every session event to `file` (JSON lines) for \"sessionlab check\"")
 	fs.BoolVar(&o.anonymous, "allow-anonymous", false, "with --passwords, also accept CONNECTs without a user name")
 	fs.IntVar(&o.server.MaxConnections, "max-connections", tcp.DefaultMaxConnections, "most connections open at once")
 	fs.IntVar(&o.server.MaxPacketSize, "max-packet-size", tcp.DefaultMaxPacketSize, "largest inbound packet in `bytes`")
@@ -158,6 +162,14 @@ func (o *serveOptions) loadAccess() error {
 	return nil
 }
 
+// chain returns an observer calling a (if not nil), then b.
+func chain(a, b func(broker.Event)) func(broker.Event) {
+	if a == nil {
+		return b
+	}
+	return func(ev broker.Event) { a(ev); b(ev) }
+}
+
 // serve runs the server until ctx is done and returns the exit code. When
 // ready is not nil it receives the listener's address once accepting.
 func serve(ctx context.Context, o serveOptions, ready chan<- net.Addr, stderr io.Writer) int {
@@ -175,6 +187,20 @@ func serve(ctx context.Context, o serveOptions, ready chan<- net.Addr, stderr io
 		mux := http.NewServeMux()
 		mux.Handle("/metrics", promhttp.HandlerFor(reg, promhttp.HandlerOpts{Registry: reg}))
 		metrics = &http.Server{Addr: o.metrics, Handler: mux, ReadHeaderTimeout: 10 * time.Second}
+	}
+	if o.history != "" {
+		f, err := os.Create(o.history)
+		if err != nil {
+			log.Error("history", "err", err)
+			return 1
+		}
+		rec := history.NewRecorder(f, o.server.Broker.Policy)
+		o.server.Observer = chain(o.server.Observer, rec.Event)
+		defer func() { // after srv.Close (deferred later, so run earlier): the owner has stopped
+			if err := errors.Join(rec.Flush(), f.Close()); err != nil {
+				log.Error("history", "err", err)
+			}
+		}()
 	}
 	srv, err := tcp.New(o.server)
 	if err != nil {

@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/sessionlab/sessionlab/broker/packet"
+	"github.com/sessionlab/sessionlab/properties/history"
 )
 
 func TestServeFlagErrors(t *testing.T) {
@@ -62,7 +63,9 @@ func TestServeHelp(t *testing.T) {
 // TestServeSignal runs the subcommand in-process, talks MQTT to it, and
 // stops it with SIGTERM: it must close the connection and exit 0.
 func TestServeSignal(t *testing.T) {
-	opts, code, ok := parseServe([]string{"--listen", "127.0.0.1:0", "--metrics", "127.0.0.1:0", "--profile", "tencent"}, nil, nil)
+	hist := filepath.Join(t.TempDir(), "run.jsonl")
+	opts, code, ok := parseServe([]string{"--listen", "127.0.0.1:0", "--metrics", "127.0.0.1:0", "--profile", "tencent",
+		"--history", hist}, nil, nil)
 	if !ok {
 		t.Fatalf("parseServe: exit %d", code)
 	}
@@ -102,5 +105,9 @@ func TestServeSignal(t *testing.T) {
 	}
 	if !strings.Contains(logs.String(), "shutting down") {
 		t.Errorf("logs lack the shutdown line:\n%s", logs.String())
+	}
+	res, err := history.CheckFile(hist, "", 10*time.Second)
+	if err != nil || !res.OK || res.Ops == 0 {
+		t.Errorf("history file: %v, %v; want a non-empty linearizable history", res, err)
 	}
 }
