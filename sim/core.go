@@ -1,6 +1,8 @@
 package sim
 
 import (
+	"fmt"
+
 	"github.com/sessionlab/sessionlab/broker"
 	"github.com/sessionlab/sessionlab/broker/packet"
 	"github.com/sessionlab/sessionlab/netsim"
@@ -28,11 +30,17 @@ func (r *runner) step(in broker.Input) {
 	if r.opts.Observer != nil {
 		r.opts.Observer.Input(r.now, in)
 	}
+	if r.trace != nil {
+		fmt.Fprintf(r.trace, "%v   broker <- %v\n", r.now, in)
+	}
 	r.core.Step(r.now, in)
 	outs := r.core.Outputs()
 	for i := range outs {
 		o := &outs[i]
 		r.dg.output(r.now, o)
+		if r.trace != nil {
+			fmt.Fprintf(r.trace, "%v   broker -> %v\n", r.now, *o)
+		}
 		if r.opts.Observer != nil {
 			r.opts.Observer.Output(r.now, *o)
 		}

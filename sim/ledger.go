@@ -173,7 +173,7 @@ func (l *ledger) copyEvent(ev *broker.Event, sub int32) {
 }
 
 func (l *ledger) drop(r broker.Reason) {
-	l.m.Dropped[reasonName(r)]++
+	l.m.Dropped[r.String()]++ // "queue-full", "ttl", ...
 	l.m.DroppedTotal++
 }
 
@@ -313,27 +313,4 @@ func (l *ledger) close() {
 			l.m.Unreceived++
 		}
 	}
-}
-
-// reasonName names a drop reason for Metrics.Dropped.
-func reasonName(r broker.Reason) string {
-	switch r {
-	case broker.ReasonQueueFull:
-		return "queue-full"
-	case broker.ReasonTTL:
-		return "ttl"
-	case broker.ReasonSessionExpired:
-		return "session-expired"
-	case broker.ReasonSessionDiscarded:
-		return "session-discarded"
-	case broker.ReasonQoS0Offline:
-		return "qos0-offline"
-	case broker.ReasonNotAuthorized:
-		return "not-authorized"
-	case broker.ReasonQoSUnsupported:
-		return "qos-unsupported"
-	case broker.ReasonRetryExhausted:
-		return "retry-exhausted"
-	}
-	return "other"
 }

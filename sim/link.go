@@ -1,6 +1,8 @@
 package sim
 
 import (
+	"fmt"
+
 	"github.com/sessionlab/sessionlab/broker"
 	"github.com/sessionlab/sessionlab/broker/packet"
 	"github.com/sessionlab/sessionlab/netsim"
@@ -14,6 +16,9 @@ import (
 func (r *runner) clientActions(dev int32) {
 	d := &r.devs[dev]
 	for _, a := range d.sess.Actions() {
+		if r.trace != nil {
+			fmt.Fprintf(r.trace, "%v   %s %v\n", r.now, d.id, a)
+		}
 		switch a.Kind {
 		case client.Dial:
 			r.dial(dev)

@@ -1,6 +1,7 @@
 package sim
 
 import (
+	"strings"
 	"testing"
 	"time"
 
@@ -93,5 +94,31 @@ func TestKnobsMatchTheRun(t *testing.T) {
 	}
 	if len(seen) < 4 {
 		t.Errorf("8 swarm seeds drew only %d distinct knob sets: %v", len(seen), seen)
+	}
+}
+
+func TestTraceIsDeterministic(t *testing.T) {
+	sc := small(t, "flaky-cellular", 6, 20*time.Minute)
+	var a, b strings.Builder
+	ra, err := Run(sc, profile(t, "aws"), 4, Options{Trace: &a})
+	if err != nil {
+		t.Fatal(err)
+	}
+	rb, _ := Run(sc, profile(t, "aws"), 4, Options{Trace: &b})
+	if a.String() != b.String() {
+		t.Errorf("same seed, different traces (%d and %d bytes)", a.Len(), b.Len())
+	}
+	plain, _ := Run(sc, profile(t, "aws"), 4, Options{})
+	if ra.Digest != plain.Digest || rb.Digest != plain.Digest {
+		t.Errorf("tracing changed the run: digests %s, %s, untraced %s", ra.DigestHex(), rb.DigestHex(), plain.DigestHex())
+	}
+	lines := strings.Count(a.String(), "\n")
+	for _, want := range []string{"CONNECT", "broker <- ", "broker -> ", " arrive ", "sensor-0 "} {
+		if !strings.Contains(a.String(), want) {
+			t.Errorf("trace has no %q in %d lines", want, lines)
+		}
+	}
+	if int64(lines) < ra.Events {
+		t.Errorf("trace has %d lines for %d events", lines, ra.Events)
 	}
 }

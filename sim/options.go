@@ -2,6 +2,7 @@ package sim
 
 import (
 	"fmt"
+	"io"
 	"time"
 
 	"github.com/sessionlab/sessionlab/broker"
@@ -74,6 +75,11 @@ type Options struct {
 	// MaxEvents stops a run after this many events (0: no limit); the
 	// Result then says Truncated.
 	MaxEvents int64
+	// Trace, when set, receives the run as text, one line per engine
+	// event, core input and output, and device action, each in its String
+	// form and prefixed with the virtual time. It is for reading a failing
+	// seed; it slows a run down a lot. Same seed, same bytes.
+	Trace io.Writer
 	// Stop, when set, is polled before every event; a run stops as soon as
 	// it returns true (e.g. a checker has failed), and the Result says
 	// Truncated.

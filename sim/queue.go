@@ -3,6 +3,8 @@ package sim
 import (
 	"fmt"
 	"time"
+
+	"github.com/sessionlab/sessionlab/netsim"
 )
 
 // eventKind says what a scheduled event does when it fires.
@@ -55,9 +57,30 @@ type event struct {
 	kind eventKind
 }
 
-// String describes the event in one line, e.g. "12.5s #7 arrive dev=3 conn=9 arg=1".
+// String describes the event in one line, e.g.
+// "12.5s #7 arrive dev=3 conn=4294967297 to=server"; conn is printed as the
+// broker's ConnID, so traces line up with the core's own descriptions.
 func (e event) String() string {
-	return fmt.Sprintf("%v #%d %v dev=%d conn=%d arg=%d", e.at, e.seq, e.kind, e.dev, e.conn, e.arg)
+	s := fmt.Sprintf("%v #%d %v", e.at, e.seq, e.kind)
+	if e.dev >= 0 {
+		s += fmt.Sprintf(" dev=%d", e.dev)
+	}
+	if e.conn != 0 {
+		s += fmt.Sprintf(" conn=%d", e.conn)
+	}
+	switch e.kind {
+	case evArrive:
+		s += " to=" + netsim.Side(e.arg).String()
+	case evNotice:
+		s += " side=" + netsim.Side(e.arg).String()
+	case evLinkFault:
+		s += " fault=" + netsim.Fault(e.arg).String()
+	default:
+		if e.arg != 0 {
+			s += fmt.Sprintf(" arg=%d", e.arg)
+		}
+	}
+	return s
 }
 
 // queue is a min-heap of events ordered by (at, seq): container/heap's

@@ -1,6 +1,7 @@
 package sim
 
 import (
+	"bufio"
 	"fmt"
 	"time"
 
@@ -40,6 +41,7 @@ type runner struct {
 	truncated bool
 	phases    PhaseObserver    // Options.Observer, if it implements it
 	devObs    DeviceObserver   // Options.Observer, if it implements it
+	trace     *bufio.Writer    // Options.Trace, buffered
 	byKind    [evEnd + 1]int64 // events processed, by kind
 
 	curUID  uint64 // payload id of the PUBLISH being stepped, for EvPublished
@@ -71,6 +73,11 @@ func Run(sc scenario.Scenario, policy broker.Policy, seed uint64, opts Options) 
 	r.net = netsim.New[packet.Packet](netsim.Config{Latency: sc.Network.Latency, Knobs: r.knobs, Seed: seed})
 	r.m = Metrics{Scenario: sc.Name, Profile: policy.Name, Seed: seed, Devices: sc.Devices(),
 		Duration: sc.Duration.Seconds(), Heal: sc.Heal.Seconds(), SampleSeconds: sc.SampleEvery().Seconds()}
+	if opts.Trace != nil {
+		r.trace = bufio.NewWriter(opts.Trace)
+		defer r.trace.Flush()
+		fmt.Fprintf(r.trace, "run %v profile=%s seed=%d knobs: %v\n", sc, policy.Name, seed, r.knobs)
+	}
 	r.setup(seed)
 	r.loop()
 	return r.finish(), nil
@@ -116,6 +123,9 @@ func (r *runner) loop() {
 		r.events++
 		r.byKind[e.kind]++
 		r.dg.engineEvent(&e)
+		if r.trace != nil {
+			fmt.Fprintln(r.trace, e)
+		}
 		r.dispatch(&e)
 	}
 }
