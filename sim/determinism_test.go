@@ -158,3 +158,30 @@ func TestGoldenDigests(t *testing.T) {
 		}
 	}
 }
+
+// TestConcurrentRunsAgree runs the same seed in parallel goroutines, as
+// the CLI does with one run per profile: runs share no state, so the
+// digests agree (run with -race to check for shared state directly).
+func TestConcurrentRunsAgree(t *testing.T) {
+	sc := small(t, "mixed", 20, 3*time.Hour)
+	p := profile(t, "emqx")
+	digests := make([]uint64, 4)
+	done := make(chan int)
+	for i := range digests {
+		go func() {
+			res, err := Run(sc, p, 21, Options{Wire: i%2 == 1})
+			if err == nil {
+				digests[i] = res.Digest
+			}
+			done <- i
+		}()
+	}
+	for range digests {
+		<-done
+	}
+	for i, d := range digests {
+		if d == 0 || d != digests[0] {
+			t.Fatalf("digests %x: run %d differs", digests, i)
+		}
+	}
+}
