@@ -93,7 +93,7 @@ func kind(k broker.EventKind, clientID string) func(broker.Event) bool {
 
 // startServer serves cfg (the mosquitto profile unless cfg sets a policy) on
 // a loopback port and returns the server, its address and its event recorder.
-func startServer(t *testing.T, cfg Config) (*Server, string, *recorder) {
+func startServer(t testing.TB, cfg Config) (*Server, string, *recorder) {
 	t.Helper()
 	if cfg.Broker.Policy.Name == "" {
 		p, err := broker.Profile("mosquitto")
@@ -134,19 +134,19 @@ func startServer(t *testing.T, cfg Config) (*Server, string, *recorder) {
 }
 
 // testWriter sends log lines to t.Log.
-type testWriter struct{ t *testing.T }
+type testWriter struct{ t testing.TB }
 
 func (w testWriter) Write(b []byte) (int, error) { w.t.Log(string(b)); return len(b), nil }
 
 // rawClient is a hand-driven MQTT client on a raw socket, for what a library
 // client will not do: send garbage, withhold acknowledgements, go silent.
 type rawClient struct {
-	t   *testing.T
+	t   testing.TB
 	nc  net.Conn
 	buf []byte
 }
 
-func dialRaw(t *testing.T, addr string) *rawClient {
+func dialRaw(t testing.TB, addr string) *rawClient {
 	t.Helper()
 	nc, err := net.Dial("tcp", addr)
 	if err != nil {

@@ -46,7 +46,7 @@ examples:
   mosquitto_sub -h 127.0.0.1 -p 1884 -c -i dev-1 -q 1 -t 'sensors/#'
   sessionlab serve --history run.jsonl   # then: sessionlab check run.jsonl
 
-exit codes: 0 stopped by a signal; 1 the listener or metrics server failed;
+exit codes: 0 stopped by a signal; 1 the listener, metrics server or history file failed;
 2 a bad flag or an unreadable --passwords/--acl file.`
 
 // serveOptions are the parsed flags of serve.
