@@ -60,3 +60,13 @@ func appendCopies(dst []byte, cps []*copyOf) []byte {
 	}
 	return dst
 }
+
+// Sizes reports whether client has a session and, if so, how many copies
+// wait in its queue (what QueueCap bounds) and how many are in flight (what
+// InflightWindow bounds). The suites compare them with the core's.
+func (m *Model) Sizes(client string) (exists bool, queued, inflight int) {
+	if s := m.session(client); s != nil {
+		return true, len(s.queue), len(s.inflight)
+	}
+	return false, 0, 0
+}

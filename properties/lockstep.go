@@ -328,9 +328,35 @@ func (l *Lockstep) step(inCore, inModel broker.Input) error {
 		return fmt.Errorf("after %s: %w\ncore:\n  %s\nmodel:\n  %s\n%s", inCore, err,
 			joinOutputs(got), joinOutputs(want), l.model)
 	}
+	if err := l.checkSizes(); err != nil {
+		return fmt.Errorf("after %s: %w\n%s", inCore, err, l.model)
+	}
 	if l.Observe != nil {
 		for _, o := range got {
 			l.Observe(o)
+		}
+	}
+	return nil
+}
+
+// checkSizes compares each client's session with the model's: whether it
+// exists [MQTT-3.1.2-6], [MQTT-3.2.2-2], how many copies wait and how many
+// are in flight; and holds both to the queue cap (invariant 8) and the
+// in-flight window.
+func (l *Lockstep) checkSizes() error {
+	pol := l.core.Policy()
+	for i := range l.clients {
+		id := clientID(i)
+		exists, queued, inflight := l.model.Sizes(id)
+		got := fmt.Sprint(l.core.HasSession(id), l.core.QueueLen(id), l.core.InflightLen(id))
+		if want := fmt.Sprint(exists, queued, inflight); got != want {
+			return fmt.Errorf("%s: session, queued, in flight = %s, model %s", id, got, want)
+		}
+		if pol.QueueCap > 0 && queued > pol.QueueCap {
+			return fmt.Errorf("%s: %d copies queued, cap %d (invariant 8)", id, queued, pol.QueueCap)
+		}
+		if pol.InflightWindow > 0 && inflight > pol.InflightWindow {
+			return fmt.Errorf("%s: %d copies in flight, window %d", id, inflight, pol.InflightWindow)
 		}
 	}
 	return nil
