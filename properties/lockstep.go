@@ -269,7 +269,8 @@ func (l *Lockstep) index(c *client) int {
 }
 
 // advance lets d pass: every deadline either side announces up to now+d is
-// fired, on both sides, at that time, in order.
+// fired, on both sides, at that time, in order. The core must have
+// announced every deadline it acts on: a driver calls it only then.
 func (l *Lockstep) advance(d broker.Time) error {
 	target := l.now + d
 	in := broker.Input{Kind: broker.InDeadline}
@@ -285,11 +286,16 @@ func (l *Lockstep) advance(d broker.Time) error {
 			l.now, same = t, 0
 		}
 		ties := l.model.DueAt(t)
+		coreT, coreOK := l.core.NextDeadline()
 		if err := l.step(in, in); err != nil {
 			if ties > 1 {
 				return &TieError{Err: err}
 			}
 			return err
+		}
+		if (!coreOK || t < coreT) && len(l.core.Outputs()) > 0 {
+			return fmt.Errorf("at %v the core acted on a deadline it had not announced (NextDeadline %s): a driver would have missed it",
+				t, fmtDeadline(coreT, coreOK))
 		}
 	}
 	l.now = target
