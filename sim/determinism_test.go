@@ -134,14 +134,14 @@ var goldenDigests = []struct {
 	digest   string
 	events   int64
 }{
-	{"steady", "aef14187a5578c4d", 3860},
-	{"nightly-offline", "32002cf787ef51ca", 54667},
-	{"outage-storm", "fbe962d832b6eae8", 8715},
-	{"flaky-cellular", "422d571c235434d5", 9057},
-	{"expiry-cliff", "834c371cd76f3072", 15966},
-	{"overflow", "fd6c9c78179ef6a5", 120887},
-	{"swarm", "bcae104e8894e787", 8700},
-	{"mixed", "57964c4141622480", 36892},
+	{"steady", "b3039f7d2d01d799", 3860},
+	{"nightly-offline", "cec91e749a5c8dbd", 54667},
+	{"outage-storm", "86dd4a5c0eb236ae", 8715},
+	{"flaky-cellular", "b8c3ccda5199ac95", 9057},
+	{"expiry-cliff", "9f23d2fa0198dc22", 15966},
+	{"overflow", "8e7d4811b97d518a", 120887},
+	{"swarm", "171ddcf6949aacb5", 8700},
+	{"mixed", "58887d8c0b501e95", 36892},
 }
 
 func TestGoldenDigests(t *testing.T) {

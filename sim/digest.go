@@ -8,13 +8,16 @@ import (
 	"github.com/sessionlab/sessionlab/broker/packet"
 )
 
-// digest is a streaming 64-bit hash of a run's trace: FNV-1a's xor-then-
-// multiply step applied to 64-bit words instead of single bytes (eight
-// times fewer steps, same determinism). It hashes a canonical binary form of
-// every engine event and every core output, all fields, strings
-// length-prefixed, rather than their String() forms: the same guarantee at
-// a fraction of the cost, and nothing is stored. Any difference in what
-// happened, or when, changes the digest.
+// digest is a streaming 64-bit hash of a run's trace. It hashes a canonical
+// binary form of every engine event and every core output (all fields,
+// strings length-prefixed) rather than their String() forms: the same
+// determinism guarantee at a fraction of the cost, and nothing is stored.
+// Each 64-bit word is folded in FNV-1a style (xor, then multiply by the FNV
+// prime) followed by an xorshift, which feeds the high bits back into the
+// low ones (a multiply alone only carries upward, so a difference confined
+// to a word's top bits would stay in the digest's top bits). Sum applies a
+// final avalanche. Any difference in what happened, or when, changes the
+// digest.
 type digest uint64
 
 const (
@@ -22,7 +25,18 @@ const (
 	fnvPrime  digest = 1099511628211
 )
 
-func (d *digest) u64(v uint64) { *d = (*d ^ digest(v)) * fnvPrime }
+func (d *digest) u64(v uint64) {
+	h := (*d ^ digest(v)) * fnvPrime
+	*d = h ^ h>>29
+}
+
+// Sum returns the digest, avalanched (SplitMix64's finaliser).
+func (d digest) Sum() uint64 {
+	z := uint64(d)
+	z = (z ^ z>>30) * 0xbf58476d1ce4e5b9
+	z = (z ^ z>>27) * 0x94d049bb133111eb
+	return z ^ z>>31
+}
 
 func (d *digest) byte(b byte) { d.u64(uint64(b)) }
 

@@ -89,8 +89,8 @@ type Options struct {
 // Result is what a run produced.
 type Result struct {
 	Metrics Metrics
-	// Digest is a 64-bit FNV-1a hash over every engine event and every
-	// core output of the run: same seed and scenario, same digest.
+	// Digest is a 64-bit hash over every engine event and every core
+	// output of the run (see digest): same seed and scenario, same digest.
 	Digest uint64
 	// Events is the number of engine events processed, and EventsByKind
 	// the same by event kind ("arrive", "device-timer", ...).

@@ -23,7 +23,6 @@ const (
 	evPowerOff                         // device dev goes offline (offline schedule)
 	evPowerOn                          // device dev comes back
 	evOutageStart                      // broker-wide outage begins (arg: outage index)
-	evOutageEnd                        // broker-wide outage ends
 	evPartition                        // device dev is partitioned (arg: partition index)
 	evSample                           // metrics sampling tick
 	evHeal                             // the healed phase begins
@@ -34,7 +33,7 @@ var eventKindNames = [...]string{
 	evArrive: "arrive", evNotice: "notice", evDialed: "dialed", evServerOpen: "server-open",
 	evLinkFault: "link-fault", evDeviceTimer: "device-timer", evBrokerTimer: "broker-timer",
 	evPublish: "publish", evPowerOff: "power-off", evPowerOn: "power-on",
-	evOutageStart: "outage-start", evOutageEnd: "outage-end", evPartition: "partition",
+	evOutageStart: "outage-start", evPartition: "partition",
 	evSample: "sample", evHeal: "heal", evEnd: "end",
 }
 

@@ -198,7 +198,7 @@ func (r *runner) finish() *Result {
 			byKind[eventKind(k).String()] = n
 		}
 	}
-	return &Result{Metrics: r.m, Digest: uint64(r.dg), Events: r.events, EventsByKind: byKind, Knobs: r.knobs,
+	return &Result{Metrics: r.m, Digest: r.dg.Sum(), Events: r.events, EventsByKind: byKind, Knobs: r.knobs,
 		Truncated: r.truncated}
 }
 
