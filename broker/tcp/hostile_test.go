@@ -292,3 +292,42 @@ func TestCloseEndsEveryConnection(t *testing.T) {
 		}
 	}
 }
+
+// TestFragmentedInput feeds a session's packets in pieces of seeded random
+// sizes, down to one byte, including a packet larger than the initial read
+// buffer: the reader must frame across reads, grow, and compact correctly.
+func TestFragmentedInput(t *testing.T) {
+	_, addr, _ := startServer(t, Config{})
+	big := bytes.Repeat([]byte("0123456789"), 300) // 3,000 bytes > minReadBuffer
+	var stream []byte
+	stream = (&packet.Connect{ProtocolName: "MQTT", ProtocolLevel: 4, ClientID: "frag", CleanSession: true}).Append(stream)
+	stream = (&packet.Subscribe{PacketID: 1, Subscriptions: []packet.Subscription{{Filter: "f/#", QoS: 1}}}).Append(stream)
+	for i := range 5 {
+		stream = (&packet.Publish{QoS: 1, PacketID: uint16(i + 2), Topic: "f/x", Payload: big[:1+i*700]}).Append(stream)
+	}
+	c := dialRaw(t, addr)
+	rng := rand.New(rand.NewPCG(2, 3))
+	for rest := stream; len(rest) > 0; {
+		n := min(len(rest), 1+rng.IntN(40))
+		if rng.IntN(4) == 0 {
+			n = 1
+		}
+		c.write(rest[:n])
+		rest = rest[n:]
+	}
+	var publishes []int
+	for len(publishes) < 5 {
+		if p, ok := c.recv().(*packet.Publish); ok {
+			if !bytes.Equal(p.Payload, big[:len(p.Payload)]) {
+				t.Fatalf("PUBLISH payload of %d bytes corrupted", len(p.Payload))
+			}
+			publishes = append(publishes, len(p.Payload))
+			c.send(&packet.Puback{PacketID: p.PacketID})
+		}
+	}
+	for i, got := range publishes {
+		if want := 1 + i*700; got != want {
+			t.Errorf("publish %d carried %d bytes, want %d", i, got, want)
+		}
+	}
+}
