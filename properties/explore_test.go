@@ -12,8 +12,8 @@ var exploreDepth = flag.Int("explore.depth", 6, "depth of TestExplore's breadth-
 
 // TestExplore explores every interleaving of SmallAlphabet (two clients, two
 // topics, at most three messages) up to -explore.depth operations under
-// every profile, checking the core against the model and the per-session
-// specification in every reachable state.
+// every profile (at most 4 with -short), checking the core against the model
+// and the per-session specification in every reachable state.
 func TestExplore(t *testing.T) {
 	for _, name := range broker.ProfileNames() {
 		t.Run(name, func(t *testing.T) {
@@ -21,7 +21,11 @@ func TestExplore(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			e := Explorer{Policy: pol, Clients: 2, Alphabet: SmallAlphabet(pol), Depth: *exploreDepth, MaxMessages: 3}
+			depth := *exploreDepth
+			if testing.Short() {
+				depth = min(depth, 4)
+			}
+			e := Explorer{Policy: pol, Clients: 2, Alphabet: SmallAlphabet(pol), Depth: depth, MaxMessages: 3}
 			rep := e.Run()
 			if rep.Violation != nil {
 				t.Fatal(rep)
