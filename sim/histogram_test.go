@@ -66,3 +66,33 @@ func seq(n int, unit time.Duration) []time.Duration {
 	}
 	return out
 }
+
+// TestMetricsJSON checks that a run's Metrics serialise deterministically
+// and read back whole, as the CLI's metrics.json and the plots need.
+func TestMetricsJSON(t *testing.T) {
+	sc := small(t, "outage-storm", 20, 0)
+	res, err := Run(sc, profile(t, "tencent"), 2, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	a, err := json.Marshal(&res.Metrics)
+	if err != nil {
+		t.Fatal(err)
+	}
+	again, _ := Run(sc, profile(t, "tencent"), 2, Options{})
+	b, _ := json.Marshal(&again.Metrics)
+	if string(a) != string(b) {
+		t.Errorf("same run, different metrics.json")
+	}
+	var back Metrics
+	if err := json.Unmarshal(a, &back); err != nil {
+		t.Fatal(err)
+	}
+	if back.Published != res.Metrics.Published || len(back.Samples) != len(res.Metrics.Samples) ||
+		back.LatencyStored.Quantile(0.99) != res.Metrics.LatencyStored.Quantile(0.99) || back.Dropped["queue-full"] != res.Metrics.Dropped["queue-full"] {
+		t.Errorf("metrics.json does not read back whole")
+	}
+	if res.Metrics.LatencyStored.Count == 0 || len(res.Metrics.Replays) == 0 {
+		t.Errorf("outage-storm produced no stored deliveries or replays: %v", res)
+	}
+}
