@@ -232,3 +232,55 @@ func TestHostKnobsAndHeal(t *testing.T) {
 		}
 	}
 }
+
+func TestCloseAndOutageEdgeCases(t *testing.T) {
+	lat := Latency{Base: 10 * ms}
+	tests := []struct {
+		name string
+		run  func(t *testing.T, n *Network[int], d Dial)
+	}{
+		{"FIN sent into a partition arrives after the heal", func(t *testing.T, n *Network[int], d Dial) {
+			heal := d.ClientAt + time.Minute
+			n.Partition(d.ClientAt, 0, heal)
+			nt, ok := n.Close(d.ClientAt, d.Conn, Server)
+			if !ok || nt.Side != Client || nt.At < heal {
+				t.Errorf("Close = %v, %v; want a client notice after %v", nt, ok, heal)
+			}
+		}},
+		{"outage tells the server of a half-open connection, not the client", func(t *testing.T, n *Network[int], d Dial) {
+			n.Fail(d.ClientAt, d.Conn, HalfOpen)
+			got := n.Outage(d.ClientAt, d.ClientAt+time.Minute)
+			if len(got) != 1 || got[0].Side != Server || got[0].At != d.ClientAt {
+				t.Errorf("Outage notices = %v, want one for the server at once", got)
+			}
+		}},
+		{"a side that closed itself ignores its notice", func(t *testing.T, n *Network[int], d Dial) {
+			ns := n.Fail(d.ClientAt, d.Conn, Reset)
+			if len(ns) != 2 {
+				t.Fatalf("Reset notices = %v, want 2", ns)
+			}
+			n.Close(d.ClientAt, d.Conn, Client) // the client gave up first
+			if n.Noticed(d.Conn, Client) {
+				t.Errorf("Noticed(client) = true after the client closed")
+			}
+			if !n.Noticed(d.Conn, Server) {
+				t.Errorf("Noticed(server) = false; the server still held the connection")
+			}
+			if n.Open() != 0 {
+				t.Errorf("Open() = %d after both sides let go", n.Open())
+			}
+		}},
+		{"a second fault does nothing", func(t *testing.T, n *Network[int], d Dial) {
+			n.Fail(d.ClientAt, d.Conn, Reset)
+			if got := n.Fail(d.ClientAt, d.Conn, Reset); got != nil {
+				t.Errorf("second Fail = %v, want nothing", got)
+			}
+		}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			n := New[int](Config{Latency: lat, Seed: 2})
+			tt.run(t, n, dial(t, n, 0, 0))
+		})
+	}
+}
