@@ -16,6 +16,12 @@
 // can converge. The ledger follows every message from publish to a terminal
 // state per subscriber copy and feeds Metrics.
 //
+// A broker outage takes the broker's network front end away (connections
+// refused and reset) while the broker core, and every session in it, keeps
+// running: the model of a managed service whose sessions live in a durable
+// store. It is not a crash that loses state; the simulator has no such
+// fault, because the core has no persistence to recover from.
+//
 // Performance (2-core AMD EPYC, Go 1.26, tencent profile, measured with
 // the benchmarks in bench_test.go while the machine was shared):
 //

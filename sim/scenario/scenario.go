@@ -2,6 +2,8 @@
 // offline habits, the network they live on and the events that strike them.
 // Scenarios are named built-ins (Builtin) or files (Load, Parse: strict YAML,
 // which also accepts JSON, with errors naming the file, line and field).
+// testdata/fleet.yaml is an annotated example file. Durations are Go
+// duration strings ("90s", "24h").
 package scenario
 
 import (
