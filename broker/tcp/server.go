@@ -147,16 +147,6 @@ func (s *Server) admit(nc net.Conn) {
 	go c.read()
 }
 
-// Addr returns the listener's address, or nil before Serve.
-func (s *Server) Addr() net.Addr {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if s.ln == nil {
-		return nil
-	}
-	return s.ln.Addr()
-}
-
 // Connections returns the number of connections open now.
 func (s *Server) Connections() int { return int(s.open.Load()) }
 
