@@ -3,7 +3,10 @@
 // figures side by side with their ratio:
 //
 //   - QoS 1 throughput, 1 publisher -> 1 subscriber and 50 publishers -> 1
-//     subscriber (messages per second, first publish to last receipt);
+//     subscriber (messages per second, first publish to last receipt), and
+//     the broker process's CPU time per message (/proc/PID/stat), which is
+//     the fairer figure on a shared machine: mosquitto uses one thread,
+//     sessionlab as many cores as it finds;
 //   - drain time of 1,000 persistent sessions with 100 queued messages each,
 //     all reconnecting at once (sessionlab under the hivemq profile; mosquitto
 //     with its defaults, which the mosquitto profile mirrors);
@@ -83,6 +86,8 @@ func (c benchConfig) with(drainProfile string) benchConfig {
 // results are one broker's figures.
 type results struct {
 	tp1, tp50 tpResult
+	cpu1      float64 // broker CPU microseconds per delivered message, 1 -> 1
+	cpu50     float64 // the same, 50 -> 1
 	drain     time.Duration
 	idleBytes float64 // resident bytes per idle connection
 }
@@ -99,13 +104,24 @@ func measure(start func() (*target, error), cfg benchConfig) (results, error) {
 	if r.idleBytes, err = idleMemory(t, cfg.idle); err != nil {
 		return r, fmt.Errorf("idle memory: %w", err)
 	}
-	fmt.Fprintf(os.Stderr, "%s: throughput 1 -> 1, %d messages\n", t.name, cfg.messages)
-	if r.tp1, err = throughput(t.addr, 1, cfg.messages, cfg.window, cfg.endToEnd, cfg.payload); err != nil {
-		return r, fmt.Errorf("throughput 1->1: %w", err)
-	}
-	fmt.Fprintf(os.Stderr, "%s: throughput 50 -> 1, %d messages\n", t.name, cfg.messages)
-	if r.tp50, err = throughput(t.addr, 50, cfg.messages, cfg.window, cfg.endToEnd, cfg.payload); err != nil {
-		return r, fmt.Errorf("throughput 50->1: %w", err)
+	for _, run := range []struct {
+		pubs int
+		tp   *tpResult
+		cpu  *float64
+	}{{1, &r.tp1, &r.cpu1}, {50, &r.tp50, &r.cpu50}} {
+		fmt.Fprintf(os.Stderr, "%s: throughput %d -> 1, %d messages\n", t.name, run.pubs, cfg.messages)
+		before, err := t.cpu()
+		if err != nil {
+			return r, err
+		}
+		if *run.tp, err = throughput(t.addr, run.pubs, cfg.messages, cfg.window, cfg.endToEnd, cfg.payload); err != nil {
+			return r, fmt.Errorf("throughput %d->1: %w", run.pubs, err)
+		}
+		after, err := t.cpu()
+		if err != nil {
+			return r, err
+		}
+		*run.cpu = float64((after - before).Microseconds()) / float64(run.tp.delivered)
 	}
 	if cfg.drainProfile != "" {
 		t.stop()
@@ -130,6 +146,8 @@ func report(cfg benchConfig, profile, drainProfile string, mosq, slab results) {
 	}
 	row(fmt.Sprintf("QoS1 1->1 [%s]", profile), "msg/s", mosq.tp1.rate, slab.tp1.rate)
 	row(fmt.Sprintf("QoS1 50->1 [%s]", profile), "msg/s", mosq.tp50.rate, slab.tp50.rate)
+	row("broker CPU per message, 1->1", "us", mosq.cpu1, slab.cpu1)
+	row("broker CPU per message, 50->1", "us", mosq.cpu50, slab.cpu50)
 	row("  of which delivered, 1->1", "msgs", float64(mosq.tp1.delivered), float64(slab.tp1.delivered))
 	row("  of which delivered, 50->1", "msgs", float64(mosq.tp50.delivered), float64(slab.tp50.delivered))
 	row(fmt.Sprintf("drain %dx%d [%s]", cfg.sessions, cfg.queued, drainProfile), "s", mosq.drain.Seconds(), slab.drain.Seconds())
