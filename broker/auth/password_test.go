@@ -134,3 +134,25 @@ func TestLoadPasswordsMissingFile(t *testing.T) {
 		t.Errorf("LoadPasswords(missing) = %v, want a not-exist error", err)
 	}
 }
+
+// BenchmarkAuthenticate measures one CONNECT's password check; the core makes
+// it on the server's owner goroutine, so it bounds the CONNECT rate.
+func BenchmarkAuthenticate(b *testing.B) {
+	p, err := LoadPasswords("testdata/passwd")
+	if err != nil {
+		b.Fatal(err)
+	}
+	for _, bc := range []struct{ name, user, password string }{
+		{"pbkdf2-101", "alice", "secret"},
+		{"sha512", "carol", "pa:ss word"},
+	} {
+		b.Run(bc.name, func(b *testing.B) {
+			c := login(bc.user, []byte(bc.password))
+			for range b.N {
+				if code, _ := p.Authenticate(c); code != packet.Accepted {
+					b.Fatal(code)
+				}
+			}
+		})
+	}
+}
