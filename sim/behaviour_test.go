@@ -79,6 +79,17 @@ func TestScenariosShowTheirEffect(t *testing.T) {
 				t.Errorf("max queue depth = %d, want the cap 1000", m.MaxQueueDepth)
 			}
 		}},
+		{"exactly-once", "hivemq", 40, func(t *testing.T, m *Metrics) {
+			// QoS 2 end to end: the device de-duplicates re-sent copies
+			// until PUBREL [MQTT-4.3.3-2], so its application sees each once.
+			atMost(t, "duplicates", m.Duplicates, 0)
+			atLeast(t, "received", m.Received, m.Copies-5)
+		}},
+		{"exactly-once", "aws", 20, func(t *testing.T, m *Metrics) {
+			// AWS IoT Core does not support QoS 2 and ignores such publishes.
+			atLeast(t, "refused: qos-unsupported", m.PublishRefused["qos-unsupported"], 1)
+			atMost(t, "published", m.Published, 0)
+		}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.scenario+"/"+tt.profile, func(t *testing.T) {

@@ -77,7 +77,7 @@ func newLedger(m *Metrics, clientIDs []string, seed uint64) *ledger {
 		l.ids[id] = int32(i)
 	}
 	l.counts[sessNone] = len(clientIDs)
-	m.Dropped, m.ClientDropped = map[string]int64{}, map[string]int64{}
+	m.Dropped, m.ClientDropped, m.PublishRefused = map[string]int64{}, map[string]int64{}, map[string]int64{}
 	return l
 }
 
@@ -88,11 +88,19 @@ func (l *ledger) event(ev *broker.Event, uid uint64) {
 	switch ev.Kind {
 	case broker.EvPublished:
 		l.published(ev, uid)
-	case broker.EvEnqueued, broker.EvSent, broker.EvDelivered, broker.EvDropped:
+	case broker.EvDropped:
+		if _, ok := l.msgs[ev.Msg]; !ok {
+			// No open message: a publication refused as a whole (not
+			// authorised, QoS 2 ignored); it owed no copies.
+			l.m.PublishRefused[ev.Reason.String()]++
+		} else if known {
+			l.copyEvent(ev, sub)
+		} else {
+			l.drop(ev.Reason)
+		}
+	case broker.EvEnqueued, broker.EvSent, broker.EvDelivered:
 		if known {
 			l.copyEvent(ev, sub)
-		} else if ev.Kind == broker.EvDropped {
-			l.drop(ev.Reason)
 		}
 	case broker.EvConnected:
 		l.m.Connects++

@@ -35,6 +35,10 @@ type Metrics struct {
 	// application received: QoS 0 copies lost on the way, or the receipt
 	// was credited to a re-published twin with the same payload id.
 	Unreceived int64 `json:"unreceived"`
+	// PublishRefused counts publications the broker refused as a whole,
+	// by reason (not authorised; QoS 2 on a broker that ignores it): they
+	// owed no copies and are not in Published.
+	PublishRefused map[string]int64 `json:"publish_refused"`
 	// ClientDropped counts application messages the devices discarded
 	// before publishing (QoS 0 while offline, full outbox, powered off).
 	ClientDropped map[string]int64 `json:"client_dropped"`

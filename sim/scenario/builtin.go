@@ -102,6 +102,16 @@ var builtins = []Scenario{
 		Network: Network{Latency: cellular},
 	},
 	{
+		Name:        "exactly-once",
+		Description: "QoS 2 commands over resetting links: duplicates must stop at the device (QoS 1 brokers show what they do with QoS 2)",
+		Duration:    2 * hour, Heal: 15 * min_,
+		Groups: []Group{
+			with(actuators, func(g *Group) { g.Count, g.QoS = 200, 2 }),
+			with(backends, func(g *Group) { g.QoS, g.PublishEvery = 2, min_ }),
+		},
+		Network: Network{Latency: cellular, Faults: netsim.Knobs{ResetsPerHour: 3, ConnectFail: 0.05}},
+	},
+	{
 		Name:        "swarm",
 		Description: "the steady fleet on a network whose faults are drawn from the seed (swarm testing)",
 		Duration:    2 * hour, Heal: 20 * min_,
