@@ -5,7 +5,6 @@ import (
 	"errors"
 	"math/rand/v2"
 	"net"
-	"sync"
 	"testing"
 	"time"
 
@@ -87,13 +86,10 @@ func TestBadInputClosesOnlyThatConnection(t *testing.T) {
 // byte is malformed (MQTT 3.1.1 section 2.2.3), one above MaxPacketSize is
 // too large, both decided from the length bytes alone.
 func TestRemainingLength(t *testing.T) {
-	var mu sync.Mutex
-	malformed := map[broker.ConnID]error{}
+	malformed := make(chan error, 1)
 	_, addr, _ := startServer(t, Config{MaxPacketSize: packet.MaxPacketSize, Inputs: func(_ broker.Time, in broker.Input) {
 		if in.Kind == broker.InMalformed {
-			mu.Lock()
-			malformed[in.Conn] = in.Err
-			mu.Unlock()
+			malformed <- in.Err
 		}
 	}})
 	tests := []struct {
@@ -104,7 +100,7 @@ func TestRemainingLength(t *testing.T) {
 		{"fifth length byte", []byte{0x30, 0xFF, 0xFF, 0xFF, 0xFF, 0x01}, packet.ErrMalformed},
 		{"largest length, body never sent", []byte{0x30, 0xFF, 0xFF, 0xFF, 0x7F}, nil},
 	}
-	for i, tt := range tests {
+	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			c := dialRaw(t, addr)
 			c.connect(&packet.Connect{ClientID: "len", CleanSession: true}, packet.Accepted)
@@ -118,11 +114,13 @@ func TestRemainingLength(t *testing.T) {
 				return
 			}
 			c.expectClosed()
-			mu.Lock()
-			err := malformed[broker.ConnID(i+1)]
-			mu.Unlock()
-			if !errors.Is(err, tt.want) {
-				t.Errorf("InMalformed error = %v, want %v", err, tt.want)
+			select {
+			case err := <-malformed:
+				if !errors.Is(err, tt.want) {
+					t.Errorf("InMalformed error = %v, want %v", err, tt.want)
+				}
+			case <-time.After(waitFor):
+				t.Fatal("no InMalformed input")
 			}
 		})
 	}
