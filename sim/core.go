@@ -23,9 +23,11 @@ func (r *runner) stepPacket(c netsim.ConnID, p packet.Packet) {
 
 // step drives the core exactly as the TCP server does: one input with the
 // current time, then drain every output in order, then re-arm the single
-// broker timer from NextDeadline. The timer is lazy like the devices'
-// (see clientActions): an early InDeadline is a no-op for the core, and the
-// timer is re-armed after it.
+// broker timer from NextDeadline. The timer is lazy: the armed event is
+// replaced only by an earlier deadline. When a later one was wanted, the
+// armed event fires early, the InDeadline is a no-op for the core (as its
+// contract says), and the timer is re-armed after it. (The broker has one
+// timer, so the stale events are few; devices use timers instead.)
 func (r *runner) step(in broker.Input) {
 	if r.opts.Observer != nil {
 		r.opts.Observer.Input(r.now, in)
