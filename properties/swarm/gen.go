@@ -24,12 +24,14 @@ func (c Case) String() string {
 }
 
 // durations the generators pick from: whole values keep shrunk scenarios
-// readable.
+// readable. The last values reach the policies' limits: one message a
+// second fills any queue cap within 17 minutes offline, and 3 hours offline
+// outlast the AWS and EMQX session expiry with their tolerance.
 var (
-	faultyPhases = []time.Duration{10 * time.Minute, 30 * time.Minute, time.Hour, 2 * time.Hour}
+	faultyPhases = []time.Duration{10 * time.Minute, 30 * time.Minute, time.Hour, 2 * time.Hour, 4 * time.Hour}
 	keepalives   = []time.Duration{10 * time.Second, 30 * time.Second, 60 * time.Second, 120 * time.Second}
-	publishEvery = []time.Duration{5 * time.Second, 30 * time.Second, time.Minute, 5 * time.Minute}
-	offFor       = []time.Duration{time.Minute, 10 * time.Minute, 30 * time.Minute, 90 * time.Minute}
+	publishEvery = []time.Duration{5 * time.Second, 30 * time.Second, time.Minute, 5 * time.Minute, time.Second}
+	offFor       = []time.Duration{time.Minute, 10 * time.Minute, 30 * time.Minute, 90 * time.Minute, 3 * time.Hour}
 )
 
 // Gen draws a Case. Everything shrinks towards a quiet, fault-free fleet of
