@@ -67,7 +67,7 @@ func TestCoreMatchesModel(t *testing.T) {
 				}
 			})
 			for _, why := range slices.Sorted(maps.Keys(skipped)) {
-				t.Logf("skipped %d runs: %s", skipped[why], why)
+				t.Logf("%d %s", skipped[why], why)
 			}
 			clear(skipped)
 		})
@@ -122,8 +122,8 @@ func TestCoverage(t *testing.T) {
 	}
 }
 
-// skipped counts the runs skipped, by reason, for the log of the current
-// policy (subtests run one at a time).
+// skipped counts the runs skipped (and the operations narrowed), by
+// reason, for the log of the current policy (subtests run one at a time).
 var skipped = map[string]int{}
 
 // runOps draws up to 100 operations and applies them in lockstep.
@@ -144,15 +144,19 @@ func runOps(t *rapid.T, pol broker.Policy, observe func(broker.Output)) {
 			clone.Observe = nil
 		}
 		op := OpGen(DefaultScope).Draw(t, "op")
+		if narrowed, req := avoidKnownCoreBugs(drawn, op); req != "" {
+			skipped["operations narrowed to avoid "+req]++
+			op = narrowed
+		}
 		ops = append(ops, op.String())
 		drawn = append(drawn, op)
 		if err := l.Apply(op); err != nil {
 			if tie := (*TieError)(nil); errors.As(err, &tie) {
-				skipped["timers of several sessions due at one instant"]++
+				skipped["runs skipped: timers of several sessions due at one instant"]++
 				t.Skip("timers of several sessions due at one instant fire in an unspecified order")
 			}
 			if req := knownCoreBug(err); req != "" {
-				skipped[req]++
+				skipped["runs skipped: "+req]++
 				t.Skipf("known core bug, see %s", req)
 			}
 			t.Fatalf("op %d of:\n  %s\ninputs:\n  %s\n%v", i, strings.Join(ops, "\n  "),
@@ -206,6 +210,23 @@ var knownCoreBugs = []struct {
 // multiFilterSubscribe matches a disagreement after a SUBSCRIBE with more
 // than one filter.
 var multiFilterSubscribe = regexp.MustCompile(`^after conn \d+ packet SUBSCRIBE id=\d+ \[[^\]]* "`)
+
+// avoidKnownCoreBugs narrows op, drawn after ops, so that it does not run
+// into a known core bug whose disagreement shows only later (which
+// knownCoreBugs cannot recognise); it returns the op to apply and the
+// request that made it narrower, or "".
+func avoidKnownCoreBugs(ops []Op, op Op) (Op, string) {
+	// R5: a SUBSCRIBE with two filters replays retained messages once and
+	// in topic order, not per filter in packet order; the difference may
+	// surface only when the queued copies are sent. Subscribe to the first
+	// filter only once a retained message may exist.
+	if op.Kind == OpSubscribe && op.Filter2 != "" &&
+		slices.ContainsFunc(ops, func(o Op) bool { return o.Kind == OpPublish && o.Retain }) {
+		op.Filter2 = ""
+		return op, "requests.md R5 (retained replay per filter)"
+	}
+	return op, ""
+}
 
 // knownCoreBug returns the request naming err's known core bug, or "".
 func knownCoreBug(err error) string {
