@@ -148,9 +148,11 @@ func (k *Checker) clientOf(id string) *client {
 }
 
 // settleStep checks what must hold once a step's outputs are drained:
-// every owed copy of a message published in it was reported (15), every
+// every PUBLISH sent and every owed copy of a message published in it was
+// reported (15), every
 // resumed QoS 2 flow got its PUBREL (5), every abrupt loss its Will (18).
 func (k *Checker) settleStep() {
+	k.unreported()
 	for _, m := range k.fresh {
 		if m.seen != m.owed {
 			k.fail(k.clients[m.publisher], broker.InvConservation, "(DESIGN.md invariant 15)",

@@ -283,6 +283,13 @@ func TestCheckerInvariants(t *testing.T) {
 			s.copyEv(broker.EvEnqueued, "sub", 1, 1, 0)
 			s.at(2 * sec).in(broker.Input{Kind: broker.InDeadline})
 		}, broker.InvConservation, "(DESIGN.md invariant 15)"},
+		{"a PUBLISH sent without its event", "mosquitto", nil, func(s *script) {
+			online(s)
+			s.at(sec).publish(1, "pub", 1, 1, "t", 1, 1)
+			s.copyEv(broker.EvEnqueued, "sub", 1, 1, 0)
+			s.send(2, &packet.Publish{QoS: 1, Topic: "t", PacketID: 1, Payload: payload(1)})
+			s.at(2 * sec).in(broker.Input{Kind: broker.InDeadline})
+		}, broker.InvConservation, "(DESIGN.md invariant 15)"},
 		{"a copy delivered twice", "mosquitto", nil, func(s *script) {
 			online(s)
 			s.at(sec).publish(1, "pub", 1, 1, "t", 0, 1)

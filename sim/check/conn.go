@@ -85,6 +85,7 @@ func (k *Checker) sessionAlive(cl *client) (want, may bool) {
 // send follows a packet the broker sent.
 func (k *Checker) send(id broker.ConnID, p packet.Packet) {
 	if p, ok := p.(*packet.Publish); ok {
+		k.unreported()
 		k.lastPub = wirePub{conn: id, dup: p.Dup, qos: p.QoS, pid: p.PacketID, uid: payloadID(p.Payload), set: true}
 		return
 	}
@@ -192,4 +193,18 @@ func payloadID(p []byte) uint64 {
 		u = u<<8 | uint64(b)
 	}
 	return u
+}
+
+// unreported fails the run if the last PUBLISH sent was not reported by an
+// EvSent: a copy on the wire that the accounting does not know of (15).
+func (k *Checker) unreported() {
+	if w := k.lastPub; w.set {
+		var cl *client
+		if c := k.conns[w.conn]; c != nil {
+			cl = c.client
+		}
+		k.fail(cl, broker.InvConservation, "(DESIGN.md invariant 15)",
+			"PUBLISH (dup=%v q%d id=%d) sent on conn %d without an EvSent", w.dup, w.qos, w.pid, w.conn)
+		k.lastPub = wirePub{}
+	}
 }
