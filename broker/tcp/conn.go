@@ -28,6 +28,12 @@ type conn struct {
 	remote string
 	done   atomic.Bool // the core has forgotten this connection; stop reporting
 
+	// Reader state, owned by the connection's current reader goroutine.
+	rbuf   []byte // input; rbuf[rstart:] is not yet framed
+	rstart int
+	rfirst bool  // no packet decoded yet (the connect timeout applies)
+	rerr   error // the last Read's error, acted on once rbuf is framed
+
 	mu      sync.Mutex // guards the outbox below
 	pending []byte     // encoded packets not yet handed to the writer
 	spare   []byte     // the writer's previous buffer, reused
@@ -40,20 +46,45 @@ func newConn(s *Server, id broker.ConnID, nc net.Conn) *conn {
 	return &conn{s: s, id: id, nc: nc, remote: nc.RemoteAddr().String()}
 }
 
-// read is the reader goroutine: it opens the connection to the owner, then
-// frames and decodes packets until the socket fails, the client sends bytes
-// that do not decode, or the server closes. It always closes the socket and
-// reports at most one of InLost and InMalformed.
+// read is the first reader goroutine: it opens the connection to the owner,
+// then frames and decodes packets (readPackets) until the socket fails, the
+// client sends bytes that do not decode, or the server closes. Exactly one
+// reader goroutine runs per connection at a time; the last one closes the
+// socket and reports at most one of InLost and InMalformed.
 func (c *conn) read() {
+	if !c.report(broker.Input{Kind: broker.InOpen, Conn: c.id}) {
+		c.end(broker.Input{})
+		return
+	}
+	c.nc.SetReadDeadline(time.Now().Add(c.s.cfg.ConnectTimeout))
+	c.rbuf, c.rfirst = make([]byte, 0, minReadBuffer), true
+	c.readOn()
+}
+
+// readOn runs readPackets on the current reader goroutine and ends the
+// connection unless the reading was handed to a fresh goroutine.
+func (c *conn) readOn() {
+	if in, handedOff := c.readPackets(); !handedOff {
+		c.end(in)
+	}
+}
+
+// await is a fresh reader goroutine: it waits in Read with nothing else on
+// its stack, then carries on with readOn.
+func (c *conn) await() {
+	n, err := c.nc.Read(c.rbuf[len(c.rbuf):cap(c.rbuf)])
+	c.rbuf, c.rerr = c.rbuf[:len(c.rbuf)+n], err
+	c.readOn()
+}
+
+// end finishes the connection's reading: it reports in (unless the core has
+// already forgotten the connection, in which case it drains the socket so
+// that our last packets reach the client), then closes the socket.
+func (c *conn) end(in broker.Input) {
 	s := c.s
 	defer s.conns.Done()
 	defer s.open.Add(-1)
 	defer s.unlive(c)
-	if !c.report(broker.Input{Kind: broker.InOpen, Conn: c.id}) {
-		return
-	}
-	c.nc.SetReadDeadline(time.Now().Add(s.cfg.ConnectTimeout))
-	in := c.readPackets()
 	if c.done.Load() {
 		// The core closed the connection: drain until the client's EOF
 		// or the linger deadline, so our last packets reach it.
@@ -63,7 +94,9 @@ func (c *conn) read() {
 	if in.Kind == broker.InLost && isTimeout(in.Err) {
 		s.cfg.Logger.Info("connection closed: no complete packet in time", "conn", uint64(c.id), "remote", c.remote)
 	}
-	c.report(in)
+	if in.Kind != 0 {
+		c.report(in)
+	}
 }
 
 // unlive closes c's socket and removes it from the set Close closes.
@@ -76,42 +109,51 @@ func (s *Server) unlive(c *conn) {
 
 // readPackets reports packets until the connection ends, and returns the
 // input that ends it: InMalformed with the codec's error, or InLost.
-func (c *conn) readPackets() broker.Input {
+//
+// When all input so far has been handled, it does not wait in Read itself:
+// decoding and handing packets to the owner grow a goroutine's stack from 2
+// to 4 KiB, and the runtime does not shrink a stack that a parked Read still
+// uses a quarter of. It starts a fresh goroutine (await) to wait instead and
+// returns handedOff. An idle connection thus holds one goroutine with a
+// minimal stack; a busy one pays a goroutine start per drained read, well
+// below the cost of the read system call.
+func (c *conn) readPackets() (in broker.Input, handedOff bool) {
 	s := c.s
-	buf := make([]byte, 0, minReadBuffer)
-	start := 0 // buf[start:] is not yet framed
-	var readErr error
-	for first := true; ; {
-		advance, token, err := packet.Frame(buf[start:], false, s.cfg.MaxPacketSize)
+	for {
+		advance, token, err := packet.Frame(c.rbuf[c.rstart:], false, s.cfg.MaxPacketSize)
 		if err == nil && token != nil {
 			var p packet.Packet
 			if p, _, err = packet.Decode(token, s.cfg.MaxPacketSize); err == nil {
-				if first {
-					first = false
+				if c.rfirst {
+					c.rfirst = false
 					c.nc.SetReadDeadline(time.Time{}) // keepalive is the core's job now
 				}
 				if !c.report(broker.Input{Kind: broker.InPacket, Conn: c.id, Packet: p}) {
-					return broker.Input{Kind: broker.InLost, Conn: c.id}
+					return broker.Input{Kind: broker.InLost, Conn: c.id}, false
 				}
-				start += advance
+				c.rstart += advance
 				continue
 			}
 		}
 		if err != nil {
 			s.cfg.Logger.Info("malformed input", "conn", uint64(c.id), "remote", c.remote, "err", err)
-			return broker.Input{Kind: broker.InMalformed, Conn: c.id, Err: err}
+			return broker.Input{Kind: broker.InMalformed, Conn: c.id, Err: err}, false
 		}
-		if readErr != nil {
-			if errors.Is(readErr, io.EOF) {
-				readErr = nil
+		if err := c.rerr; err != nil {
+			if errors.Is(err, io.EOF) {
+				err = nil
 			}
-			return broker.Input{Kind: broker.InLost, Conn: c.id, Err: readErr}
+			return broker.Input{Kind: broker.InLost, Conn: c.id, Err: err}, false
 		}
-		buf = c.grow(buf[:copy(buf, buf[start:])])
-		start = 0
+		c.rbuf = c.grow(c.rbuf[:copy(c.rbuf, c.rbuf[c.rstart:])])
+		c.rstart = 0
+		if len(c.rbuf) == 0 {
+			go c.await() // the go statement orders our writes to c.r* before its reads
+			return broker.Input{}, true
+		}
 		var n int
-		n, readErr = c.nc.Read(buf[len(buf):cap(buf)])
-		buf = buf[:len(buf)+n]
+		n, c.rerr = c.nc.Read(c.rbuf[len(c.rbuf):cap(c.rbuf)])
+		c.rbuf = c.rbuf[:len(c.rbuf)+n]
 	}
 }
 
