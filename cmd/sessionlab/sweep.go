@@ -183,8 +183,8 @@ func sweepRange(c *cli, a *sweepArgs, seeds uint64, set map[string]bool) (int, b
 		}
 		a.from, a.to = 1, seeds
 	}
-	if a.to-a.from >= 1<<24 {
-		return c.usageError("flag -from/-to: at most %d seeds per sweep", 1<<24), false
+	if a.to-a.from >= 1<<20 {
+		return c.usageError("flag -from/-to: at most %d seeds per sweep", 1<<20), false
 	}
 	return exitOK, true
 }
