@@ -4,7 +4,9 @@
 //
 //   - the accept loop admits connections up to Config.MaxConnections;
 //   - per connection, a reader goroutine reads, frames and decodes packets
-//     (packet.Split, packet.Decode) and sends them to the owner as inputs;
+//     (packet.Frame, packet.Decode) and sends them to the owner as inputs;
+//     once its input is drained it hands the wait in Read to a fresh
+//     goroutine, so an idle connection holds a 2 KiB stack, not 4 KiB;
 //     bytes that do not decode become broker.InMalformed, a read error or EOF
 //     broker.InLost, and a connection that sends no complete packet within
 //     Config.ConnectTimeout is dropped;
