@@ -12,11 +12,14 @@ import (
 	"github.com/sessionlab/sessionlab/broker/packet"
 )
 
-// Read buffer sizes: an idle connection holds a small buffer; it doubles up to
-// the packet size limit while a large packet arrives, and shrinks back after.
+// Buffer sizes: a connection starts with a small read buffer, which doubles
+// up to the packet size limit while a large packet arrives; buffers above
+// keepRead (read) and keepWrite (outbox) are replaced when they empty, so an
+// idle connection that once took a burst stays small.
 const (
-	minReadBuffer = 512
-	keepBuffer    = 16 << 10 // outbox and read buffers above this are released when idle
+	minReadBuffer = 256
+	keepRead      = 4 << 10
+	keepWrite     = 16 << 10
 )
 
 // conn is one client connection: its socket, its reader goroutine and its
@@ -162,7 +165,7 @@ func (c *conn) readPackets() (in broker.Input, handedOff bool) {
 // when it is empty and large.
 func (c *conn) grow(buf []byte) []byte {
 	switch {
-	case len(buf) == 0 && cap(buf) > keepBuffer:
+	case len(buf) == 0 && cap(buf) > keepRead:
 		return make([]byte, 0, minReadBuffer)
 	case len(buf) == cap(buf):
 		bigger := make([]byte, len(buf), 2*cap(buf))
@@ -242,10 +245,10 @@ func (c *conn) write() {
 // release drops outbox buffers that a burst made large, so an idle
 // connection stays small. c.mu held.
 func (c *conn) release() {
-	if cap(c.pending) > keepBuffer {
+	if cap(c.pending) > keepWrite {
 		c.pending = nil
 	}
-	if cap(c.spare) > keepBuffer {
+	if cap(c.spare) > keepWrite {
 		c.spare = nil
 	}
 }

@@ -292,16 +292,17 @@ func TestCloseEndsEveryConnection(t *testing.T) {
 }
 
 // TestFragmentedInput feeds a session's packets in pieces of seeded random
-// sizes, down to one byte, including a packet larger than the initial read
-// buffer: the reader must frame across reads, grow, and compact correctly.
+// sizes, down to one byte, including packets larger than the initial read
+// buffer and than the size kept when idle: the reader must frame across
+// reads, grow, shrink and compact correctly.
 func TestFragmentedInput(t *testing.T) {
 	_, addr, _ := startServer(t, Config{})
-	big := bytes.Repeat([]byte("0123456789"), 300) // 3,000 bytes > minReadBuffer
+	big := bytes.Repeat([]byte("0123456789"), 600) // 6,000 bytes > keepRead > minReadBuffer
 	var stream []byte
 	stream = (&packet.Connect{ProtocolName: "MQTT", ProtocolLevel: 4, ClientID: "frag", CleanSession: true}).Append(stream)
 	stream = (&packet.Subscribe{PacketID: 1, Subscriptions: []packet.Subscription{{Filter: "f/#", QoS: 1}}}).Append(stream)
 	for i := range 5 {
-		stream = (&packet.Publish{QoS: 1, PacketID: uint16(i + 2), Topic: "f/x", Payload: big[:1+i*700]}).Append(stream)
+		stream = (&packet.Publish{QoS: 1, PacketID: uint16(i + 2), Topic: "f/x", Payload: big[:1+i*1400]}).Append(stream)
 	}
 	c := dialRaw(t, addr)
 	rng := rand.New(rand.NewPCG(2, 3))
@@ -324,7 +325,7 @@ func TestFragmentedInput(t *testing.T) {
 		}
 	}
 	for i, got := range publishes {
-		if want := 1 + i*700; got != want {
+		if want := 1 + i*1400; got != want {
 			t.Errorf("publish %d carried %d bytes, want %d", i, got, want)
 		}
 	}
