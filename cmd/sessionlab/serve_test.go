@@ -2,10 +2,14 @@ package main
 
 import (
 	"bytes"
+	"io"
 	"net"
+	"net/http"
 	"os"
 	"path/filepath"
+	"regexp"
 	"strings"
+	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -71,7 +75,7 @@ func TestServeSignal(t *testing.T) {
 	}
 	ready := make(chan net.Addr, 1)
 	exit := make(chan int, 1)
-	var logs bytes.Buffer
+	var logs syncBuffer
 	go func() { exit <- serveUntilSignal(opts, ready, &logs) }()
 	var addr net.Addr
 	select {
@@ -89,6 +93,20 @@ func TestServeSignal(t *testing.T) {
 	buf := make([]byte, 4)
 	if n, err := nc.Read(buf); err != nil || n != 4 || buf[0] != 0x20 || buf[3] != 0 {
 		t.Fatalf("CONNACK = % x, %v; want 20 02 00 00", buf[:n], err)
+	}
+
+	url := regexp.MustCompile(`url=(http://\S+/metrics)`).FindStringSubmatch(logs.String())
+	if url == nil {
+		t.Fatalf("no metrics url in the logs:\n%s", logs.String())
+	}
+	resp, err := http.Get(url[1])
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if !strings.Contains(string(body), `sessionlab_sessions{state="online"} 1`) {
+		t.Errorf("metrics lack one online session:\n%s", body)
 	}
 
 	syscall.Kill(os.Getpid(), syscall.SIGTERM)
@@ -110,4 +128,22 @@ func TestServeSignal(t *testing.T) {
 	if err != nil || !res.OK || res.Ops == 0 {
 		t.Errorf("history file: %v, %v; want a non-empty linearizable history", res, err)
 	}
+}
+
+// syncBuffer is a bytes.Buffer safe for one writer and one reader at a time.
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (b *syncBuffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.b.Write(p)
+}
+
+func (b *syncBuffer) String() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.b.String()
 }
