@@ -61,11 +61,10 @@ func (s *Server) step(a arrival) {
 	if in.Kind == broker.InLost || in.Kind == broker.InMalformed {
 		s.forget(in.Conn) // the core has too; make sure the socket is shut
 	}
-	for len(o.lost) > 0 {
-		id := o.lost[0]
-		o.lost = o.lost[1:]
-		s.feed(broker.Input{Kind: broker.InLost, Conn: id})
+	for i := 0; i < len(o.lost); i++ { // feeding may overflow more connections
+		s.feed(broker.Input{Kind: broker.InLost, Conn: o.lost[i]})
 	}
+	o.lost = o.lost[:0]
 }
 
 // feed steps one input at the current time and performs its outputs in order.
