@@ -58,6 +58,29 @@ func (o *Owners) Observe(ev broker.Event) {
 	}
 }
 
+// preparer is an Authenticator that can check credentials ahead of time
+// (Passwords).
+type preparer interface {
+	Prepare(c *packet.Connect)
+	Forget(c *packet.Connect)
+}
+
+// Prepare lets the wrapped Authenticator check c's credentials ahead of
+// Authenticate, if it can (see Passwords.Prepare). It is safe to call from
+// any goroutine: it does not touch the bindings.
+func (o *Owners) Prepare(c *packet.Connect) {
+	if p, ok := o.auth.(preparer); ok {
+		p.Prepare(c)
+	}
+}
+
+// Forget drops what Prepare kept for c, if anything.
+func (o *Owners) Forget(c *packet.Connect) {
+	if p, ok := o.auth.(preparer); ok {
+		p.Forget(c)
+	}
+}
+
 // Owner returns the user that owns clientID's session, and false when no
 // session is bound.
 func (o *Owners) Owner(clientID string) (string, bool) {

@@ -67,6 +67,36 @@ func TestPasswordsAllowAnonymous(t *testing.T) {
 	}
 }
 
+// TestPasswordsPrepare: a verdict prepared ahead of time is the one
+// Authenticate returns, used once; Forget drops it.
+func TestPasswordsPrepare(t *testing.T) {
+	p, err := LoadPasswords("testdata/passwd")
+	if err != nil {
+		t.Fatal(err)
+	}
+	c := login("alice", []byte("secret"))
+	p.Prepare(c)
+	c.Password = []byte("changed after Prepare") // shows whether the kept verdict is used
+	if code, user := p.Authenticate(c); code != packet.Accepted || user != "alice" {
+		t.Errorf("Authenticate after Prepare = %#x %q, want the prepared acceptance", code, user)
+	}
+	if code, _ := p.Authenticate(c); code != packet.RefusedBadUsernamePassword {
+		t.Errorf("second Authenticate = %#x, want 0x04 computed afresh (a verdict is used once)", code)
+	}
+	p.Prepare(c)
+	p.Forget(c)
+	c.Password = []byte("secret")
+	if code, _ := p.Authenticate(c); code != packet.Accepted {
+		t.Errorf("Authenticate after Forget = %#x, want accepted, computed afresh", code)
+	}
+	o := NewOwners(p)
+	bad := login("alice", []byte("wrong"))
+	o.Prepare(bad)
+	if code, _ := o.Authenticate(bad); code != packet.RefusedBadUsernamePassword {
+		t.Errorf("Owners after Prepare = %#x, want 0x04", code)
+	}
+}
+
 // TestPasswordsMosquittoPasswd hashes fresh passwords with Debian's
 // mosquitto_passwd, in both of its formats, and checks that they verify.
 func TestPasswordsMosquittoPasswd(t *testing.T) {

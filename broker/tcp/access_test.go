@@ -22,7 +22,7 @@ topic write public/#
 
 // startAccessServer serves with the password file written by mosquitto_passwd
 // (alice/secret, bob/hunter2), accessACL and session ownership.
-func startAccessServer(t *testing.T) (string, *recorder) {
+func startAccessServer(t *testing.T) (string, *recorder, *auth.Passwords) {
 	t.Helper()
 	passwords, err := auth.LoadPasswords("../auth/testdata/passwd")
 	if err != nil {
@@ -41,7 +41,7 @@ func startAccessServer(t *testing.T) (string, *recorder) {
 		Broker:   broker.Config{Policy: policy, Auth: owners, Authorize: acl},
 		Observer: owners.Observe,
 	})
-	return addr, rec
+	return addr, rec, passwords
 }
 
 // as returns a CONNECT with credentials.
@@ -53,7 +53,9 @@ func as(clientID, user, password string, clean bool) *packet.Connect {
 // TestPasswords answers CONNECTs from the password file: 0x04 for a wrong
 // password or unknown user, 0x05 without credentials [MQTT-3.2.2-5].
 func TestPasswords(t *testing.T) {
-	addr, _ := startAccessServer(t)
+	addr, _, passwords := startAccessServer(t)
+	old := as("c5", "alice", "secret", true)
+	old.ProtocolName, old.ProtocolLevel = "MQIsdp", 3
 	tests := []struct {
 		name    string
 		connect *packet.Connect
@@ -63,6 +65,7 @@ func TestPasswords(t *testing.T) {
 		{"wrong password", as("c2", "alice", "hunter2", true), packet.RefusedBadUsernamePassword},
 		{"unknown user", as("c3", "eve", "secret", true), packet.RefusedBadUsernamePassword},
 		{"anonymous", &packet.Connect{ClientID: "c4", CleanSession: true}, packet.RefusedNotAuthorized},
+		{"MQTT 3.1, refused before the password check", old, packet.RefusedProtocolVersion}, // [MQTT-3.1.2-2]
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -82,13 +85,16 @@ func TestPasswords(t *testing.T) {
 	}
 	opts.SetPassword("hunter2")
 	dialPaho(t, opts, msgs, lost)
+	if n := passwords.Pending(); n != 0 {
+		t.Errorf("%d password verdicts prepared by readers were never used or forgotten", n)
+	}
 }
 
 // TestACL refuses a denied SUBSCRIBE filter with 0x80 in its SUBACK slot
 // [MQTT-3.9.3-2] and drops a denied PUBLISH with an event, still
 // acknowledging it.
 func TestACL(t *testing.T) {
-	addr, rec := startAccessServer(t)
+	addr, rec, _ := startAccessServer(t)
 	alice := dialRaw(t, addr)
 	alice.connect(as("alice-1", "alice", "secret", true), packet.Accepted)
 	alice.send(&packet.Subscribe{PacketID: 7, Subscriptions: []packet.Subscription{
@@ -120,7 +126,7 @@ func TestACL(t *testing.T) {
 // TestSessionOwnership: with passwords on, only the user that created a
 // session may resume, clean or take it over.
 func TestSessionOwnership(t *testing.T) {
-	addr, _ := startAccessServer(t)
+	addr, _, _ := startAccessServer(t)
 	alice := dialRaw(t, addr)
 	alice.connect(as("dev-a", "alice", "secret", false), packet.Accepted)
 	alice.send(&packet.Disconnect{})

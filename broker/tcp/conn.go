@@ -131,6 +131,9 @@ func (c *conn) readPackets() (in broker.Input, handedOff bool) {
 					c.rfirst = false
 					c.nc.SetReadDeadline(time.Time{}) // keepalive is the core's job now
 				}
+				if connect, ok := p.(*packet.Connect); ok && s.prepare != nil {
+					s.prepare.Prepare(connect)
+				}
 				if !c.report(broker.Input{Kind: broker.InPacket, Conn: c.id, Packet: p}) {
 					return broker.Input{Kind: broker.InLost, Conn: c.id}, false
 				}

@@ -4,6 +4,7 @@ import (
 	"time"
 
 	"github.com/sessionlab/sessionlab/broker"
+	"github.com/sessionlab/sessionlab/broker/packet"
 )
 
 // ownerState is what the owner goroutine alone reads and writes.
@@ -74,6 +75,9 @@ func (s *Server) feed(in broker.Input) {
 		s.cfg.Inputs(now, in)
 	}
 	s.core.Step(now, in)
+	if connect, ok := in.Packet.(*packet.Connect); ok && s.prepare != nil {
+		s.prepare.Forget(connect) // if the core refused it without asking
+	}
 	for _, out := range s.core.Outputs() {
 		s.perform(out)
 	}

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/sessionlab/sessionlab/broker"
+	"github.com/sessionlab/sessionlab/broker/packet"
 )
 
 // ErrClosed is returned by Serve after Close.
@@ -35,7 +36,19 @@ type Server struct {
 	serving bool
 	live    map[*conn]struct{} // every connection whose reader runs, for Close
 
-	owner ownerState // owner goroutine only
+	owner   ownerState // owner goroutine only
+	prepare Preparer   // cfg.Broker.Auth, when it can check credentials ahead of time
+}
+
+// Preparer is implemented by an Authenticator that can check a CONNECT's
+// credentials ahead of Authenticate (auth.Passwords, auth.Owners). When
+// Config.Broker.Auth implements it, each connection's reader goroutine calls
+// Prepare on a CONNECT before handing it to the owner, so password hashing
+// runs in parallel rather than on the goroutine that steps the core, and the
+// owner calls Forget once the core has handled that CONNECT.
+type Preparer interface {
+	Prepare(c *packet.Connect)
+	Forget(c *packet.Connect)
 }
 
 // arrival is one input on its way to the owner, with the connection it came
@@ -67,6 +80,7 @@ func New(cfg Config) (*Server, error) {
 		owner:      ownerState{conns: map[broker.ConnID]*conn{}},
 		live:       map[*conn]struct{}{},
 	}
+	s.prepare, _ = cfg.Broker.Auth.(Preparer)
 	go s.run()
 	return s, nil
 }
