@@ -22,6 +22,12 @@
 //     so its backlog goes to the session queue and the policy's cap, TTL and
 //     overflow rules apply, instead of growing memory without bound.
 //
+// Observers see everything in order on the owner goroutine: Config.Observer
+// gets every event (the property suites' history recorder, sessionlab serve
+// --history), Config.Inputs every input with its time, Config.Metrics keeps
+// the Prometheus series. Password hashing, the one costly step of a CONNECT,
+// runs on the reader goroutines when the Authenticator is a Preparer.
+//
 // Nothing a client sends can make the server panic: the codec rejects every
 // malformed input with an error, and the adapter never indexes past what the
 // framer returned.
