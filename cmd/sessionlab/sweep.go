@@ -50,7 +50,8 @@ invariant, MQTT spec ID or vendor source, the client's last events) and one
 line "reproduce: sessionlab simulate ..." that repeats the run exactly (the
 digest printed with the failure is the one simulate's table shows). It
 ends with a summary: runs, passed, failures by kind and invariant, wall
-time, simulated events and events per second.
+time, simulated events and events per second. When stderr is a terminal,
+a progress line is kept there.
 
 Exit codes: 0 every run passed; 1 an invariant was violated; 2 a liveness
 failure (messages still pending after the healed phase); 3 a run crashed
@@ -113,10 +114,17 @@ func runSweep(args []string, stdout, stderr io.Writer) int {
 		a.from, a.to, len(jobs), a.parallel, strings.Join(a.scenarios, ","), strings.Join(a.profiles, ","), a.devices)
 	start := time.Now()
 	tally := sweepTally{byInv: map[broker.Invariant]int{}}
+	progress := isTerminal(stderr)
 	sweepRun(jobs, a, func(r *sweepResult) {
 		tally.add(r)
+		if progress {
+			fmt.Fprintf(stderr, "\r%d/%d runs, %d failed ", tally.runs, len(jobs), tally.runs-tally.passed)
+		}
 		printSweepResult(stdout, r, a)
 	})
+	if progress {
+		fmt.Fprintln(stderr)
+	}
 	tally.wall = time.Since(start)
 	tally.print(stdout)
 	return tally.code()
