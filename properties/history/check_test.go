@@ -148,6 +148,22 @@ func TestCheck(t *testing.T) {
 		ops: []Op{conn("d", 0, false, false), enq("d", sec, 1, "t", 2), sendOp("d", sec, 1, "t", 2, false, false),
 			disc("d", 2*sec), conn("d", 3*sec, false, true), sendOp("d", 3*sec, 1, "t", 2, true, true), ack("d", 4*sec, 1)},
 	}, {
+		name:    "QoS 0 stored for an offline session (hivemq does not)",
+		profile: "hivemq",
+		ops: []Op{conn("d", 0, false, false), disc("d", sec), enq("d", 2*sec, 1, "t", 0), conn("d", 3*sec, false, true),
+			sendOp("d", 3*sec, 1, "t", 0, false, true)},
+		want: "invariant 4",
+	}, {
+		name:    "QoS 0 stored for an offline session (emqx does)",
+		profile: "emqx",
+		ops: []Op{conn("d", 0, false, false), disc("d", sec), enq("d", 2*sec, 1, "t", 0), conn("d", 3*sec, false, true),
+			sendOp("d", 3*sec, 1, "t", 0, false, true), ack("d", 3*sec, 1)},
+	}, {
+		name:    "two live connections",
+		profile: "mosquitto",
+		ops:     []Op{conn("d", 0, false, false), conn("d", sec, false, true)},
+		want:    "MQTT-3.1.4-2",
+	}, {
 		name:    "resends after resume out of order",
 		profile: "hivemq",
 		ops: []Op{conn("d", 0, false, false), enq("d", sec, 1, "a", 1), enq("d", sec, 2, "b", 1),

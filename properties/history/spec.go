@@ -27,6 +27,7 @@ type owed struct {
 	pub, topic string
 	qos        uint8
 	at         broker.Time // enqueued
+	offline    bool        // enqueued while the session was offline
 	sent       bool
 	sentNo     int // number of its first send, in the session's send order
 }
@@ -61,7 +62,7 @@ func step(pol broker.Policy, s session, op Op) (session, string) {
 		if !s.exists {
 			return s, "a copy is owed to a session that does not exist"
 		}
-		s.owed = append(slices.Clip(s.owed), owed{msg: op.Msg, pub: op.Publisher, topic: op.Topic, qos: op.QoS, at: op.At})
+		s.owed = append(slices.Clip(s.owed), owed{msg: op.Msg, pub: op.Publisher, topic: op.Topic, qos: op.QoS, at: op.At, offline: !s.online})
 		return s, ""
 	case Send:
 		return send(pol, s, op)
@@ -80,10 +81,14 @@ func step(pol broker.Policy, s session, op Op) (session, string) {
 	return s, fmt.Sprintf("unknown operation kind %q", op.Kind)
 }
 
-// connect checks SessionPresent: 1 iff an unexpired session existed and the
-// client asked for CleanSession=0 [MQTT-3.2.2-1], [MQTT-3.2.2-2]; a session
-// past its latest expiry time counts as gone even if no expiry was recorded.
+// connect checks that the previous connection is gone [MQTT-3.1.4-2] and
+// SessionPresent: 1 iff an unexpired session existed and the client asked
+// for CleanSession=0 [MQTT-3.2.2-1], [MQTT-3.2.2-2]; a session past its
+// latest expiry time counts as gone even if no expiry was recorded.
 func connect(pol broker.Policy, s session, op Op) (session, string) {
+	if s.online && pol.Promises.Has(broker.InvTakeover) {
+		return s, "connected while the previous connection is still live: a takeover closes it first [MQTT-3.1.4-2] (invariant 12)"
+	}
 	alive := s.exists && (s.online || pol.SessionExpiry == 0 || op.At < model.ExpiryTime(pol, s.offlineAt))
 	want := alive && !op.Clean
 	if pol.Promises.Has(broker.InvSessionPresent) && op.SessionPresent != want {
@@ -116,6 +121,9 @@ func send(pol broker.Policy, s session, op Op) (session, string) {
 		return s, fmt.Sprintf("m%d sent with DUP=%v but it was sent before=%v [MQTT-3.3.1-1], [MQTT-4.3.3-1]", op.Msg, op.Dup, s.owed[i].sent)
 	}
 	o := s.owed[i]
+	if o.qos == 0 && o.offline && !pol.StoreQoS0Offline && pol.Promises.Has(broker.InvQoS0NotStored) {
+		return s, fmt.Sprintf("QoS 0 m%d was stored for the offline session and sent later; the policy does not store QoS 0 (invariant 4)", o.msg)
+	}
 	if !op.Dup && pol.Promises.Has(broker.InvOrder) {
 		for _, e := range s.owed[:i] {
 			if !e.sent && e.pub == o.pub && e.topic == o.topic && e.qos == o.qos {
