@@ -59,10 +59,14 @@ type orderKey struct {
 
 // New returns a checker for one run.
 func New(cfg Config) *Checker {
-	return &Checker{cfg: cfg,
+	k := &Checker{cfg: cfg,
 		conns: map[broker.ConnID]*conn{}, clients: map[string]*client{},
 		msgs: map[broker.MsgID]*msg{}, copies: map[copyKey]*copyRec{},
 		uids: map[uint64][]broker.MsgID{}, order: map[orderKey]broker.MsgID{}}
+	if cfg.Bound > 0 {
+		k.dues.add(due{at: cfg.HealAt + cfg.Bound + livenessEvery(cfg.Bound), kind: dueLiveness})
+	}
+	return k
 }
 
 // Violation returns the first violation found, or nil.

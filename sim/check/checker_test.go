@@ -346,6 +346,22 @@ func TestCheckerInvariants(t *testing.T) {
 	}
 }
 
+// TestCheckerLivenessAsTheRunGoes wants a copy pending past the bound to
+// be reported by the next scan, before the run ends.
+func TestCheckerLivenessAsTheRunGoes(t *testing.T) {
+	s := newScript(profile(t, "mosquitto"))
+	queuedWhileOffline(s)
+	s.at(time.Hour + 12*time.Minute).in(broker.Input{Kind: broker.InDeadline})
+	if v := s.k.Violation(); v != nil {
+		t.Fatalf("got %v before the first scan at 1h12m30s", v)
+	}
+	s.at(time.Hour + 13*time.Minute).in(broker.Input{Kind: broker.InDeadline})
+	v := s.k.Violation()
+	if v == nil || v.Kind != Liveness || v.At != time.Hour+10*time.Minute {
+		t.Fatalf("got %v, want a liveness failure at 1h10m", v)
+	}
+}
+
 // TestCheckerLiveness wants a copy pending past the bound after the heal
 // to be a liveness failure, and one within the bound not to be.
 func TestCheckerLiveness(t *testing.T) {

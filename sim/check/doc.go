@@ -9,9 +9,10 @@
 // kept, with the virtual time, the client, the invariant's number and name,
 // the MQTT spec ID or vendor source it comes from, and the last few events
 // of that client in their one-line String() form. Liveness (invariant 16)
-// and conservation (15) are closed at the end of the run by Finish: after
-// the healed phase starts, every pending copy must be delivered within
-// Config.Bound, or the run is a Liveness failure, distinct from a Safety one.
+// is scanned for every quarter bound in the healed phase and once more by
+// Finish: after the healed phase starts, every pending copy must be
+// delivered within Config.Bound, or the run is a Liveness failure, distinct
+// from a Safety one. Finish also closes conservation (15).
 //
 // Each invariant is checked only when the policy promises it
 // (broker.Policy.Promises). The checker never reads a clock and never lets

@@ -17,6 +17,9 @@ const (
 	// dueExpiry: the offline session must have expired by disconnect + E +
 	// tolerance (invariant 10).
 	dueExpiry
+	// dueLiveness: a scan for copies pending longer than the bound in the
+	// healed phase (invariant 16), repeated every quarter bound.
+	dueLiveness
 )
 
 // due is one deadline. Entries are hints: when one fires, it is checked
@@ -71,6 +74,8 @@ func (k *Checker) expireDues(now time.Duration) {
 				k.failAt(Safety, d.at, c.client, broker.InvKeepalive, "[MQTT-3.1.2-24]",
 					"conn "+itoa(uint64(c.id))+" still open after 1.5 x keepalive ("+(c.keepalive*3/2).String()+") of silence")
 			}
+		case dueLiveness:
+			k.livenessScan(d.at)
 		case dueExpiry:
 			cl := d.client
 			if cl.exists && !cl.online && cl.gen == d.gen && cl.offlineAt == d.offlineAt {
@@ -89,3 +94,18 @@ func (k *Checker) expirySource() string {
 	}
 	return "(DESIGN.md invariant 10)"
 }
+
+// livenessScan reports the earliest copy overdue at time at, if any, and
+// schedules the next scan: liveness fails as the run goes, not only at
+// its end.
+func (k *Checker) livenessScan(at time.Duration) {
+	if k.first != nil || !k.promised(broker.InvLiveness) {
+		return
+	}
+	k.pickFirst(k.overdue(at))
+	k.dues.add(due{at: at + livenessEvery(k.cfg.Bound), kind: dueLiveness})
+}
+
+// livenessEvery is the interval between liveness scans: a quarter of the
+// bound, so a copy is reported at most a quarter bound late.
+func livenessEvery(bound time.Duration) time.Duration { return max(bound/4, time.Second) }
