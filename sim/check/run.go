@@ -49,19 +49,22 @@ func Bound(sc scenario.Scenario, pol broker.Policy) time.Duration {
 }
 
 // Run runs sc under pol with seed, checking it with a Checker chained
-// before opts.Observer. It returns the run's result and the first
-// violation (nil when the run passed); the error is sim.Run's (an invalid
-// scenario or policy).
+// before opts.Observer. The run stops at the first violation (through
+// opts.Stop, chained with any Stop already set), so a failing seed costs
+// little and its Result says Truncated. It returns the run's result and
+// the first violation (nil when the run passed); the error is sim.Run's (an
+// invalid scenario or policy).
 func Run(sc scenario.Scenario, pol broker.Policy, seed uint64, opts sim.Options) (*sim.Result, *Violation, error) {
 	k := New(Config{Policy: pol, HealAt: sc.Duration, Bound: Bound(sc, pol), Next: opts.Observer})
 	opts.Observer = k
+	stop := opts.Stop
+	opts.Stop = func() bool { return k.first != nil || stop != nil && stop() }
 	res, err := sim.Run(sc, pol, seed, opts)
 	if err != nil {
 		return nil, nil, err
 	}
-	end := sc.End()
 	if res.Truncated {
-		return res, k.Violation(), nil // a truncated run cannot be judged for liveness or conservation
+		return res, k.Violation(), nil // cut short: liveness and conservation cannot be judged
 	}
-	return res, k.Finish(end), nil
+	return res, k.Finish(sc.End()), nil
 }

@@ -11,8 +11,13 @@ import (
 	"github.com/sessionlab/sessionlab/sim/scenario"
 )
 
-// countingObserver counts what it is handed, to prove the chaining.
-type countingObserver struct{ inputs, outputs, received int }
+// countingObserver counts what it is handed, to prove the chaining of
+// sim.Observer and of the optional sim.PhaseObserver and sim.DeviceObserver.
+type countingObserver struct{ inputs, outputs, received, healed, ups, downs int }
+
+func (o *countingObserver) Healed(broker.Time)                 { o.healed++ }
+func (o *countingObserver) DeviceUp(broker.Time, string, bool) { o.ups++ }
+func (o *countingObserver) DeviceDown(broker.Time, string)     { o.downs++ }
 
 func (o *countingObserver) Input(broker.Time, broker.Input)   { o.inputs++ }
 func (o *countingObserver) Output(broker.Time, broker.Output) { o.outputs++ }
@@ -39,7 +44,7 @@ func TestRunSteady(t *testing.T) {
 			if v != nil {
 				t.Fatalf("got violation:\n%s", v.Report())
 			}
-			if next.inputs == 0 || next.outputs == 0 || next.received == 0 {
+			if next.inputs == 0 || next.outputs == 0 || next.received == 0 || next.healed != 1 || next.ups == 0 {
 				t.Errorf("chained observer saw %+v, want every kind of call", *next)
 			}
 			if got := res.Metrics.Copies; got != res.Metrics.Delivered+res.Metrics.DroppedTotal+res.Metrics.Pending || got == 0 {
@@ -72,5 +77,35 @@ func TestRunSlowReplayIsLivenessFailure(t *testing.T) {
 	}
 	if lo := sc.Duration + Bound(sc, real); v.At < lo || v.At > sc.End() {
 		t.Errorf("got failure at %v, want within [heal+bound, end] = [%v, %v]", v.At, lo, sc.End())
+	}
+}
+
+// TestRunStopsAtFirstViolation runs a core whose replay is faster than the
+// policy the checker holds it to: the run stops at the violation, long
+// before its end.
+func TestRunStopsAtFirstViolation(t *testing.T) {
+	sc, err := scenario.Builtin("overflow")
+	if err != nil {
+		t.Fatal(err)
+	}
+	sc = sc.Scaled(4)
+	pol := profile(t, "tencent")
+	opts := sim.Options{NewCore: func(cfg broker.Config) (sim.Core, error) {
+		cfg.Policy.ReplayInterval = 100 * time.Millisecond
+		return broker.New(cfg)
+	}}
+	res, v, err := Run(sc, pol, 1, opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if v == nil || v.Inv != broker.InvPacing {
+		t.Fatalf("got %v, want a pacing violation", v)
+	}
+	full, err := sim.Run(sc, pol, 1, sim.Options{NewCore: opts.NewCore})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !res.Truncated || res.Events >= full.Events {
+		t.Errorf("got truncated=%v after %d events, want a stop before the full run's %d", res.Truncated, res.Events, full.Events)
 	}
 }
