@@ -72,41 +72,38 @@ func (b *Broker) handleUnsubscribe(c *conn, p *packet.Unsubscribe) {
 	b.send(c, b.pkts.newUnsuback(p.PacketID))
 }
 
-// sendRetained offers s a copy of every retained message matching a filter
-// granted by this SUBSCRIBE, with RETAIN=1 [MQTT-3.3.1-6], [MQTT-3.3.1-8]:
-// one copy per topic, in topic order, at the highest QoS granted to a
-// matching filter (as for overlapping subscriptions [MQTT-3.3.5-1]). Each is
-// a new message (its own MsgID and EvPublished with one copy), so the
-// original's copy count stays what it was when it was published.
+// sendRetained offers s a copy of every retained message matching each
+// filter granted by this SUBSCRIBE, with RETAIN=1 [MQTT-3.3.1-6],
+// [MQTT-3.3.1-8]. A SUBSCRIBE with several filters is handled as a sequence
+// of SUBSCRIBEs [MQTT-3.8.4-4]: filters in packet order, and for each the
+// matching topics in topic order at that filter's granted QoS, so a topic
+// matched by two filters is offered twice. Each copy is a new message (its
+// own MsgID and EvPublished with one copy), so the original's copy count
+// stays what it was when it was published.
 func (b *Broker) sendRetained(s *session, subs []packet.Subscription, codes []byte) {
+	if len(b.retained) == 0 {
+		return
+	}
 	var topics []string
-	for topic := range b.retained {
-		if _, ok := retainedGrant(topic, subs, codes); ok {
-			topics = append(topics, topic)
-		}
-	}
-	slices.Sort(topics) // map order must not reach the output
-	for _, topic := range topics {
-		granted, _ := retainedGrant(topic, subs, codes)
-		r := b.retained[topic]
-		m := b.newMessage(r.publisher, r.topic, r.payload, r.qos, true)
-		m.hold()
-		b.emit(Event{Kind: EvPublished, ClientID: m.publisher, Msg: m.id, Topic: m.topic, QoS: m.qos,
-			Copies: 1, Retain: true, Publisher: m.publisher})
-		b.offer(s, m, min(m.qos, granted))
-		b.release(m)
-	}
-}
-
-// retainedGrant returns the highest QoS granted to a filter of subs that
-// matches topic, and whether any does.
-func retainedGrant(topic string, subs []packet.Subscription, codes []byte) (packet.QoS, bool) {
-	var best packet.QoS
-	found := false
 	for i, sub := range subs {
-		if codes[i] != packet.SubackFailure && matchFilter(sub.Filter, topic) {
-			best, found = max(best, packet.QoS(codes[i])), true
+		if codes[i] == packet.SubackFailure {
+			continue
+		}
+		topics = topics[:0]
+		for topic := range b.retained {
+			if matchFilter(sub.Filter, topic) {
+				topics = append(topics, topic)
+			}
+		}
+		slices.Sort(topics) // map order must not reach the output
+		for _, topic := range topics {
+			r := b.retained[topic]
+			m := b.newMessage(r.publisher, r.topic, r.payload, r.qos, true)
+			m.hold()
+			b.emit(Event{Kind: EvPublished, ClientID: m.publisher, Msg: m.id, Topic: m.topic, QoS: m.qos,
+				Copies: 1, Retain: true, Publisher: m.publisher})
+			b.offer(s, m, min(m.qos, packet.QoS(codes[i])))
+			b.release(m)
 		}
 	}
-	return best, found
 }

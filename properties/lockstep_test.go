@@ -143,20 +143,12 @@ func runOps(t *rapid.T, pol broker.Policy, observe func(broker.Output)) {
 			clone.Observe = nil
 		}
 		op := OpGen(DefaultScope).Draw(t, "op")
-		if narrowed, req := avoidKnownCoreBugs(drawn, op); req != "" {
-			skipped["operations narrowed to avoid "+req]++
-			op = narrowed
-		}
 		ops = append(ops, op.String())
 		drawn = append(drawn, op)
 		if err := l.Apply(op); err != nil {
 			if tie := (*TieError)(nil); errors.As(err, &tie) {
 				skipped["runs skipped: timers of several sessions due at one instant"]++
 				t.Skip("timers of several sessions due at one instant fire in an unspecified order")
-			}
-			if req := knownCoreBug(err); req != "" {
-				skipped["runs skipped: "+req]++
-				t.Skipf("known core bug, see %s", req)
 			}
 			t.Fatalf("op %d of:\n  %s\ninputs:\n  %s\n%v", i, strings.Join(ops, "\n  "),
 				strings.ReplaceAll(l.Trace(), "\n", "\n  "), err)
@@ -186,45 +178,4 @@ func checkDeterminism(t *rapid.T, pol broker.Policy, l *Lockstep, ops []Op, clon
 			t.Fatalf("%s ends in another state (invariant 17):\n got %q\nwant %q", r.name, got, want)
 		}
 	}
-}
-
-// knownCoreBugs are disagreements decided against the core from the spec or
-// the seeds, each filed in /work/notes/requests.md under its name. A run
-// that hits one is skipped, so that everything else keeps being checked;
-// delete the entry when the core is fixed.
-var knownCoreBugs = []struct {
-	request string
-	matches func(msg string) bool
-}{
-	// Empty: R1 (no send after an overflow eviction), R2 (timer ties
-	// ordered by heap history), R3 (RetryFor while offline) and R4 (retained
-	// replay into a full queue) are fixed in the core; R5 is avoided by
-	// avoidKnownCoreBugs.
-}
-
-// avoidKnownCoreBugs narrows op, drawn after ops, so that it does not run
-// into a known core bug whose disagreement shows only later (which
-// knownCoreBugs cannot recognise); it returns the op to apply and the
-// request that made it narrower, or "".
-func avoidKnownCoreBugs(ops []Op, op Op) (Op, string) {
-	// R5: a SUBSCRIBE with two filters replays retained messages once and
-	// in topic order, not per filter in packet order; the difference may
-	// surface only when the queued copies are sent. Subscribe to the first
-	// filter only once a retained message may exist.
-	if op.Kind == OpSubscribe && op.Filter2 != "" &&
-		slices.ContainsFunc(ops, func(o Op) bool { return o.Kind == OpPublish && o.Retain }) {
-		op.Filter2 = ""
-		return op, "requests.md R5 (retained replay per filter)"
-	}
-	return op, ""
-}
-
-// knownCoreBug returns the request naming err's known core bug, or "".
-func knownCoreBug(err error) string {
-	for _, b := range knownCoreBugs {
-		if b.matches(err.Error()) {
-			return b.request
-		}
-	}
-	return ""
 }
