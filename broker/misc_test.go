@@ -222,7 +222,7 @@ func TestPolicyAccessor(t *testing.T) {
 	}
 }
 
-// Regression tests for issues reported in /work/notes/requests.md.
+// Regression tests for core bugs found by the property suites and the checker.
 
 func TestReplayResumesWhenAcksBeatThePacingDeadline(t *testing.T) {
 	p, _ := Profile("tencent")

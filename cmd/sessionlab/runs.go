@@ -8,10 +8,8 @@ import (
 	"sync"
 
 	"github.com/sessionlab/sessionlab/broker"
-	"github.com/sessionlab/sessionlab/netsim"
 	"github.com/sessionlab/sessionlab/sim"
 	"github.com/sessionlab/sessionlab/sim/check"
-	"github.com/sessionlab/sessionlab/sim/rng"
 	"github.com/sessionlab/sessionlab/sim/scenario"
 )
 
@@ -39,7 +37,7 @@ func printPreamble(w io.Writer, a simulateArgs, sc scenario.Scenario) {
 	if sc.Network.Swarm {
 		source = "drawn from the seed (swarm)"
 	}
-	fmt.Fprintf(w, "  network faults (%s): %v\n", source, expectedKnobs(sc, a.seed))
+	fmt.Fprintf(w, "  network faults (%s): %v\n", source, sim.Knobs(sc, a.seed))
 	for _, e := range sc.Events {
 		fmt.Fprintf(w, "  event %v\n", e)
 	}
@@ -47,18 +45,6 @@ func printPreamble(w io.Writer, a simulateArgs, sc scenario.Scenario) {
 	fmt.Fprintf(w, "profiles: %s\n", strings.Join(a.profiles, ", "))
 }
 
-// expectedKnobs returns the fault knobs a run of sc with seed will use. For
-// swarm scenarios it repeats the simulator's draw (sim.Run: stream
-// "netsim/swarm" of the seed) so they can be printed before the runs;
-// simulateAll checks the result against Result.Knobs. A request to export
-// this draw from sim is in notes/requests.md.
-func expectedKnobs(sc scenario.Scenario, seed uint64) netsim.Knobs {
-	if !sc.Network.Swarm {
-		return sc.Network.Faults
-	}
-	s := rng.New(seed, "netsim/swarm", 0)
-	return netsim.Swarm(&s)
-}
 
 // coreForTest, when set, builds the core of every run instead of
 // broker.New; tests use it to inject a failing core.
@@ -118,7 +104,7 @@ func simulateOne(sc scenario.Scenario, profile string, seed uint64, checked bool
 	if err != nil {
 		return runRecord{}, err
 	}
-	if want := expectedKnobs(sc, seed); res.Knobs != want {
+	if want := sim.Knobs(sc, seed); res.Knobs != want {
 		return runRecord{}, fmt.Errorf("the run drew knobs %v, but %v were printed: the CLI's copy of the draw is stale", res.Knobs, want)
 	}
 	r := runRecord{

@@ -39,7 +39,7 @@ func TestHistories(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if v != nil && !known(c.Profile, v) {
+		if v != nil {
 			t.Errorf("%v\n%s", c, c.Failure(v))
 		}
 		ops := rec.Ops()

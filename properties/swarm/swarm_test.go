@@ -25,7 +25,7 @@ func runCase(t interface {
 	if err != nil {
 		t.Fatalf("%v: %v", c, err)
 	}
-	if v != nil && !known(c.Profile, v) {
+	if v != nil {
 		t.Fatalf("%v\n%s", c, c.Failure(v))
 	}
 	return res
