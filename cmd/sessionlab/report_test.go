@@ -22,6 +22,8 @@ func testRuns() []runRecord {
 			Published: 10, Copies: 12, Delivered: 11, DroppedTotal: 1,
 			Dropped:     map[string]int64{"session_expired": 1},
 			ReplayDrain: sim.Histogram{Count: 2, P50: 7200, P99: 30},
+			Replays: []sim.Replay{{Backlog: 1, Drain: 0}, {Backlog: 20, Drain: 2},
+				{Backlog: 5, Drain: 0.25}, {Backlog: 100, Drain: 10.1}},
 			LatencyLive: sim.Histogram{Count: 3, P50: 0, P99: 0.0004, Max: 0.002},
 		}},
 	}
@@ -50,6 +52,7 @@ func TestComparisonTable(t *testing.T) {
 		"max queue depth":    {"150", "0"},
 		"replay drain p50":   {"-", "2.0h"},
 		"replay drain p99":   {"-", "30.00s"},
+		"replay rate p50":    {"-", "10 msg/s"},
 		"sessions expired":   {"4", "0"},
 		"digest":             {"00000000000000aa", "00000000000000bb"},
 		"duplicates":         {"0", "0"},
