@@ -40,6 +40,10 @@ func DropsChart(in Input) Chart {
 		}
 	}
 	p.NominalX(reasons...)
+	// One unit slot per reason: the bars are offset around each reason's
+	// tick, so without the margin the outer ones would run past the data
+	// area into the legend.
+	p.X.Min, p.X.Max = -0.5, float64(len(reasons))-0.5
 	setLinear(&p.Y, span{0, top}, top > 0, 1.05)
 	return Chart{
 		Name:   "drops",
