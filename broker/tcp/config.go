@@ -1,6 +1,7 @@
 package tcp
 
 import (
+	"errors"
 	"fmt"
 	"log/slog"
 	"time"
@@ -47,6 +48,9 @@ type Config struct {
 	// InputQueue is the capacity of the channel from readers to the owner;
 	// when it is full readers wait, which pushes back on clients through TCP.
 	InputQueue int
+	// Reader selects how sockets are read: ReaderEpoll (the default on
+	// Linux) or ReaderGoroutine (the default elsewhere).
+	Reader Reader
 
 	// Logger receives the server's logs (nil: slog.Default()).
 	Logger *slog.Logger
@@ -60,6 +64,44 @@ type Config struct {
 	// Inputs, if set, is called with every input and its time just before the
 	// core steps it, on the owner goroutine. It must not block.
 	Inputs func(now broker.Time, in broker.Input)
+}
+
+// Reader selects how the server reads its sockets.
+type Reader int
+
+const (
+	// ReaderDefault is ReaderEpoll on Linux, ReaderGoroutine elsewhere.
+	ReaderDefault Reader = iota
+	// ReaderEpoll reads every connection from one epoll set, on a fixed
+	// pool of goroutines: an idle connection holds no goroutine and no read
+	// buffer. Linux only.
+	ReaderEpoll
+	// ReaderGoroutine reads each connection on a goroutine of its own.
+	ReaderGoroutine
+)
+
+var readerNames = [...]string{ReaderDefault: "default", ReaderEpoll: "epoll", ReaderGoroutine: "goroutine"}
+
+// String returns the reader's name: default, epoll or goroutine.
+func (r Reader) String() string {
+	if r >= 0 && int(r) < len(readerNames) {
+		return readerNames[r]
+	}
+	return fmt.Sprintf("Reader(%d)", int(r))
+}
+
+// MarshalText returns the reader's name, for flag.TextVar.
+func (r Reader) MarshalText() ([]byte, error) { return []byte(r.String()), nil }
+
+// UnmarshalText sets r from its name: default, epoll or goroutine.
+func (r *Reader) UnmarshalText(name []byte) error {
+	for i, n := range readerNames {
+		if string(name) == n {
+			*r = Reader(i)
+			return nil
+		}
+	}
+	return fmt.Errorf("unknown reader %q (valid: default, epoll, goroutine)", name)
 }
 
 // withDefaults returns c with zero fields replaced by defaults, or an error
@@ -89,6 +131,20 @@ func (c Config) withDefaults() (Config, error) {
 	c.WriteBuffer = or(c.WriteBuffer, DefaultWriteBuffer)
 	c.WriteTimeout = or(c.WriteTimeout, DefaultWriteTimeout)
 	c.InputQueue = or(c.InputQueue, DefaultInputQueue)
+	switch c.Reader {
+	case ReaderDefault:
+		c.Reader = ReaderGoroutine
+		if epollSupported {
+			c.Reader = ReaderEpoll
+		}
+	case ReaderEpoll:
+		if !epollSupported {
+			return c, errors.New("tcp: Config.Reader: epoll needs Linux")
+		}
+	case ReaderGoroutine:
+	default:
+		return c, fmt.Errorf("tcp: Config.Reader: unknown reader %d", int(c.Reader))
+	}
 	if c.Logger == nil {
 		c.Logger = slog.Default()
 	}

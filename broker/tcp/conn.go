@@ -4,6 +4,7 @@ import (
 	"errors"
 	"io"
 	"net"
+	"os"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -22,31 +23,52 @@ const (
 	keepWrite     = 16 << 10
 )
 
-// conn is one client connection: its socket, its reader goroutine and its
+// conn is one client connection: its socket, its reading state and its
 // outbox, drained by a writer goroutine that runs only while bytes wait.
 type conn struct {
-	s      *Server
-	id     broker.ConnID
-	nc     net.Conn
-	remote string
-	done   atomic.Bool // the core has forgotten this connection; stop reporting
+	s    *Server
+	id   broker.ConnID
+	nc   net.Conn
+	done atomic.Bool // the core has forgotten this connection; stop reporting
 
-	// Reader state, owned by the connection's current reader goroutine.
-	rbuf   []byte // input; rbuf[rstart:] is not yet framed
+	// Reader state, owned by the connection's current reader: its reader
+	// goroutine, or the poller's worker that holds it.
+	rbuf   []byte // input; rbuf[rstart:] is not yet framed (polled: a partial packet, or nil)
 	rstart int
 	rfirst bool  // no packet decoded yet (the connect timeout applies)
 	rerr   error // the last Read's error, acted on once rbuf is framed
 
-	mu      sync.Mutex // guards the outbox below
-	pending []byte     // encoded packets not yet handed to the writer
-	spare   []byte     // the writer's previous buffer, reused
-	writing bool       // a writer goroutine is running
-	closing bool       // close after pending is written
-	dead    bool       // socket closed or failed; drop everything
+	// Event loop state (see poller), set before the connection is registered.
+	polled bool          // read by the poller: only its worker closes the socket
+	fd     int32         // the socket's descriptor, while registered
+	halt   atomic.Uint32 // why the worker must end the connection on its next turn
+
+	mu      sync.Mutex  // guards the outbox below, and timer
+	pending []byte      // encoded packets not yet handed to the writer
+	spare   []byte      // the writer's previous buffer, reused
+	timer   *time.Timer // polled: the connect or linger timeout, while one runs
+	writing bool        // a writer goroutine is running
+	closing bool        // close after pending is written
+	dead    bool        // socket closed or failed; drop everything
 }
 
+// Reasons in conn.halt.
+const (
+	haltNone    = iota
+	haltClose   // the socket was shut (abort, write error, linger over)
+	haltTimeout // no complete packet within the connect timeout
+)
+
 func newConn(s *Server, id broker.ConnID, nc net.Conn) *conn {
-	return &conn{s: s, id: id, nc: nc, remote: nc.RemoteAddr().String()}
+	return &conn{s: s, id: id, nc: nc, rfirst: true}
+}
+
+// remote is the client's address, for logs.
+func (c *conn) remote() string {
+	if a := c.nc.RemoteAddr(); a != nil {
+		return a.String()
+	}
+	return ""
 }
 
 // read is the first reader goroutine: it opens the connection to the owner,
@@ -60,7 +82,7 @@ func (c *conn) read() {
 		return
 	}
 	c.nc.SetReadDeadline(time.Now().Add(c.s.cfg.ConnectTimeout))
-	c.rbuf, c.rfirst = make([]byte, 0, minReadBuffer), true
+	c.rbuf = make([]byte, 0, minReadBuffer)
 	c.readOn()
 }
 
@@ -80,34 +102,43 @@ func (c *conn) await() {
 	c.readOn()
 }
 
-// end finishes the connection's reading: it reports in (unless the core has
-// already forgotten the connection, in which case it drains the socket so
-// that our last packets reach the client), then closes the socket.
+// end finishes the reader goroutine's connection: it reports in (unless the
+// core has already forgotten the connection, in which case it drains the
+// socket so that our last packets reach the client), then closes the socket.
 func (c *conn) end(in broker.Input) {
-	s := c.s
-	defer s.conns.Done()
-	defer s.open.Add(-1)
-	defer s.unlive(c)
+	defer c.s.closed(c)
 	if c.done.Load() {
 		// The core closed the connection: drain until the client's EOF
 		// or the linger deadline, so our last packets reach it.
 		io.Copy(io.Discard, c.nc)
 		return
 	}
+	c.last(in)
+}
+
+// last reports in, the input that ends the connection, unless the core has
+// already forgotten the connection.
+func (c *conn) last(in broker.Input) {
+	if c.done.Load() {
+		return
+	}
 	if in.Kind == broker.InLost && isTimeout(in.Err) {
-		s.cfg.Logger.Info("connection closed: no complete packet in time", "conn", uint64(c.id), "remote", c.remote)
+		c.s.cfg.Logger.Info("connection closed: no complete packet in time", "conn", uint64(c.id), "remote", c.remote())
 	}
 	if in.Kind != 0 {
 		c.report(in)
 	}
 }
 
-// unlive closes c's socket and removes it from the set Close closes.
-func (s *Server) unlive(c *conn) {
+// closed closes c's socket, removes it from the set Close closes and from
+// the count of open connections.
+func (s *Server) closed(c *conn) {
 	c.nc.Close()
 	s.mu.Lock()
 	delete(s.live, c)
 	s.mu.Unlock()
+	s.open.Add(-1)
+	s.conns.Done()
 }
 
 // readPackets reports packets until the connection ends, and returns the
@@ -121,30 +152,12 @@ func (s *Server) unlive(c *conn) {
 // minimal stack; a busy one pays a goroutine start per drained read, well
 // below the cost of the read system call.
 func (c *conn) readPackets() (in broker.Input, handedOff bool) {
-	s := c.s
 	for {
-		advance, token, err := packet.Frame(c.rbuf[c.rstart:], false, s.cfg.MaxPacketSize)
-		if err == nil && token != nil {
-			var p packet.Packet
-			if p, _, err = packet.Decode(token, s.cfg.MaxPacketSize); err == nil {
-				if c.rfirst {
-					c.rfirst = false
-					c.nc.SetReadDeadline(time.Time{}) // keepalive is the core's job now
-				}
-				if connect, ok := p.(*packet.Connect); ok && s.prepare != nil {
-					s.prepare.Prepare(connect)
-				}
-				if !c.report(broker.Input{Kind: broker.InPacket, Conn: c.id, Packet: p}) {
-					return broker.Input{Kind: broker.InLost, Conn: c.id}, false
-				}
-				c.rstart += advance
-				continue
-			}
+		used, in, ok := c.deliver(c.rbuf[c.rstart:])
+		if !ok {
+			return in, false
 		}
-		if err != nil {
-			s.cfg.Logger.Info("malformed input", "conn", uint64(c.id), "remote", c.remote, "err", err)
-			return broker.Input{Kind: broker.InMalformed, Conn: c.id, Err: err}, false
-		}
+		c.rstart += used
 		if err := c.rerr; err != nil {
 			if errors.Is(err, io.EOF) {
 				err = nil
@@ -161,6 +174,56 @@ func (c *conn) readPackets() (in broker.Input, handedOff bool) {
 		n, c.rerr = c.nc.Read(c.rbuf[len(c.rbuf):cap(c.rbuf)])
 		c.rbuf = c.rbuf[:len(c.rbuf)+n]
 	}
+}
+
+// deliver decodes the complete packets at the start of buf and reports them
+// to the owner in order; it returns how many bytes they took. When the
+// connection must end, ok is false and in is the input that ends it:
+// InMalformed with the codec's error, or InLost when the owner takes no more
+// input from it or the connect timeout has passed.
+func (c *conn) deliver(buf []byte) (used int, in broker.Input, ok bool) {
+	s := c.s
+	for {
+		advance, token, err := packet.Frame(buf[used:], false, s.cfg.MaxPacketSize)
+		if err == nil && token == nil {
+			return used, broker.Input{}, true
+		}
+		var p packet.Packet
+		if err == nil {
+			p, _, err = packet.Decode(token, s.cfg.MaxPacketSize)
+		}
+		if err != nil {
+			s.cfg.Logger.Info("malformed input", "conn", uint64(c.id), "remote", c.remote(), "err", err)
+			return used, broker.Input{Kind: broker.InMalformed, Conn: c.id, Err: err}, false
+		}
+		if c.rfirst {
+			c.rfirst = false
+			if !c.connected() {
+				return used, broker.Input{Kind: broker.InLost, Conn: c.id, Err: os.ErrDeadlineExceeded}, false
+			}
+		}
+		if connect, ok := p.(*packet.Connect); ok && s.prepare != nil {
+			s.prepare.Prepare(connect)
+		}
+		if !c.report(broker.Input{Kind: broker.InPacket, Conn: c.id, Packet: p}) {
+			return used, broker.Input{Kind: broker.InLost, Conn: c.id}, false
+		}
+		used += advance
+	}
+}
+
+// connected lifts the connect timeout once the first packet has been
+// decoded; it returns false if the timeout has already passed.
+func (c *conn) connected() bool {
+	if !c.polled {
+		c.nc.SetReadDeadline(time.Time{}) // keepalive is the core's job now
+		return true
+	}
+	c.mu.Lock()
+	t := c.timer
+	c.timer = nil
+	c.mu.Unlock()
+	return t == nil || t.Stop()
 }
 
 // grow returns buf with room to read into: doubled when full (the framer
@@ -240,7 +303,7 @@ func (c *conn) write() {
 		}
 		c.mu.Unlock()
 		if err != nil {
-			c.nc.Close() // the reader sees it and reports InLost
+			c.shut() // the reader sees it and reports InLost
 		}
 	}
 }
@@ -275,11 +338,15 @@ func (c *conn) closeAfterFlush() {
 // destroy our last packets (e.g. a refusing CONNACK) before the client reads
 // them.
 func (c *conn) linger() {
-	if tc, ok := c.nc.(interface{ CloseWrite() error }); ok && tc.CloseWrite() == nil {
+	tc, ok := c.nc.(interface{ CloseWrite() error })
+	switch {
+	case !ok || tc.CloseWrite() != nil:
+		c.shut()
+	case c.polled:
+		c.after(lingerTimeout, c.shut)
+	default:
 		c.nc.SetReadDeadline(time.Now().Add(lingerTimeout))
-		return
 	}
-	c.nc.Close()
 }
 
 // abort closes the socket now with a reset, dropping unwritten bytes, also
@@ -295,7 +362,35 @@ func (c *conn) abort() {
 	if tc, ok := c.nc.(*net.TCPConn); ok {
 		tc.SetLinger(0)
 	}
-	c.nc.Close()
+	c.shut()
+}
+
+// shut closes the socket, so that its reader ends the connection. A socket
+// in the poller's epoll set is only half-closed for reading, which wakes its
+// worker, and the worker closes it: only the holder of a registered
+// descriptor may close it, or its number could be reused by a new connection
+// while still in the set.
+func (c *conn) shut() {
+	if !c.polled {
+		c.nc.Close()
+		return
+	}
+	c.halt.CompareAndSwap(haltNone, haltClose)
+	c.nc.(*net.TCPConn).CloseRead()
+}
+
+// after runs f after d, replacing the connection's previous timeout; with f
+// nil it only stops that.
+func (c *conn) after(d time.Duration, f func()) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.timer != nil {
+		c.timer.Stop()
+		c.timer = nil
+	}
+	if f != nil {
+		c.timer = time.AfterFunc(d, f)
+	}
 }
 
 // isTimeout reports whether err is a deadline expiry.

@@ -1,10 +1,12 @@
 package tcp
 
 import (
+	"cmp"
 	"errors"
 	"io"
 	"log/slog"
 	"net"
+	"os"
 	"sync"
 	"testing"
 	"time"
@@ -91,10 +93,27 @@ func kind(k broker.EventKind, clientID string) func(broker.Event) bool {
 	return func(ev broker.Event) bool { return ev.Kind == k && (clientID == "" || ev.ClientID == clientID) }
 }
 
+// readerEnv names the reader startServer uses when a test sets none, as
+// Reader.UnmarshalText takes it; unset, the platform's default (epoll on
+// Linux). TestGoroutineReaderSuite sets it to run the suite again.
+const readerEnv = "SESSIONLAB_TCP_READER"
+
+// testReader is $SESSIONLAB_TCP_READER.
+var testReader = func() Reader {
+	var r Reader
+	if err := r.UnmarshalText([]byte(cmp.Or(os.Getenv(readerEnv), "default"))); err != nil {
+		panic(readerEnv + ": " + err.Error())
+	}
+	return r
+}()
+
 // startServer serves cfg (the mosquitto profile unless cfg sets a policy) on
 // a loopback port and returns the server, its address and its event recorder.
 func startServer(t testing.TB, cfg Config) (*Server, string, *recorder) {
 	t.Helper()
+	if cfg.Reader == ReaderDefault {
+		cfg.Reader = testReader
+	}
 	if cfg.Broker.Policy.Name == "" {
 		p, err := broker.Profile("mosquitto")
 		if err != nil {

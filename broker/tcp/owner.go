@@ -94,7 +94,7 @@ func (s *Server) perform(out broker.Output) {
 		}
 		if !c.send(out.Packet) {
 			s.cfg.Logger.Warn("write buffer full: connection treated as lost",
-				"conn", uint64(out.Conn), "remote", c.remote, "limit", s.cfg.WriteBuffer)
+				"conn", uint64(out.Conn), "remote", c.remote(), "limit", s.cfg.WriteBuffer)
 			s.forget(out.Conn)
 			o.lost = append(o.lost, out.Conn)
 			if s.cfg.Metrics != nil {

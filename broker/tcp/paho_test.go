@@ -186,6 +186,9 @@ func TestPahoQoS0Offline(t *testing.T) {
 			sub := connectPaho(t, addr, "dev-3", false)
 			sub.subscribe(t, "t", 1, 1)
 			sub.Disconnect(100)
+			// Publish once the server has seen dev-3 go: its reading of
+			// different connections is not ordered.
+			rec.wait(t, 0, "EvDisconnected(dev-3)", kind(broker.EvDisconnected, "dev-3"))
 			pub := connectPaho(t, addr, "pub", true)
 			pub.publish(t, "t", 0, false, "q0")
 			pub.publish(t, "t", 1, false, "q1")
@@ -328,6 +331,7 @@ func TestTencentCapAndPacing(t *testing.T) {
 	sub := connectPaho(t, addr, "dev-6", false)
 	sub.subscribe(t, "t", 1, 1)
 	sub.Disconnect(100)
+	rec.wait(t, 0, "EvDisconnected(dev-6)", kind(broker.EvDisconnected, "dev-6"))
 	pub := connectPaho(t, addr, "pub", true)
 	for i := range policy.QueueCap + 5 {
 		pub.publish(t, "t", 1, false, fmt.Sprint("m", i))

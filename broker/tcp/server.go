@@ -27,17 +27,18 @@ type Server struct {
 	closeOnce  sync.Once
 	ownerDone  chan struct{}
 	acceptDone chan struct{}  // closed when Serve returns
-	conns      sync.WaitGroup // reader and writer goroutines
-	open       atomic.Int64   // connections whose reader is running
+	conns      sync.WaitGroup // open connections and writer goroutines
+	open       atomic.Int64   // connections not yet closed by their reader
 	nextID     broker.ConnID  // accept loop only
 
 	mu      sync.Mutex // guards ln, serving and live
 	ln      net.Listener
 	serving bool
-	live    map[*conn]struct{} // every connection whose reader runs, for Close
+	live    map[*conn]struct{} // every connection not yet closed by its reader, for Close
 
 	owner   ownerState // owner goroutine only
 	prepare Preparer   // cfg.Broker.Auth, when it can check credentials ahead of time
+	poll    *poller    // the event loop reader (Config.Reader epoll), or nil
 }
 
 // Preparer is implemented by an Authenticator that can check a CONNECT's
@@ -81,6 +82,11 @@ func New(cfg Config) (*Server, error) {
 		live:       map[*conn]struct{}{},
 	}
 	s.prepare, _ = cfg.Broker.Auth.(Preparer)
+	if cfg.Reader == ReaderEpoll {
+		if s.poll, err = newPoller(s); err != nil {
+			return nil, err
+		}
+	}
 	go s.run()
 	return s, nil
 }
@@ -142,8 +148,9 @@ func transient(err error) bool {
 		errors.Is(err, syscall.ECONNABORTED)
 }
 
-// admit starts the reader of a new connection, or closes it at once when
-// MaxConnections are open.
+// admit starts reading a new connection (registers it with the poller, or
+// starts its reader goroutine), or closes it at once when MaxConnections are
+// open.
 func (s *Server) admit(nc net.Conn) {
 	if s.open.Load() >= int64(s.cfg.MaxConnections) {
 		s.cfg.Logger.Warn("connection refused: too many connections",
@@ -158,6 +165,9 @@ func (s *Server) admit(nc net.Conn) {
 	s.mu.Unlock()
 	s.open.Add(1)
 	s.conns.Add(1)
+	if s.poll != nil && s.poll.add(c) {
+		return
+	}
 	go c.read()
 }
 
@@ -180,6 +190,9 @@ func (s *Server) Close() error {
 			<-s.acceptDone
 		}
 		<-s.ownerDone
+		if s.poll != nil {
+			s.poll.stop() // closes the connections it reads
+		}
 		s.mu.Lock()
 		for c := range s.live { // also those closing or lingering
 			c.nc.Close()
