@@ -41,6 +41,18 @@ type Config struct {
 	// OutboxCap is the most application messages waiting to be sent
 	// (default 1000); beyond it new QoS>0 messages are dropped.
 	OutboxCap int
+	// Will, when set, is the Last Will every CONNECT carries (topic,
+	// payload, QoS, retain): the server publishes it when the connection
+	// is lost without DISCONNECT [MQTT-3.1.2-8].
+	Will *packet.Publish
+	// Birth, when set, is published afresh after every accepted CONNACK,
+	// new session or resumed, ahead of the outbox (e.g. a retained
+	// "online" status on the Will's topic). The session copies it.
+	Birth *packet.Publish
+	// Farewell, when set, is published at QoS 0 just before a graceful
+	// DISCONNECT, which discards the Will [MQTT-3.14.4-3] (e.g. a retained
+	// "offline" status); a device going away does not wait for an ack.
+	Farewell *packet.Publish
 }
 
 func (c *Config) defaults() {

@@ -17,13 +17,13 @@ func desc(a Action) string {
 	case Send:
 		switch p := a.Packet.(type) {
 		case *packet.Connect:
-			return fmt.Sprintf("CONNECT clean=%v ka=%d", p.CleanSession, p.KeepAlive)
-		case *packet.Publish:
-			dup := ""
-			if p.Dup {
-				dup = " dup"
+			will := ""
+			if p.WillFlag {
+				will = fmt.Sprintf(" will=%s:%s q%d%s", p.WillTopic, p.WillPayload, p.WillQoS, flag(p.WillRetain, " retain"))
 			}
-			return fmt.Sprintf("PUBLISH q%d id=%d%s %s", p.QoS, p.PacketID, dup, p.Payload)
+			return fmt.Sprintf("CONNECT clean=%v ka=%d%s", p.CleanSession, p.KeepAlive, will)
+		case *packet.Publish:
+			return fmt.Sprintf("PUBLISH q%d id=%d%s%s %s", p.QoS, p.PacketID, flag(p.Dup, " dup"), flag(p.Retain, " retain"), p.Payload)
 		case *packet.Subscribe:
 			return fmt.Sprintf("SUBSCRIBE id=%d", p.PacketID)
 		case *packet.Puback:
@@ -48,6 +48,14 @@ func desc(a Action) string {
 		return fmt.Sprintf("up sp=%v", a.SessionPresent)
 	}
 	return a.Kind.String()
+}
+
+// flag returns s when on, else "".
+func flag(on bool, s string) string {
+	if on {
+		return s
+	}
+	return ""
 }
 
 // step is one input to the session and the actions it must produce.
@@ -290,5 +298,28 @@ func TestPacketIDsSkipInUse(t *testing.T) {
 	}
 	if got, want := fmt.Sprint(ids), "[65534 1 2]"; got != want {
 		t.Errorf("in-flight ids = %s, want %s (0 is never used [MQTT-2.3.1-1])", got, want)
+	}
+}
+
+// TestStatusWillBirthFarewell follows a device with a Will, a retained
+// Birth after every CONNACK and a Farewell before a graceful DISCONNECT.
+func TestStatusWillBirthFarewell(t *testing.T) {
+	cfg := persistent
+	cfg.Will = &packet.Publish{Topic: "status/d1", Payload: []byte("offline"), QoS: 1, Retain: true}
+	cfg.Birth = &packet.Publish{Topic: "status/d1", Payload: []byte("online"), QoS: 1, Retain: true}
+	cfg.Farewell = cfg.Will
+	const connect = "CONNECT clean=false ka=60 will=status/d1:offline q1 retain"
+	run(t, cfg, []step{
+		start(), dialed(connect),
+		connack(false, "up sp=false; PUBLISH q1 id=1 retain online"),
+		pub(1, "a", "PUBLISH q1 id=2 a"),
+		lost(), redial(), dialed(connect),
+		// Resume: the unacked messages first, in order, then a fresh birth.
+		connack(true, "up sp=true; PUBLISH q1 id=1 dup retain online; PUBLISH q1 id=2 dup a; PUBLISH q1 id=3 retain online"),
+		recv(&packet.Puback{PacketID: 1}, ""), recv(&packet.Puback{PacketID: 2}, ""), recv(&packet.Puback{PacketID: 3}, ""),
+		{func(s *Session, now time.Duration) { s.Stop(now, true) }, "PUBLISH q0 id=0 retain offline; DISCONNECT; close"},
+	})
+	if cfg.Birth.PacketID != 0 || cfg.Will.QoS != 1 {
+		t.Errorf("the session changed its configured messages")
 	}
 }

@@ -22,6 +22,11 @@ func (s *Session) Stop(now time.Duration, graceful bool) {
 	switch s.state {
 	case Connected:
 		if graceful {
+			if f := s.cfg.Farewell; f != nil {
+				bye := *f
+				bye.QoS, bye.PacketID, bye.Dup = 0, 0, false
+				s.send(now, &bye)
+			}
 			s.send(now, &packet.Disconnect{})
 			s.emit(Action{Kind: Close})
 		} else {
@@ -49,12 +54,17 @@ func (s *Session) Dialed(now time.Duration, ok bool) {
 	}
 	s.state = Connecting
 	s.connackBy = now + s.cfg.ConnectTimeout
-	s.send(now, &packet.Connect{
+	c := &packet.Connect{
 		ProtocolName: "MQTT", ProtocolLevel: 4, // MQTT 3.1.1 [MQTT-3.1.2-1], [MQTT-3.1.2-2]
 		CleanSession: s.cfg.Clean,
 		KeepAlive:    uint16(s.cfg.KeepAlive / time.Second),
 		ClientID:     s.cfg.ClientID,
-	})
+	}
+	if w := s.cfg.Will; w != nil {
+		c.WillFlag, c.WillQoS, c.WillRetain = true, w.QoS, w.Retain // [MQTT-3.1.2-9]
+		c.WillTopic, c.WillPayload = w.Topic, w.Payload
+	}
+	s.send(now, c)
 }
 
 // Lost reports at now that the transport broke (reset, EOF). The session
@@ -163,7 +173,32 @@ func (s *Session) connack(now time.Duration, p *packet.Connack) {
 	if !s.subscribed && len(s.cfg.Subscriptions) > 0 {
 		s.subscribe(now)
 	}
+	s.birth(now)
 	s.flush(now)
+}
+
+// birth publishes a fresh copy of the Birth message: at QoS 0 at once,
+// else at the front of the outbox, unless a copy not yet sent is waiting
+// there already.
+func (s *Session) birth(now time.Duration) {
+	b := s.cfg.Birth
+	if b == nil {
+		return
+	}
+	p := *b
+	p.PacketID, p.Dup = 0, false
+	if p.QoS == 0 {
+		s.send(now, &p)
+		return
+	}
+	for _, q := range s.outbox {
+		if q.Topic == b.Topic && string(q.Payload) == string(b.Payload) {
+			return
+		}
+	}
+	s.outbox = append(s.outbox, nil)
+	copy(s.outbox[1:], s.outbox)
+	s.outbox[0] = &p
 }
 
 // protocolError closes a connection whose server broke the protocol.
