@@ -45,7 +45,6 @@ func printPreamble(w io.Writer, a simulateArgs, sc scenario.Scenario) {
 	fmt.Fprintf(w, "profiles: %s\n", strings.Join(a.profiles, ", "))
 }
 
-
 // coreForTest, when set, builds the core of every run instead of
 // broker.New; tests use it to inject a failing core.
 var coreForTest func(broker.Config) (sim.Core, error)
