@@ -31,7 +31,7 @@ func Load(path string) (Scenario, error) {
 func Parse(file string, data []byte) (Scenario, error) {
 	var root yaml.Node
 	if err := yaml.Unmarshal(data, &root); err != nil {
-		return Scenario{}, yamlError(file, err)
+		return Scenario{}, yamlError(file, err, nil)
 	}
 	if root.Kind == 0 {
 		return Scenario{}, &FieldError{File: file, Msg: "empty document"}
@@ -40,7 +40,7 @@ func Parse(file string, data []byte) (Scenario, error) {
 	dec := yaml.NewDecoder(bytes.NewReader(data))
 	dec.KnownFields(true)
 	if err := dec.Decode(&s); err != nil && !errors.Is(err, io.EOF) {
-		return Scenario{}, yamlError(file, err)
+		return Scenario{}, yamlError(file, err, &root)
 	}
 	if err := s.Validate(); err != nil {
 		var fe *FieldError
@@ -52,11 +52,17 @@ func Parse(file string, data []byte) (Scenario, error) {
 	return s, nil
 }
 
-// yamlLine matches yaml.v3's "line N: message" error lines.
-var yamlLine = regexp.MustCompile(`^(?:yaml: )?line (\d+): (.*)$`)
+// yamlLine matches yaml.v3's "line N: message" error lines; yamlValue
+// the offending value quoted in a type error.
+var (
+	yamlLine  = regexp.MustCompile(`^(?:yaml: )?line (\d+): (.*)$`)
+	yamlValue = regexp.MustCompile("^cannot unmarshal \\S+ `([^`]*)`")
+)
 
-// yamlError turns a yaml.v3 error into "file:line: message" lines.
-func yamlError(file string, err error) error {
+// yamlError turns a yaml.v3 error into "file:line: message" lines. With
+// the document's root, a type error names its field too, as in
+// "file:line: groups[1].status: cannot unmarshal ...".
+func yamlError(file string, err error, root *yaml.Node) error {
 	var msgs []string
 	var te *yaml.TypeError
 	if errors.As(err, &te) {
@@ -73,6 +79,9 @@ func yamlError(file string, err error) error {
 		}
 		if i == 0 {
 			first.Line, first.Msg = line, text
+			if v := yamlValue.FindStringSubmatch(text); v != nil && root != nil && te != nil {
+				first.Path = pathAt(root, "", line, v[1])
+			}
 			continue
 		}
 		first.Msg += fmt.Sprintf("; line %d: %s", line, text)
@@ -108,6 +117,40 @@ func lineOf(root *yaml.Node, path string) int {
 		}
 	}
 	return line
+}
+
+// pathAt returns the dotted path (as lineOf reads it) of the scalar with
+// value at line under n, or "" when there is none.
+func pathAt(n *yaml.Node, path string, line int, value string) string {
+	switch n.Kind {
+	case yaml.DocumentNode:
+		for _, c := range n.Content {
+			if p := pathAt(c, path, line, value); p != "" {
+				return p
+			}
+		}
+	case yaml.SequenceNode:
+		for i, c := range n.Content {
+			if p := pathAt(c, fmt.Sprintf("%s[%d]", path, i), line, value); p != "" {
+				return p
+			}
+		}
+	case yaml.MappingNode:
+		for i := 0; i+1 < len(n.Content); i += 2 {
+			k := n.Content[i].Value
+			if path != "" {
+				k = path + "." + k
+			}
+			if p := pathAt(n.Content[i+1], k, line, value); p != "" {
+				return p
+			}
+		}
+	case yaml.ScalarNode:
+		if n.Line == line && n.Value == value {
+			return path
+		}
+	}
+	return ""
 }
 
 // child returns the key and value nodes of key in mapping n.

@@ -43,9 +43,10 @@ const (
 	// Command devices keep a persistent session subscribed to their own
 	// command topic "cmd/<client id>" and publish nothing.
 	Command Kind = "command"
-	// Backend applications subscribe to "tele/+" and send each command
-	// device a command every PublishEvery on average (shared between the
-	// backends). They run in a data centre: Reliable is implied.
+	// Backend applications subscribe to "tele/+" (and "status/#" with
+	// Status) and send each command device a command every PublishEvery
+	// on average (shared between the backends). They run in a data
+	// centre: Reliable is implied.
 	Backend Kind = "backend"
 )
 
@@ -72,6 +73,15 @@ type Group struct {
 	// Faults, when set, replaces the network's fault knobs (fixed or
 	// swarm-drawn) for this group's connections, e.g. a flaky subset.
 	Faults *netsim.Knobs `yaml:"faults" json:"faults,omitempty"`
+	// Status turns on the online-status workload of a Last Will and a
+	// retained status. Telemetry and command devices CONNECT with the Will
+	// "offline" on "status/<client id>" (QoS 1, retained), publish a
+	// retained "online" there after every accepted CONNACK (QoS 1), and,
+	// when they leave gracefully, a retained "offline" (QoS 0) before the
+	// DISCONNECT that discards the Will. Backends subscribe to "status/#"
+	// at QoS in the same SUBSCRIBE as "tele/+", so each (re)subscription
+	// replays every retained status (RETAIN=1).
+	Status bool `yaml:"status" json:"status"`
 }
 
 // Offline is a recurring absence: from Start, every Every (once when 0), a
@@ -162,7 +172,11 @@ func (s Scenario) String() string {
 
 // String describes the group in one line.
 func (g Group) String() string {
-	return fmt.Sprintf("%s: %d×%s qos%d ka=%v clean=%v every=%v", g.Name, g.Count, g.Kind, g.QoS, g.KeepAlive, g.Clean, g.PublishEvery)
+	st := ""
+	if g.Status {
+		st = " status"
+	}
+	return fmt.Sprintf("%s: %d×%s qos%d ka=%v clean=%v every=%v%s", g.Name, g.Count, g.Kind, g.QoS, g.KeepAlive, g.Clean, g.PublishEvery, st)
 }
 
 // String describes the event in one line.

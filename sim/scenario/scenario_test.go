@@ -106,6 +106,25 @@ func TestParseValid(t *testing.T) {
 	}
 }
 
+func TestParseStatus(t *testing.T) {
+	src := strings.Replace(valid, "qos: 1\n    offline", "qos: 1\n    status: true\n    offline", 1)
+	s, err := Parse("t.yaml", []byte(src))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if s.Groups[0].Status || !s.Groups[1].Status {
+		t.Errorf("status = %v, %v; want false, true", s.Groups[0].Status, s.Groups[1].Status)
+	}
+	js := `{"name": "j", "duration": "1h", "groups": [{"name": "b", "kind": "backend", "count": 1, "publish_every": "1m", "status": true}]}`
+	if s, err = Parse("t.json", []byte(js)); err != nil || !s.Groups[0].Status {
+		t.Errorf("Parse(json) = %v, %v; want status on the backend", s, err)
+	}
+	_, err = Parse("t.json", []byte(strings.Replace(js, `"status": true`, `"status": "maybe"`, 1)))
+	if err == nil || !strings.HasPrefix(err.Error(), "t.json:1: groups[0].status: cannot unmarshal") {
+		t.Errorf("Parse(json, status maybe) error = %v, want one naming t.json:1 and groups[0].status", err)
+	}
+}
+
 func TestParseJSON(t *testing.T) {
 	js := `{"name": "j", "duration": "1h", "groups": [{"name": "s", "kind": "telemetry", "count": 2, "qos": 0, "publish_every": "1m"}]}`
 	s, err := Parse("t.json", []byte(js))
@@ -125,7 +144,9 @@ func TestParseErrorsNameLineAndField(t *testing.T) {
 	}{
 		{"count zero", [2]string{"count: 10", "count: 0"}, "t.yaml:8: groups[0].count: must be > 0"},
 		{"unknown field", [2]string{"clean: true", "cleen: true"}, "t.yaml:10: field cleen not found"},
-		{"wrong type", [2]string{"count: 5", "count: five"}, "t.yaml:15: cannot unmarshal"},
+		{"wrong type", [2]string{"count: 5", "count: five"}, "t.yaml:15: groups[1].count: cannot unmarshal"},
+		{"status not a bool", [2]string{"qos: 1\n    offline", "qos: 1\n    status: maybe\n    offline"}, "t.yaml:18: groups[1].status: cannot unmarshal !!str `maybe` into bool"},
+		{"status in a flow mapping", [2]string{"kind: outage, at", "kind: outage, status: 1, at"}, "t.yaml:23: field status not found"},
 		{"bad qos", [2]string{"qos: 1\n    offline", "qos: 3\n    offline"}, "t.yaml:17: groups[1].qos: must be 0, 1 or 2"},
 		{"nested offline", [2]string{"for: 30m}", "for: 0s}"}, "t.yaml:18: groups[1].offline.for: must be > 0"},
 		{"netsim knob", [2]string{"resets_per_hour: 0.5", "resets_per_hour: -1"}, "t.yaml:21: network.faults.resets_per_hour: must be a finite rate >= 0"},
