@@ -30,6 +30,22 @@ type device struct {
 	pubGen     uint16        // publish chain generation; older chains are stale
 }
 
+// The status workload (scenario.Group.Status): a device's Will and its
+// retained status go to statusPrefix + client id with payload
+// statusOffline or statusOnline; backends watch statusFilter. The payloads
+// carry no message id (see uidOf): the ledger follows these messages by
+// packet id instead. They must not be modified: the broker keeps them.
+var (
+	statusOnline  = []byte("online")
+	statusOffline = []byte("offline")
+)
+
+// The status topics.
+const (
+	statusPrefix = "status/"
+	statusFilter = "status/#"
+)
+
 // setup builds the fleet and schedules the run's first events.
 func (r *runner) setup(seed uint64) {
 	r.groups = r.sc.Groups
@@ -86,10 +102,21 @@ func (r *runner) initDevice(seed uint64, h, gi, i int) {
 		cfg.Subscriptions = []packet.Subscription{{Filter: d.topic, QoS: packet.QoS(g.QoS)}}
 	case scenario.Backend:
 		cfg.Subscriptions = []packet.Subscription{{Filter: "tele/+", QoS: packet.QoS(g.QoS)}}
+		if g.Status {
+			// One SUBSCRIBE with both filters: retained statuses are
+			// replayed per filter, in packet order [MQTT-3.8.4-4].
+			cfg.Subscriptions = append(cfg.Subscriptions, packet.Subscription{Filter: statusFilter, QoS: packet.QoS(g.QoS)})
+		}
 		// A backend is a server application, not a modem: a wide window and
 		// room to buffer commands while it reconnects.
 		cfg.Inflight = 100
 		cfg.OutboxCap = 100000
+	}
+	if g.Status && g.Kind != scenario.Backend {
+		topic := statusPrefix + d.id
+		cfg.Will = &packet.Publish{Topic: topic, Payload: statusOffline, QoS: 1, Retain: true}
+		cfg.Birth = &packet.Publish{Topic: topic, Payload: statusOnline, QoS: 1, Retain: true}
+		cfg.Farewell = cfg.Will // sent at QoS 0
 	}
 	d.sess = client.New(cfg, &d.backoff)
 	if o := g.Offline; o != nil {

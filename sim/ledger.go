@@ -25,14 +25,21 @@ type copyRec struct {
 	stored    bool // went through the offline queue
 	delivered bool
 	received  uint16
+	pid       uint16 // untracked QoS>0 copies: the packet id it was sent with
 }
 
 // msgRec is one accepted message with copies still open.
 type msgRec struct {
-	uid  uint64
-	at   time.Duration // accepted by the broker
-	open int32         // copies not yet finished
+	uid    uint64
+	at     time.Duration // accepted by the broker
+	open   int32         // copies not yet finished
+	replay bool          // a retained message replayed on SUBSCRIBE
 }
+
+// untracked reports whether the message has no payload id (a Will, a
+// status, a retained replay): receipts of its copies are matched by packet
+// id, and a QoS 0 copy is finished when sent.
+func (m msgRec) untracked() bool { return m.uid == 0 }
 
 // session states for the fleet series.
 const (
@@ -52,9 +59,11 @@ type ledger struct {
 	msgs    map[broker.MsgID]msgRec
 	uids    map[uint64]broker.MsgID
 	copies  map[copyKey]copyRec
-	depth   []int32 // per device: copies queued by the broker
-	state   []uint8 // per device: sessNone...
-	counts  [4]int  // devices per state
+	pids    map[uint64]copyKey // untracked copies in flight, by pidKey
+	will    broker.MsgID       // the last Will published (EvWillPublished precedes its EvPublished)
+	depth   []int32            // per device: copies queued by the broker
+	state   []uint8            // per device: sessNone...
+	counts  [4]int             // devices per state
 	replay  []replayState
 	reserve rng.Stream // reservoir sampling of replays
 }
@@ -69,7 +78,7 @@ type replayState struct {
 func newLedger(m *Metrics, clientIDs []string, seed uint64) *ledger {
 	l := &ledger{
 		m: m, ids: make(map[string]int32, len(clientIDs)),
-		msgs: map[broker.MsgID]msgRec{}, uids: map[uint64]broker.MsgID{}, copies: map[copyKey]copyRec{},
+		msgs: map[broker.MsgID]msgRec{}, uids: map[uint64]broker.MsgID{}, copies: map[copyKey]copyRec{}, pids: map[uint64]copyKey{},
 		depth: make([]int32, len(clientIDs)), state: make([]uint8, len(clientIDs)),
 		replay: make([]replayState, len(clientIDs)), reserve: rng.New(seed, "sim/replay-reservoir", 0),
 	}
@@ -127,6 +136,11 @@ func (l *ledger) event(ev *broker.Event, uid uint64) {
 		if known && l.state[sub] != sessOnline {
 			l.setState(sub, sessNone)
 		}
+	case broker.EvWillPublished:
+		l.m.WillsPublished++
+		l.will = ev.Msg
+	case broker.EvRetained:
+		l.m.RetainedSet++
 	case broker.EvRefused:
 		l.m.Refused++
 	case broker.EvSessionTakenOver:
@@ -137,8 +151,14 @@ func (l *ledger) event(ev *broker.Event, uid uint64) {
 func (l *ledger) published(ev *broker.Event, uid uint64) {
 	l.m.Published++
 	l.m.Copies += int64(ev.Copies)
+	if ev.Retain {
+		l.m.RetainedReplayed += int64(ev.Copies)
+	}
+	if ev.Retain || ev.Msg == l.will {
+		uid = 0 // not the PUBLISH being stepped, if any
+	}
 	if ev.Copies > 0 {
-		l.msgs[ev.Msg] = msgRec{uid: uid, at: ev.At, open: int32(ev.Copies)}
+		l.msgs[ev.Msg] = msgRec{uid: uid, at: ev.At, open: int32(ev.Copies), replay: ev.Retain}
 		if uid != 0 {
 			l.uids[uid] = ev.Msg
 		}
@@ -163,11 +183,19 @@ func (l *ledger) copyEvent(ev *broker.Event, sub int32) {
 		if ev.Dup {
 			l.m.Resent++
 		}
+		if ev.QoS > 0 && l.msgs[ev.Msg].untracked() {
+			c.pid = ev.PacketID
+			l.pids[pidKey(sub, ev.PacketID)] = k
+		}
 	case broker.EvDelivered:
 		l.dequeue(&c, sub, ev.At)
 		c.delivered = true
 		l.m.Delivered++
-		if c.received > 0 {
+		m := l.msgs[ev.Msg]
+		if m.replay {
+			l.m.RetainedDelivered++
+		}
+		if c.received > 0 || m.untracked() && c.pid == 0 {
 			l.finish(k)
 			return
 		}
@@ -204,11 +232,22 @@ func (l *ledger) addDepth(sub int32, d int32) {
 	l.m.MaxQueueDepth = max(l.m.MaxQueueDepth, int(l.depth[sub]))
 }
 
+// pidKey names device sub's packet id pid in ledger.pids.
+func pidKey(sub int32, pid uint16) uint64 { return uint64(sub)<<16 | uint64(pid) }
+
 // finish forgets a finished copy, and its message once no copy is open.
 func (l *ledger) finish(k copyKey) {
-	delete(l.copies, k)
 	msg := l.msgOf(k)
 	m, ok := l.msgs[msg]
+	if ok && m.untracked() {
+		if c := l.copies[k]; c.pid != 0 {
+			pk := pidKey(int32(uint64(k)%uint64(len(l.depth))), c.pid)
+			if l.pids[pk] == k {
+				delete(l.pids, pk)
+			}
+		}
+	}
+	delete(l.copies, k)
 	if !ok {
 		return
 	}
@@ -249,15 +288,31 @@ func (l *ledger) recordReplay(r Replay) {
 	}
 }
 
-// received accounts for device sub's application receiving p with payload
-// id uid at now.
-func (l *ledger) received(now time.Duration, sub int32, uid uint64, qos packet.QoS) {
-	msg, ok := l.uids[uid]
-	if !ok {
-		l.m.Duplicates++ // every copy of it was already finished
+// received accounts for device sub's application receiving p at now: the
+// copy it carries is found by payload id, or for an untracked message by
+// packet id among the copies in flight to sub. A QoS 0 copy of an
+// untracked message was finished when sent: its receipt only counts.
+func (l *ledger) received(now time.Duration, sub int32, p *packet.Publish) {
+	var k copyKey
+	var ok bool
+	if uid := uidOf(p.Payload); uid != 0 {
+		var msg broker.MsgID
+		if msg, ok = l.uids[uid]; !ok {
+			l.m.Duplicates++ // every copy of it was already finished
+			return
+		}
+		k = l.key(msg, sub)
+	} else if p.QoS == 0 {
+		l.m.Received++
+		if p.Retain {
+			l.m.RetainedReceived++
+		}
+		return
+	} else if k, ok = l.pids[pidKey(sub, p.PacketID)]; !ok {
+		l.m.Duplicates++
 		return
 	}
-	k := l.key(msg, sub)
+	msg := l.msgOf(k)
 	c, ok := l.copies[k]
 	if !ok || c.received > 0 {
 		l.m.Duplicates++
@@ -269,6 +324,9 @@ func (l *ledger) received(now time.Duration, sub int32, uid uint64, qos packet.Q
 	}
 	c.received = 1
 	l.m.Received++
+	if p.Retain {
+		l.m.RetainedReceived++
+	}
 	lat := now - l.msgs[msg].at
 	if c.stored {
 		l.m.LatencyStored.Record(lat)

@@ -1,6 +1,7 @@
 package sim
 
 import (
+	"encoding/binary"
 	"testing"
 	"time"
 
@@ -11,8 +12,9 @@ import (
 // ledgerStep is one input to the ledger: a core event, or a receipt.
 type ledgerStep struct {
 	ev      broker.Event
-	receive string // client id receiving uid, instead of ev
+	receive string // client id receiving uid (or pkt), instead of ev
 	uid     uint64
+	pkt     *packet.Publish // an untracked receipt: matched by packet id
 }
 
 func ev(kind broker.EventKind, at time.Duration, client string, msg broker.MsgID) ledgerStep {
@@ -36,6 +38,18 @@ func TestLedgerFollowsCopies(t *testing.T) {
 		st := ev(broker.EvDropped, at, client, msg)
 		st.ev.Reason = r
 		return st
+	}
+	sentID := func(at time.Duration, client string, msg broker.MsgID, qos packet.QoS, pid uint16) ledgerStep {
+		st := ev(broker.EvSent, at, client, msg)
+		st.ev.QoS, st.ev.PacketID = qos, pid
+		return st
+	}
+	recvPkt := func(at time.Duration, client string, qos packet.QoS, pid uint16, retain bool) ledgerStep {
+		return ledgerStep{ev: broker.Event{At: at}, receive: client,
+			pkt: &packet.Publish{QoS: qos, PacketID: pid, Retain: retain, Payload: []byte("online")}}
+	}
+	replay := func(at time.Duration, msg broker.MsgID) ledgerStep {
+		return ledgerStep{ev: broker.Event{Kind: broker.EvPublished, At: at, Msg: msg, Copies: 1, Retain: true}}
 	}
 	connected := func(at time.Duration, client string, sp bool) ledgerStep {
 		st := ev(broker.EvConnected, at, client, 0)
@@ -89,6 +103,26 @@ func TestLedgerFollowsCopies(t *testing.T) {
 			want(t, "pending", m.Pending, 1)
 			want(t, "copies", m.Copies, 3)
 		}},
+		{"Will and retained replays matched by packet id", []ledgerStep{
+			connected(0, "a", false),
+			ev(broker.EvWillPublished, s, "b", 1), pub(s, 1, 1, 100), // a Will during a PUBLISH's step
+			sentID(s, "a", 1, 1, 7), recvPkt(2*s, "a", 1, 7, false), ev(broker.EvDelivered, 3*s, "a", 1),
+			recv(3*s, "a", 100), // the PUBLISH being stepped had no copies: a duplicate
+			replay(4*s, 2), sentID(4*s, "a", 2, 1, 7), recvPkt(5*s, "a", 1, 7, true), recvPkt(6*s, "a", 1, 7, true),
+			ev(broker.EvDelivered, 6*s, "a", 2), recvPkt(7*s, "a", 1, 7, true),
+			replay(8*s, 3), sentID(8*s, "a", 3, 0, 0), ev(broker.EvDelivered, 8*s, "a", 3), recvPkt(9*s, "a", 0, 0, true),
+			replay(10*s, 4), sentID(10*s, "a", 4, 1, 9), // still in flight at the end
+		}, func(t *testing.T, m *Metrics) {
+			want(t, "wills", m.WillsPublished, 1)
+			want(t, "retained replayed", m.RetainedReplayed, 3)
+			want(t, "retained delivered", m.RetainedDelivered, 2)
+			want(t, "retained received", m.RetainedReceived, 2)
+			want(t, "received", m.Received, 3)
+			want(t, "duplicates", m.Duplicates, 3)
+			want(t, "delivered", m.Delivered, 3)
+			want(t, "pending", m.Pending, 1)
+			want(t, "unreceived", m.Unreceived, 0)
+		}},
 		{"QoS0 sent but lost", []ledgerStep{
 			connected(0, "a", false), pub(s, 1, 1, 100), sent(s, "a", 1, false, false), ev(broker.EvDelivered, s, "a", 1),
 		}, func(t *testing.T, m *Metrics) {
@@ -102,7 +136,11 @@ func TestLedgerFollowsCopies(t *testing.T) {
 			l := newLedger(&m, []string{"a", "b", "c"}, 1)
 			for _, st := range tt.steps {
 				if st.receive != "" {
-					l.received(st.ev.At, l.ids[st.receive], st.uid, packet.QoS(1))
+					p := st.pkt
+					if p == nil {
+						p = &packet.Publish{QoS: 1, PacketID: 1, Payload: binary.BigEndian.AppendUint64(nil, st.uid)}
+					}
+					l.received(st.ev.At, l.ids[st.receive], p)
 					continue
 				}
 				ev := st.ev

@@ -41,7 +41,7 @@ func (r *runner) clientActions(dev int32) {
 			if r.opts.Observer != nil {
 				r.opts.Observer.Received(r.now, d.id, a.Publish)
 			}
-			r.ledger.received(r.now, dev, uidOf(a.Publish.Payload), a.Publish.QoS)
+			r.ledger.received(r.now, dev, a.Publish)
 		case client.Drop:
 			r.m.ClientDropped[a.Reason.String()]++
 		}

@@ -39,6 +39,20 @@ type Metrics struct {
 	// by reason (not authorised; QoS 2 on a broker that ignores it): they
 	// owed no copies and are not in Published.
 	PublishRefused map[string]int64 `json:"publish_refused"`
+	// The status workload (scenario.Group.Status). Wills, statuses and
+	// retained replays are messages like any other in the counts above;
+	// their receipts are matched to copies by packet id, as their payloads
+	// carry no message id. WillsPublished counts Wills the broker published
+	// (abrupt loss, keepalive timeout, takeover); RetainedSet retained
+	// messages set or cleared; RetainedReplayed copies of retained
+	// messages offered on SUBSCRIBE (RETAIN=1, each a new message),
+	// RetainedDelivered those delivered, and RetainedReceived first
+	// receipts of them by device applications.
+	WillsPublished    int64 `json:"wills_published"`
+	RetainedSet       int64 `json:"retained_set"`
+	RetainedReplayed  int64 `json:"retained_replayed"`
+	RetainedDelivered int64 `json:"retained_delivered"`
+	RetainedReceived  int64 `json:"retained_received"`
 	// ClientDropped counts application messages the devices discarded
 	// before publishing (QoS 0 while offline, full outbox, powered off).
 	ClientDropped map[string]int64 `json:"client_dropped"`
