@@ -137,12 +137,12 @@ var goldenDigests = []struct {
 	{"steady", "b3039f7d2d01d799", 3860},
 	{"nightly-offline", "cec91e749a5c8dbd", 54667},
 	{"outage-storm", "86dd4a5c0eb236ae", 8715},
-	{"flaky-cellular", "b8c3ccda5199ac95", 9057},
+	{"flaky-cellular", "42233a4ac50b6544", 9107},
 	{"expiry-cliff", "9f23d2fa0198dc22", 15966},
 	{"overflow", "8e7d4811b97d518a", 120887},
 	{"exactly-once", "f75b21de7ec77caa", 3915},
 	{"swarm", "171ddcf6949aacb5", 8700},
-	{"mixed", "58887d8c0b501e95", 36892},
+	{"mixed", "7c44423d6b32f283", 36995},
 }
 
 func TestGoldenDigests(t *testing.T) {

@@ -51,6 +51,11 @@ func comparison(runs []runRecord) table {
 	row("replay drain p99", func(m *sim.Metrics) string { return quantile(&m.ReplayDrain, m.ReplayDrain.P99) })
 	row("replay rate p50", replayRate)
 	row("sessions expired", count(func(m *sim.Metrics) int64 { return m.Expired }))
+	if slices.ContainsFunc(runs, func(r runRecord) bool { return r.Metrics.WillsPublished+r.Metrics.RetainedSet > 0 }) {
+		row("wills published", count(func(m *sim.Metrics) int64 { return m.WillsPublished }))
+		row("retained replayed", count(func(m *sim.Metrics) int64 { return m.RetainedReplayed }))
+		row("  delivered", count(func(m *sim.Metrics) int64 { return m.RetainedDelivered }))
+	}
 	row("invariants", func(m *sim.Metrics) string { return "" }) // filled below
 	for i, r := range runs {
 		t.rows[len(t.rows)-1][i+1] = checkCell(r)

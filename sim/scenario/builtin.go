@@ -64,9 +64,10 @@ var builtins = []Scenario{
 	},
 	{
 		Name:        "flaky-cellular",
-		Description: "high churn: frequent resets, half-open links, failed dials and short partitions",
+		Description: "high churn: frequent resets, half-open links, failed dials and short partitions; every device has a Will and a retained status the backend watches",
 		Duration:    2 * hour, Heal: 15 * min_,
-		Groups:  []Group{sensors, actuators, with(backends, func(g *Group) { g.PublishEvery = 2 * min_ })},
+		Groups: []Group{withStatus(sensors), withStatus(actuators),
+			with(backends, func(g *Group) { g.PublishEvery, g.Status = 2*min_, true })},
 		Network: Network{Latency: flaky, Faults: churn},
 	},
 	{
@@ -120,16 +121,16 @@ var builtins = []Scenario{
 	},
 	{
 		Name:        "mixed",
-		Description: "a day and a bit of a mixed fleet: nightly offline, one outage storm, a flaky subset, some devices away past 24 h",
+		Description: "a day and a bit of a mixed fleet: nightly offline, one outage storm, a flaky subset, some devices away past 24 h; command devices have Wills and retained statuses, which the clean-session backend gets replayed after the outage",
 		Duration:    26 * hour, Heal: 30 * min_, Sample: 5 * min_,
 		Groups: []Group{
 			with(sensors, func(g *Group) { g.Count, g.PublishEvery, g.Offline = 1500, 5*min_, nightly }),
-			with(actuators, func(g *Group) { g.Count, g.Offline = 1200, nightlyOff }),
-			with(actuators, func(g *Group) { g.Name, g.Count, g.Faults = "flaky", 250, &churn }),
+			with(actuators, func(g *Group) { g.Count, g.Offline, g.Status = 1200, nightlyOff, true }),
+			with(actuators, func(g *Group) { g.Name, g.Count, g.Faults, g.Status = "flaky", 250, &churn, true }),
 			with(actuators, func(g *Group) {
 				g.Name, g.Count, g.Offline = "away", 50, &Offline{Start: hour, For: 25 * hour, Jitter: 10 * min_}
 			}),
-			with(backends, func(g *Group) { g.PublishEvery = 10 * min_ }),
+			with(backends, func(g *Group) { g.PublishEvery, g.Clean, g.Status = 10*min_, true, true }),
 		},
 		Network: Network{Latency: cellular, Faults: netsim.Knobs{ResetsPerHour: 0.05, ConnectFail: 0.01}},
 		Events: []Event{
@@ -139,6 +140,12 @@ var builtins = []Scenario{
 			{Kind: Partition, Group: "flaky", Fraction: 0.5, At: 19 * hour, For: 10 * min_},
 		},
 	},
+}
+
+// withStatus returns a copy of g with the status workload on.
+func withStatus(g Group) Group {
+	g.Status = true
+	return g
 }
 
 // with returns a copy of g changed by f.
