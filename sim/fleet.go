@@ -64,6 +64,7 @@ func (r *runner) setup(seed uint64) {
 		}
 	}
 	r.ledger = newLedger(&r.m, ids, seed)
+	r.fresh = newFreshness(&r.m, r.groups, len(r.devs))
 	for i := range r.devs {
 		r.scheduleDevice(int32(i))
 	}

@@ -34,6 +34,9 @@ func (r *runner) clientActions(dev int32) {
 			r.net.Close(r.now, d.conn, netsim.Client)
 			r.deviceDown(dev)
 		case client.Up:
+			if r.fresh != nil {
+				r.fresh.device(r.now, dev, true)
+			}
 			if r.devObs != nil {
 				r.devObs.DeviceUp(r.now, d.id, a.SessionPresent)
 			}
@@ -42,6 +45,9 @@ func (r *runner) clientActions(dev int32) {
 				r.opts.Observer.Received(r.now, d.id, a.Publish)
 			}
 			r.ledger.received(r.now, dev, a.Publish)
+			if r.fresh != nil {
+				r.fresh.received(r.now, dev, a.Publish.Topic, a.Publish.Payload, r.ledger.ids)
+			}
 		case client.Drop:
 			r.m.ClientDropped[a.Reason.String()]++
 		}
@@ -143,6 +149,9 @@ func (r *runner) deviceDown(dev int32) {
 		return
 	}
 	d.conn = 0
+	if r.fresh != nil {
+		r.fresh.device(r.now, dev, false)
+	}
 	if r.devObs != nil {
 		r.devObs.DeviceDown(r.now, d.id)
 	}

@@ -53,6 +53,14 @@ type Metrics struct {
 	RetainedReplayed  int64 `json:"retained_replayed"`
 	RetainedDelivered int64 `json:"retained_delivered"`
 	RetainedReceived  int64 `json:"retained_received"`
+	// StatusWrong is how long backends' view of devices' status stayed
+	// wrong: one sample per episode in which a Status backend's last
+	// status for a Status device (offline before the first) disagreed
+	// with whether the device had a session up, per backend and device.
+	// Episodes still open at the end of the run are recorded as ending
+	// then, and counted in StatusWrongAtEnd.
+	StatusWrong      Histogram `json:"status_wrong"`
+	StatusWrongAtEnd int64     `json:"status_wrong_at_end"`
 	// ClientDropped counts application messages the devices discarded
 	// before publishing (QoS 0 while offline, full outbox, powered off).
 	ClientDropped map[string]int64 `json:"client_dropped"`

@@ -33,6 +33,7 @@ type runner struct {
 	groups    []scenario.Group
 	targets   []int32 // command devices, the backends' targets
 	ledger    *ledger
+	fresh     *freshness // nil without the status workload
 	m         Metrics
 	dg        digest
 	outages   []window      // broker-wide outages, scripted and drawn
@@ -183,6 +184,9 @@ func (r *runner) finish() *Result {
 		r.byDepth = r.ledger.sample(r.now, r.byDepth) // the state at the end
 	}
 	r.ledger.close()
+	if r.fresh != nil {
+		r.fresh.close(r.now)
+	}
 	m := &r.m
 	for i := range r.devs {
 		st := r.devs[i].sess.Stats()
@@ -192,6 +196,7 @@ func (r *runner) finish() *Result {
 	m.LatencyLive.finish()
 	m.LatencyStored.finish()
 	m.ReplayDrain.finish()
+	m.StatusWrong.finish()
 	byKind := map[string]int64{}
 	for k, n := range r.byKind {
 		if n > 0 {

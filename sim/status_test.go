@@ -142,6 +142,13 @@ func TestStatusWorkload(t *testing.T) {
 					}
 				}
 			}
+			// The backend's view was wrong in short episodes: a status on its
+			// way, a Will waiting for the keepalive, the outage.
+			if w := &m.StatusWrong; w.Count < int64(l.abrupt+l.graceful) || m.StatusWrongAtEnd != 0 || w.Max > 5*60 {
+				t.Errorf("status wrong %d times (max %.1fs), %d at the end; want at least once per disconnect, at most 5 min, none at the end",
+					w.Count, w.Max, m.StatusWrongAtEnd)
+			}
+			t.Logf("status wrong: n=%d p50=%.3fs p99=%.1fs max=%.1fs", m.StatusWrong.Count, m.StatusWrong.P50, m.StatusWrong.P99, m.StatusWrong.Max)
 			// Conservation (invariant 15): nothing owed is left unaccounted.
 			if m.Copies != m.Delivered+m.DroppedTotal+m.Pending || m.Pending != 0 || m.Unreceived != 0 {
 				t.Errorf("copies %d, delivered %d, dropped %d, pending %d, unreceived %d; want all delivered or dropped",

@@ -55,6 +55,9 @@ func comparison(runs []runRecord) table {
 		row("wills published", count(func(m *sim.Metrics) int64 { return m.WillsPublished }))
 		row("retained replayed", count(func(m *sim.Metrics) int64 { return m.RetainedReplayed }))
 		row("  delivered", count(func(m *sim.Metrics) int64 { return m.RetainedDelivered }))
+		row("status wrong p50", func(m *sim.Metrics) string { return quantile(&m.StatusWrong, m.StatusWrong.P50) })
+		row("status wrong p99", func(m *sim.Metrics) string { return quantile(&m.StatusWrong, m.StatusWrong.P99) })
+		row("status wrong at end", count(func(m *sim.Metrics) int64 { return m.StatusWrongAtEnd }))
 	}
 	row("invariants", func(m *sim.Metrics) string { return "" }) // filled below
 	for i, r := range runs {
