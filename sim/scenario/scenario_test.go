@@ -181,6 +181,9 @@ func TestLoadExampleFile(t *testing.T) {
 	if !s.Network.Swarm || s.Groups[2].Faults == nil || s.Groups[2].Faults.ResetsPerHour != 3 {
 		t.Errorf("network/faults not decoded: %+v, %+v", s.Network, s.Groups[2].Faults)
 	}
+	if !s.Groups[1].Status || !s.Groups[3].Status || s.Groups[0].Status {
+		t.Errorf("status = %v %v %v, want the valves and the backend", s.Groups[0].Status, s.Groups[1].Status, s.Groups[3].Status)
+	}
 	if got := s.Groups[3].LinkLatency(s.Network); got != DataCentre {
 		t.Errorf("backend latency = %v, want the data-centre default", got)
 	}
