@@ -29,6 +29,8 @@ import (
 	"runtime"
 	"text/tabwriter"
 	"time"
+
+	"github.com/sessionlab/sessionlab/broker/tcp"
 )
 
 func main() {
@@ -43,17 +45,22 @@ func main() {
 	window := flag.Int("window", 100, "unacknowledged QoS 1 messages per publisher")
 	endToEnd := flag.Int("in-flight", 500, "throughput runs: most messages published and not yet received")
 	payloadSize := flag.Int("payload", 64, "payload `bytes`")
+	var ch child
+	flag.TextVar(&ch.reader, "reader", tcp.ReaderDefault, "sessionlab's socket reader: default, epoll or goroutine")
+	flag.StringVar(&ch.memProfile, "memprofile", "", "write sessionlab's heap profile with the idle connections open to `file`")
+	memStats := flag.Bool("memstats", false, "print sessionlab's Go memory statistics per idle connection")
 	flag.Parse()
 	if *serve != "" {
-		os.Exit(serveChild(*serve))
+		os.Exit(serveChild(*serve, ch))
 	}
 	if *quick {
 		*messages, *sessions, *idle = *messages/10, *sessions/10, *idle/10
 	}
 	cfg := benchConfig{messages: *messages, sessions: *sessions, queued: *queued, idle: *idle,
-		window: *window, endToEnd: *endToEnd, payload: make([]byte, *payloadSize)}
-	fmt.Printf("loopback, %d CPUs, %s; payload %d B, publisher window %d, end-to-end window %d\n\n",
-		runtime.NumCPU(), runtime.Version(), *payloadSize, *window, *endToEnd)
+		window: *window, endToEnd: *endToEnd, payload: make([]byte, *payloadSize),
+		memStats: *memStats || ch.memProfile != ""}
+	fmt.Printf("loopback, %d CPUs, %s; payload %d B, publisher window %d, end-to-end window %d; sessionlab reader %v\n\n",
+		runtime.NumCPU(), runtime.Version(), *payloadSize, *window, *endToEnd, ch.reader)
 	dir, err := os.MkdirTemp("", "bench-mosquitto")
 	if err != nil {
 		fail(err)
@@ -64,7 +71,7 @@ func main() {
 	if err != nil {
 		fail(fmt.Errorf("mosquitto: %w", err))
 	}
-	slab, err := measure(func() (*target, error) { return startSessionlab(*profile) }, cfg.with(*drainProfile))
+	slab, err := measure(func() (*target, error) { return startSessionlab(*profile, ch) }, cfg.with(*drainProfile, ch))
 	if err != nil {
 		fail(fmt.Errorf("sessionlab: %w", err))
 	}
@@ -75,11 +82,15 @@ func main() {
 type benchConfig struct {
 	messages, sessions, queued, idle, window, endToEnd int
 	payload                                            []byte
-	drainProfile                                       string // sessionlab only: a separate server for the drain run
+	memStats                                           bool // print sessionlab's memory statistics per idle connection
+
+	// sessionlab only: a separate server for the drain run.
+	drainProfile string
+	child        child
 }
 
-func (c benchConfig) with(drainProfile string) benchConfig {
-	c.drainProfile = drainProfile
+func (c benchConfig) with(drainProfile string, ch child) benchConfig {
+	c.drainProfile, c.child = drainProfile, ch
 	return c
 }
 
@@ -101,7 +112,7 @@ func measure(start func() (*target, error), cfg benchConfig) (results, error) {
 	}
 	defer t.stop()
 	fmt.Fprintf(os.Stderr, "%s: idle memory with %d connections\n", t.name, cfg.idle)
-	if r.idleBytes, err = idleMemory(t, cfg.idle); err != nil {
+	if r.idleBytes, err = idleMemory(t, cfg.idle, cfg.memStats && t.out != nil); err != nil {
 		return r, fmt.Errorf("idle memory: %w", err)
 	}
 	for _, run := range []struct {
@@ -125,7 +136,7 @@ func measure(start func() (*target, error), cfg benchConfig) (results, error) {
 	}
 	if cfg.drainProfile != "" {
 		t.stop()
-		if t, err = startSessionlab(cfg.drainProfile); err != nil {
+		if t, err = startSessionlab(cfg.drainProfile, child{reader: cfg.child.reader}); err != nil {
 			return r, err
 		}
 		defer t.stop()

@@ -2,6 +2,9 @@ package main
 
 import (
 	"fmt"
+	"maps"
+	"os"
+	"slices"
 	"sync"
 	"time"
 )
@@ -116,11 +119,18 @@ func drain(addr string, sessions, perSession, window int, payload []byte) (time.
 
 // idleMemory opens n persistent connections, each with one QoS 1
 // subscription, and returns the growth of the target's resident memory per
-// connection.
-func idleMemory(t *target, n int) (float64, error) {
+// connection. With stats, it also prints the growth of the target's Go
+// memory statistics per connection (sessionlab only).
+func idleMemory(t *target, n int, stats bool) (float64, error) {
 	before, err := t.rss()
 	if err != nil {
 		return 0, err
+	}
+	var statsBefore map[string]float64
+	if stats {
+		if statsBefore, err = t.memStats(); err != nil {
+			return 0, err
+		}
 	}
 	clients := make([]*client, n)
 	defer func() {
@@ -144,6 +154,17 @@ func idleMemory(t *target, n int) (float64, error) {
 	after, err := t.rss()
 	if err != nil {
 		return 0, err
+	}
+	if stats {
+		statsAfter, err := t.memStats()
+		if err != nil {
+			return 0, err
+		}
+		fmt.Fprintf(os.Stderr, "%s: per idle connection, VmRSS %.0f B;", t.name, float64(after-before)/float64(n))
+		for _, name := range slices.Sorted(maps.Keys(statsAfter)) {
+			fmt.Fprintf(os.Stderr, " %s %.1f", name, (statsAfter[name]-statsBefore[name])/float64(n))
+		}
+		fmt.Fprintln(os.Stderr)
 	}
 	return float64(after-before) / float64(n), nil
 }

@@ -2,6 +2,7 @@ package main
 
 import (
 	"bufio"
+	"errors"
 	"fmt"
 	"log/slog"
 	"net"
@@ -9,6 +10,8 @@ import (
 	"os/exec"
 	"os/signal"
 	"path/filepath"
+	"runtime"
+	"runtime/pprof"
 	"strconv"
 	"strings"
 	"syscall"
@@ -24,6 +27,7 @@ type target struct {
 	name string
 	addr string
 	cmd  *exec.Cmd
+	out  *bufio.Reader // sessionlab: the child's stdout, for memStats
 }
 
 // freePort returns a loopback address that was free a moment ago.
@@ -63,14 +67,20 @@ func startMosquitto(dir string) (*target, error) {
 	return t, t.waitListening()
 }
 
+// child configures the sessionlab server process (see serveChild).
+type child struct {
+	reader     tcp.Reader // its socket reader
+	memProfile string     // write a heap profile here on the second SIGUSR1
+}
+
 // startSessionlab re-executes this program as a sessionlab server with the
 // named profile (see serveChild) and reads the address it listens on.
-func startSessionlab(profile string) (*target, error) {
+func startSessionlab(profile string, ch child) (*target, error) {
 	self, err := os.Executable()
 	if err != nil {
 		return nil, err
 	}
-	cmd := exec.Command(self, "-serve", profile)
+	cmd := exec.Command(self, "-serve", profile, "-reader", ch.reader.String(), "-memprofile", ch.memProfile)
 	cmd.Stderr = os.Stderr
 	out, err := cmd.StdoutPipe()
 	if err != nil {
@@ -79,12 +89,33 @@ func startSessionlab(profile string) (*target, error) {
 	if err := cmd.Start(); err != nil {
 		return nil, err
 	}
-	line, err := bufio.NewReader(out).ReadString('\n')
+	r := bufio.NewReader(out)
+	line, err := r.ReadString('\n')
 	if err != nil {
 		cmd.Process.Kill()
 		return nil, fmt.Errorf("sessionlab child: %w", err)
 	}
-	return &target{name: "sessionlab/" + profile, addr: strings.TrimSpace(line), cmd: cmd}, nil
+	return &target{name: "sessionlab/" + profile, addr: strings.TrimSpace(line), cmd: cmd, out: r}, nil
+}
+
+// memStats has a sessionlab target report its Go memory statistics (see
+// serveChild), in bytes by name.
+func (t *target) memStats() (map[string]float64, error) {
+	if err := t.cmd.Process.Signal(syscall.SIGUSR1); err != nil {
+		return nil, err
+	}
+	line, err := t.out.ReadString('\n')
+	if err != nil {
+		return nil, fmt.Errorf("memory statistics: %w", err)
+	}
+	stats := map[string]float64{}
+	for _, field := range strings.Fields(line) {
+		name, v, _ := strings.Cut(field, "=")
+		if stats[name], err = strconv.ParseFloat(v, 64); err != nil {
+			return nil, fmt.Errorf("memory statistics: %q", line)
+		}
+	}
+	return stats, nil
 }
 
 // waitListening waits until the target accepts connections.
@@ -144,14 +175,18 @@ func (t *target) cpu() (time.Duration, error) {
 }
 
 // serveChild is the sessionlab side: a tcp.Server with the profile on a free
-// loopback port, printing its address on stdout, until SIGTERM.
-func serveChild(profile string) int {
+// loopback port, printing its address on stdout, until SIGTERM. On SIGUSR1
+// it prints its Go memory statistics (see printMemStats).
+func serveChild(profile string, ch child) int {
 	policy, err := broker.Profile(profile)
 	if err != nil {
 		fmt.Fprintln(os.Stderr, err)
 		return 2
 	}
-	srv, err := tcp.New(tcp.Config{Broker: broker.Config{Policy: policy},
+	if ch.memProfile != "" {
+		runtime.MemProfileRate = 1 // every allocation, for a byte-exact profile (slower)
+	}
+	srv, err := tcp.New(tcp.Config{Broker: broker.Config{Policy: policy}, Reader: ch.reader,
 		Logger: slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))})
 	if err != nil {
 		fmt.Fprintln(os.Stderr, err)
@@ -162,11 +197,40 @@ func serveChild(profile string) int {
 		fmt.Fprintln(os.Stderr, err)
 		return 1
 	}
+	sig := make(chan os.Signal, 1)
+	signal.Notify(sig, syscall.SIGTERM, os.Interrupt, syscall.SIGUSR1) // before the parent can signal
 	go srv.Serve(ln)
 	fmt.Println(ln.Addr())
-	sig := make(chan os.Signal, 1)
-	signal.Notify(sig, syscall.SIGTERM, os.Interrupt)
-	<-sig
+	for reports := 0; <-sig == syscall.SIGUSR1; reports++ {
+		printMemStats()
+		if reports == 1 && ch.memProfile != "" {
+			if err := writeHeapProfile(ch.memProfile); err != nil {
+				fmt.Fprintln(os.Stderr, err)
+			}
+		}
+	}
 	srv.Close()
 	return 0
+}
+
+// printMemStats prints one line of name=bytes: the runtime's figures that
+// make up the resident memory, then the live heap after a collection (live)
+// and the goroutine count (goroutines).
+func printMemStats() {
+	var m runtime.MemStats
+	runtime.ReadMemStats(&m)
+	heapInuse, heapFree, stack, spans, gc, other := m.HeapInuse, m.HeapIdle-m.HeapReleased, m.StackInuse, m.MSpanInuse, m.GCSys, m.OtherSys
+	runtime.GC()
+	runtime.ReadMemStats(&m)
+	fmt.Printf("heap_inuse=%d heap_free_unreleased=%d stack_inuse=%d mspan_inuse=%d gc_sys=%d other_sys=%d live=%d goroutines=%d\n",
+		heapInuse, heapFree, stack, spans, gc, other, m.HeapAlloc, runtime.NumGoroutine())
+}
+
+// writeHeapProfile writes a heap profile to path.
+func writeHeapProfile(path string) error {
+	f, err := os.Create(path)
+	if err != nil {
+		return err
+	}
+	return errors.Join(pprof.WriteHeapProfile(f), f.Close())
 }
