@@ -3,13 +3,27 @@
 // clock, in the way etcd's node.go wraps the raft state machine:
 //
 //   - the accept loop admits connections up to Config.MaxConnections;
-//   - per connection, a reader goroutine reads, frames and decodes packets
-//     (packet.Frame, packet.Decode) and sends them to the owner as inputs;
-//     once its input is drained it hands the wait in Read to a fresh
-//     goroutine, so an idle connection holds a 2 KiB stack, not 4 KiB;
-//     bytes that do not decode become broker.InMalformed, a read error or EOF
-//     broker.InLost, and a connection that sends no complete packet within
-//     Config.ConnectTimeout is dropped;
+//   - on Linux (Config.Reader = ReaderEpoll, the default), ONE poller
+//     goroutine waits on an epoll set holding every socket, armed one-shot
+//     for input, and hands readable connections to a fixed pool of
+//     GOMAXPROCS workers. A worker reads what arrived into its own 32 KiB
+//     buffer, frames and decodes the packets (packet.Frame, packet.Decode),
+//     sends them to the owner as inputs, keeps a partial packet in a buffer
+//     of the connection's own, and re-arms the socket; one worker at a time
+//     holds a connection, so its inputs stay in order. An idle connection
+//     holds no goroutine and no read buffer (2.5 KiB of resident memory per
+//     idle persistent connection, against 5.2 with the goroutine reader; see
+//     bench/mosquitto/README.md). Only the worker holding a
+//     connection removes it from the set and closes its socket; the owner,
+//     a failed writer and the timeouts shut it for reading, which wakes the
+//     worker;
+//   - elsewhere, or with ReaderGoroutine, a reader goroutine per connection
+//     does the same; once its input is drained it hands the wait in Read to
+//     a fresh goroutine, so an idle connection holds a 2 KiB stack, not 4;
+//   - with either reader, bytes that do not decode become
+//     broker.InMalformed, a read error or EOF broker.InLost, and a
+//     connection that sends no complete packet within Config.ConnectTimeout
+//     is dropped;
 //   - ONE owner goroutine holds the broker.Broker. It takes inputs from a
 //     channel in arrival order, stamps each with broker.Time =
 //     time.Since(start) (the only clock reading that reaches the core), steps
@@ -26,7 +40,8 @@
 // gets every event (the property suites' history recorder, sessionlab serve
 // --history), Config.Inputs every input with its time, Config.Metrics keeps
 // the Prometheus series. Password hashing, the one costly step of a CONNECT,
-// runs on the reader goroutines when the Authenticator is a Preparer.
+// runs on the readers (workers or reader goroutines) when the Authenticator
+// is a Preparer.
 //
 // Nothing a client sends can make the server panic: the codec rejects every
 // malformed input with an error, and the adapter never indexes past what the

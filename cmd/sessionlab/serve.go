@@ -92,6 +92,7 @@ func parseServe(args []string, stdout, stderr io.Writer) (serveOptions, int, boo
 	fs.IntVar(&o.server.MaxPacketSize, "max-packet-size", tcp.DefaultMaxPacketSize, "largest inbound packet in `bytes`")
 	fs.DurationVar(&o.server.ConnectTimeout, "connect-timeout", tcp.DefaultConnectTimeout, "close connections that send no CONNECT within this `time`")
 	fs.IntVar(&o.server.WriteBuffer, "write-buffer", tcp.DefaultWriteBuffer, "`bytes` queued per connection before it is treated as lost")
+	fs.TextVar(&o.server.Reader, "reader", tcp.ReaderDefault, "how sockets are read: epoll (one event loop; the default on Linux) or goroutine (one per connection)")
 	fs.TextVar(&o.logLevel, "log-level", slog.LevelInfo, "log `level`: debug, info, warn, error")
 	usageError := func(format string, a ...any) (serveOptions, int, bool) {
 		fmt.Fprintf(stderr, "sessionlab serve: %s\nRun \"sessionlab serve --help\" for usage.\n", fmt.Sprintf(format, a...))

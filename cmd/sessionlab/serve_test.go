@@ -37,6 +37,7 @@ func TestServeFlagErrors(t *testing.T) {
 		{"anonymous without passwords", []string{"--allow-anonymous"}, "--allow-anonymous: needs --passwords"},
 		{"zero connections", []string{"--max-connections", "0"}, "--max-connections: must be positive"},
 		{"bad duration", []string{"--connect-timeout", "soon"}, "-connect-timeout"},
+		{"unknown reader", []string{"--reader", "threads"}, "-reader: unknown reader \"threads\""},
 		{"stray argument", []string{"extra"}, "unexpected argument \"extra\""},
 	}
 	for _, tt := range tests {
