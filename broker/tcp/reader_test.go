@@ -5,6 +5,7 @@ import (
 	"encoding/binary"
 	"fmt"
 	"math/rand/v2"
+	"net"
 	"os"
 	"os/exec"
 	"runtime"
@@ -250,6 +251,72 @@ func TestManyReadableConnectionsKeepOrder(t *testing.T) {
 						t.Fatalf("connection %d: publish %d carried sequence number %d", id, j, got)
 					}
 				}
+			}
+		})
+	}
+}
+
+// TestChurn has many clients at once connect under a few client ids (so
+// that they take each other's sessions over), publish, subscribe, send half
+// packets or garbage, and hang up or reset, while a bystander keeps being
+// served; then the server closes with whatever is left open and no
+// goroutine may remain.
+func TestChurn(t *testing.T) {
+	const clients, rounds = 40, 15
+	for _, reader := range readers() {
+		t.Run(reader.String(), func(t *testing.T) {
+			before := runtime.NumGoroutine()
+			s, addr, _ := startServer(t, Config{Reader: reader, MaxPacketSize: 4 << 10})
+			good := echoClient(t, addr)
+			var wg sync.WaitGroup
+			var mu sync.Mutex
+			var left []net.Conn // open at the end, for Close to deal with
+			for i := range clients {
+				wg.Go(func() {
+					rng := rand.New(rand.NewPCG(uint64(i), 9))
+					for r := range rounds {
+						nc, err := net.Dial("tcp", addr)
+						if err != nil {
+							t.Error(err)
+							return
+						}
+						var b []byte
+						b = (&packet.Connect{ProtocolName: "MQTT", ProtocolLevel: 4, ClientID: fmt.Sprint("churn-", rng.IntN(5)), KeepAlive: 60}).Append(b)
+						b = (&packet.Subscribe{PacketID: 1, Subscriptions: []packet.Subscription{{Filter: "churn/#", QoS: 1}}}).Append(b)
+						for j := range rng.IntN(20) {
+							b = (&packet.Publish{QoS: packet.QoS(j % 2), PacketID: uint16(j + 2), Topic: "churn/x", Payload: make([]byte, rng.IntN(3000))}).Append(b)
+						}
+						switch rng.IntN(4) {
+						case 0:
+							b = b[:rng.IntN(len(b))] // hang up inside a packet
+						case 1:
+							b = append(b, 0xF0, 0x00) // reserved packet type
+						}
+						for len(b) > 0 {
+							n := min(len(b), 1+rng.IntN(500))
+							if _, err := nc.Write(b[:n]); err != nil {
+								break // the server closed it: fine
+							}
+							b = b[n:]
+						}
+						if rng.IntN(2) == 0 {
+							nc.(*net.TCPConn).SetLinger(0) // reset
+						}
+						if r == rounds-1 && i%4 == 0 {
+							mu.Lock()
+							left = append(left, nc)
+							mu.Unlock()
+							continue
+						}
+						nc.Close()
+					}
+				})
+			}
+			wg.Wait()
+			echo(t, good, "after the churn")
+			closeEndsGoroutines(t, s, before)
+			for _, nc := range left {
+				nc.Close()
 			}
 		})
 	}
