@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"errors"
 	"fmt"
+	"io"
 	"log/slog"
 	"net"
 	"os"
@@ -27,7 +28,8 @@ type target struct {
 	name string
 	addr string
 	cmd  *exec.Cmd
-	out  *bufio.Reader // sessionlab: the child's stdout, for memStats
+	out  *bufio.Reader  // sessionlab: the child's stdout, for memStats
+	in   io.WriteCloser // sessionlab: the child's stdin, for memStats
 }
 
 // freePort returns a loopback address that was free a moment ago.
@@ -70,7 +72,7 @@ func startMosquitto(dir string) (*target, error) {
 // child configures the sessionlab server process (see serveChild).
 type child struct {
 	reader     tcp.Reader // its socket reader
-	memProfile string     // write a heap profile here on the second SIGUSR1
+	memProfile string     // write a heap profile here on the second memory report
 }
 
 // startSessionlab re-executes this program as a sessionlab server with the
@@ -86,6 +88,10 @@ func startSessionlab(profile string, ch child) (*target, error) {
 	if err != nil {
 		return nil, err
 	}
+	in, err := cmd.StdinPipe()
+	if err != nil {
+		return nil, err
+	}
 	if err := cmd.Start(); err != nil {
 		return nil, err
 	}
@@ -95,13 +101,13 @@ func startSessionlab(profile string, ch child) (*target, error) {
 		cmd.Process.Kill()
 		return nil, fmt.Errorf("sessionlab child: %w", err)
 	}
-	return &target{name: "sessionlab/" + profile, addr: strings.TrimSpace(line), cmd: cmd, out: r}, nil
+	return &target{name: "sessionlab/" + profile, addr: strings.TrimSpace(line), cmd: cmd, out: r, in: in}, nil
 }
 
 // memStats has a sessionlab target report its Go memory statistics (see
 // serveChild), in bytes by name.
 func (t *target) memStats() (map[string]float64, error) {
-	if err := t.cmd.Process.Signal(syscall.SIGUSR1); err != nil {
+	if _, err := io.WriteString(t.in, "memstats\n"); err != nil {
 		return nil, err
 	}
 	line, err := t.out.ReadString('\n')
@@ -175,8 +181,8 @@ func (t *target) cpu() (time.Duration, error) {
 }
 
 // serveChild is the sessionlab side: a tcp.Server with the profile on a free
-// loopback port, printing its address on stdout, until SIGTERM. On SIGUSR1
-// it prints its Go memory statistics (see printMemStats).
+// loopback port, printing its address on stdout, until SIGTERM. For each
+// line on stdin it prints its Go memory statistics (see printMemStats).
 func serveChild(profile string, ch child) int {
 	policy, err := broker.Profile(profile)
 	if err != nil {
@@ -197,18 +203,22 @@ func serveChild(profile string, ch child) int {
 		fmt.Fprintln(os.Stderr, err)
 		return 1
 	}
-	sig := make(chan os.Signal, 1)
-	signal.Notify(sig, syscall.SIGTERM, os.Interrupt, syscall.SIGUSR1) // before the parent can signal
 	go srv.Serve(ln)
 	fmt.Println(ln.Addr())
-	for reports := 0; <-sig == syscall.SIGUSR1; reports++ {
-		printMemStats()
-		if reports == 1 && ch.memProfile != "" {
-			if err := writeHeapProfile(ch.memProfile); err != nil {
-				fmt.Fprintln(os.Stderr, err)
+	go func() {
+		requests := bufio.NewScanner(os.Stdin)
+		for reports := 0; requests.Scan(); reports++ {
+			printMemStats()
+			if reports == 1 && ch.memProfile != "" {
+				if err := writeHeapProfile(ch.memProfile); err != nil {
+					fmt.Fprintln(os.Stderr, err)
+				}
 			}
 		}
-	}
+	}()
+	sig := make(chan os.Signal, 1)
+	signal.Notify(sig, syscall.SIGTERM, os.Interrupt)
+	<-sig
 	srv.Close()
 	return 0
 }
