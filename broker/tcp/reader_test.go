@@ -12,6 +12,7 @@ import (
 	"sync"
 	"testing"
 	"time"
+	"unsafe"
 
 	"github.com/sessionlab/sessionlab/broker"
 	"github.com/sessionlab/sessionlab/broker/packet"
@@ -70,6 +71,14 @@ func TestReaderConfig(t *testing.T) {
 	}
 	if err := new(Reader).UnmarshalText([]byte("threads")); err == nil {
 		t.Error(`UnmarshalText("threads") succeeded`)
+	}
+}
+
+// TestConnSize keeps the adapter's per-connection struct, which every idle
+// connection holds, within its 144-byte size class on 64-bit platforms.
+func TestConnSize(t *testing.T) {
+	if size := unsafe.Sizeof(conn{}); unsafe.Sizeof(uintptr(0)) == 8 && size > 144 {
+		t.Errorf("conn is %d bytes, want at most 144 (order its fields to avoid padding)", size)
 	}
 }
 

@@ -34,7 +34,7 @@ type Server struct {
 	mu      sync.Mutex // guards ln, serving and live
 	ln      net.Listener
 	serving bool
-	live    map[*conn]struct{} // every connection not yet closed by its reader, for Close
+	live    map[*conn]struct{} // every connection not yet closed by its reader goroutine, for Close
 
 	owner   ownerState // owner goroutine only
 	prepare Preparer   // cfg.Broker.Auth, when it can check credentials ahead of time
@@ -160,14 +160,14 @@ func (s *Server) admit(nc net.Conn) {
 	}
 	s.nextID++
 	c := newConn(s, s.nextID, nc)
-	s.mu.Lock()
-	s.live[c] = struct{}{}
-	s.mu.Unlock()
 	s.open.Add(1)
 	s.conns.Add(1)
 	if s.poll != nil && s.poll.add(c) {
-		return
+		return // the poller closes it on Close
 	}
+	s.mu.Lock()
+	s.live[c] = struct{}{}
+	s.mu.Unlock()
 	go c.read()
 }
 
