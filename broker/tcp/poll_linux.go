@@ -34,6 +34,10 @@ const (
 // its inputs reach the owner in order. An idle connection holds no goroutine
 // and, unless it has sent part of a packet, no read buffer.
 //
+// A worker also runs the Preparer on a CONNECT (password hashing): while all
+// workers hash, other connections' input waits in their sockets, as it
+// would for CPU with a goroutine per connection.
+//
 // The epoll set is itself waited on through Go's netpoller (an epoll
 // descriptor is pollable), so the waiting goroutine parks like any other,
 // and closing the set wakes it.
@@ -122,7 +126,9 @@ func (p *poller) ctl(c *conn, op int) error {
 	if err := syscall.EpollCtl(p.epfd, op, int(c.fd), &ev); err != nil {
 		return os.NewSyscallError("epoll_ctl", err)
 	}
-	p.conns[c.id] = c
+	if op == syscall.EPOLL_CTL_ADD {
+		p.conns[c.id] = c
+	}
 	return nil
 }
 
