@@ -250,8 +250,8 @@ func (p *poller) turn(c *conn, r *pollReader) (end broker.Input, ok bool) {
 	data = data[:held+n]
 	used, end, ok := c.deliver(data)
 	if !ok {
-		if c.done.Load() && end.Kind == broker.InLost {
-			c.rbuf = nil // the core closed the connection: linger
+		if c.done.Load() {
+			c.rbuf = nil // the core closed the connection meanwhile: linger
 			return broker.Input{}, true
 		}
 		return end, false
