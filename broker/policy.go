@@ -22,7 +22,12 @@ type Policy struct {
 
 	// StoreQoS0Offline queues QoS 0 messages for offline persistent sessions.
 	StoreQoS0Offline bool
-	// QueueCap is the most messages queued per session (0: unlimited).
+	// QueueCap is the most messages queued per session (0: unlimited),
+	// online or offline: copies beyond the in-flight window wait in the same
+	// queue, retained messages sent on SUBSCRIBE included, as Mosquitto's
+	// max_queued_messages (mosquitto.conf(5): "above those messages that are
+	// currently in flight") and EMQX's mqueue (docs.emqx.com, "In-flight and
+	// Message Queue") do for connected clients.
 	QueueCap int
 	// Overflow chooses the victim when a message arrives at a full queue.
 	Overflow Overflow

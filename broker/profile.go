@@ -138,7 +138,7 @@ func tencentProfile() (Policy, []source) {
 			{"MaxQoS", seedTencent + `: "QoS 0 and QoS 1 (but not QoS 2)"`},
 			{"QoS2", ourChoice + ": grant QoS 1 to a QoS 2 subscription"},
 			{"StoreQoS0Offline", seedTencent + `: "Only QoS 1 messages can be stored"`},
-			{"QueueCap", seedTencent + `: "Up to 150 messages can be stored"`},
+			{"QueueCap", seedTencent + `: "Up to 150 messages can be stored"; also applied to an online backlog: our choice, vendor silent`},
 			{"Overflow", ourChoice + ": keep the newest 150"},
 			{"MessageTTL", seedTencent + `: stored "for a maximum of 24 hours"`},
 			{"SessionExpiry", seedTencent + `: "disconnected for more than 24 hours", communication timeout included`},

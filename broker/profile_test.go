@@ -163,7 +163,7 @@ func TestProfileSourcesCiteEveryField(t *testing.T) {
 		t.Error("ProfileSources(nope) = nil error")
 	}
 	srcs, _ := ProfileSources("tencent")
-	if got, want := srcs[4].String(), `QueueCap=150 (`+seedTencent+`: "Up to 150 messages can be stored")`; got != want {
+	if got, want := srcs[4].String(), `QueueCap=150 (`+seedTencent+`: "Up to 150 messages can be stored"; also applied to an online backlog: our choice, vendor silent)`; got != want {
 		t.Errorf("got %s, want %s", got, want)
 	}
 	aws, _ := ProfileSources("aws")
