@@ -2,6 +2,7 @@ package netsim
 
 import (
 	"fmt"
+	"math"
 	"time"
 
 	"github.com/sessionlab/sessionlab/sim/rng"
@@ -20,7 +21,8 @@ const (
 // Latency is the one-way delay distribution of a link: Base plus a uniform
 // jitter in [0, Jitter), and with probability TailProb an extra delay drawn
 // from the tail distribution (a retransmission, a congested cell, a
-// bufferbloated modem). The zero value is an instantaneous link.
+// bufferbloated modem), the whole delay clamped at Limit(). The zero value
+// is an instantaneous link.
 type Latency struct {
 	Base      time.Duration `yaml:"base" json:"base"`
 	Jitter    time.Duration `yaml:"jitter" json:"jitter"`
@@ -28,6 +30,51 @@ type Latency struct {
 	TailProb  float64       `yaml:"tail_prob" json:"tail_prob"`
 	TailScale time.Duration `yaml:"tail_scale" json:"tail_scale"`
 	TailShape float64       `yaml:"tail_shape" json:"tail_shape"`
+	// Max is the longest a packet may take on a connection that stays up
+	// (0: DefaultMaxDelay). A real TCP sender gives up retransmitting a
+	// segment after some minutes and the connection breaks; a heavy tail
+	// (a Pareto shape below 1 has no mean) would otherwise hold a packet,
+	// and everything behind it on its connection, for years.
+	Max time.Duration `yaml:"max" json:"max,omitempty"`
+}
+
+// DefaultMaxDelay is Latency.Max when it is 0.
+const DefaultMaxDelay = 2 * time.Minute
+
+// Limit is the longest one-way delay l gives: Max (or DefaultMaxDelay), and
+// never less than Base+Jitter.
+func (l Latency) Limit() time.Duration {
+	m := l.Max
+	if m == 0 {
+		m = DefaultMaxDelay
+	}
+	return max(m, l.Base+l.Jitter)
+}
+
+// Quantile returns an upper bound on the p-quantile (0 < p < 1) of the
+// one-way delay: Base+Jitter plus the tail's quantile at the level that
+// leaves the same mass above it, clamped at Limit().
+func (l Latency) Quantile(p float64) time.Duration {
+	d := l.Base + l.Jitter
+	if l.Tail == TailNone || l.TailProb <= 0 || p <= 1-l.TailProb {
+		return d
+	}
+	r := 1 - (1-p)/l.TailProb // the tail's own quantile level
+	var q float64
+	switch {
+	case r >= 1:
+		return l.Limit()
+	case l.Tail == TailLogNormal:
+		q = float64(l.TailScale) * math.Exp(l.TailShape*math.Sqrt2*math.Erfinv(2*r-1))
+	case l.Tail == TailPareto && l.TailShape > 0:
+		q = float64(l.TailScale) * math.Pow(1-r, -1/l.TailShape)
+	default:
+		q = float64(l.TailScale)
+	}
+	if q >= float64(l.Limit()) {
+		return l.Limit()
+	}
+	return min(d+time.Duration(q), l.Limit())
 }
 
 // Sample draws one one-way delay from s.
@@ -44,7 +91,7 @@ func (l Latency) Sample(s *rng.Stream) time.Duration {
 			d += s.Pareto(l.TailScale, l.TailShape)
 		}
 	}
-	return d
+	return min(d, l.Limit())
 }
 
 // Validate reports the first field of l that makes no sense, naming it.
@@ -64,6 +111,10 @@ func (l Latency) Validate() error {
 		return fieldError("tail_shape", "must be >= 0")
 	case l.Tail == TailPareto && l.TailProb > 0 && l.TailShape == 0:
 		return fieldError("tail_shape", "must be > 0 for a pareto tail")
+	case l.Max < 0:
+		return fieldError("max", "must be >= 0")
+	case l.Max > 0 && l.Max < l.Base+l.Jitter:
+		return fieldError("max", fmt.Sprintf("must be at least base+jitter (%v)", l.Base+l.Jitter))
 	}
 	return nil
 }
@@ -74,6 +125,9 @@ func (l Latency) String() string {
 	s := fmt.Sprintf("%v+U(0,%v)", l.Base, l.Jitter)
 	if l.Tail != TailNone && l.TailProb > 0 {
 		s += fmt.Sprintf(" tail %g%%×%s(%v,%g)", l.TailProb*100, l.Tail, l.TailScale, l.TailShape)
+	}
+	if l.Max != 0 {
+		s += fmt.Sprintf(" max %v", l.Max)
 	}
 	return s
 }

@@ -4,6 +4,7 @@ import (
 	"time"
 
 	"github.com/sessionlab/sessionlab/broker"
+	"github.com/sessionlab/sessionlab/netsim"
 	"github.com/sessionlab/sessionlab/sim"
 	"github.com/sessionlab/sessionlab/sim/scenario"
 )
@@ -23,8 +24,9 @@ const (
 // keepalive on the broker side, a keepalive plus the ping timeout on the
 // device side), one reconnect (the longest backoff and the connect
 // timeout), draining a full queue at the policy's pace, one retry interval,
-// and a latency allowance of 20 worst-case round trips without the tail's
-// rare outliers.
+// and a latency allowance of 20 round trips at the 99.9th percentile of the
+// slowest group's links plus one delay at their limit (Latency.Limit) each
+// way.
 func Bound(sc scenario.Scenario, pol broker.Policy) time.Duration {
 	var ka time.Duration
 	for _, g := range sc.Groups {
@@ -43,9 +45,20 @@ func Bound(sc scenario.Scenario, pol broker.Policy) time.Duration {
 	if pol.ReplayRate > 0 {
 		drain = max(drain, time.Duration(capacity/pol.ReplayRate+1)*time.Second)
 	}
-	l := sc.Network.Latency
-	rtt := 2 * (l.Base + l.Jitter + 4*l.TailScale)
-	return detect + reconnect + drain + pol.RetryInterval + 20*rtt + time.Minute
+	// Round trips at the links' 99.9th percentile of delay, plus one
+	// packet at the worst delay a link allows each way: on a connection,
+	// packets arrive in order, so one outlier holds up the packets behind
+	// it once, not once per round trip.
+	var oneWay, worst time.Duration
+	for _, g := range sc.Groups {
+		l := g.LinkLatency(sc.Network)
+		oneWay = max(oneWay, l.Quantile(0.999))
+		if l.Tail != netsim.TailNone && l.TailProb > 0 {
+			worst = max(worst, l.Limit())
+		}
+	}
+	rtt := 2 * oneWay
+	return detect + reconnect + drain + pol.RetryInterval + 20*rtt + 2*worst + time.Minute
 }
 
 // Run runs sc under pol with seed, checking it with a Checker chained

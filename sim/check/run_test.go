@@ -7,6 +7,7 @@ import (
 
 	"github.com/sessionlab/sessionlab/broker"
 	"github.com/sessionlab/sessionlab/broker/packet"
+	"github.com/sessionlab/sessionlab/netsim"
 	"github.com/sessionlab/sessionlab/sim"
 	"github.com/sessionlab/sessionlab/sim/scenario"
 )
@@ -107,5 +108,38 @@ func TestRunStopsAtFirstViolation(t *testing.T) {
 	}
 	if !res.Truncated || res.Events >= full.Events {
 		t.Errorf("got truncated=%v after %d events, want a stop before the full run's %d", res.Truncated, res.Events, full.Events)
+	}
+}
+
+// TestHeavyTailLiveness is FuzzParse's finding: one command device, a
+// backend publishing every second, and a link whose every packet takes a
+// Pareto delay of shape 0.2 (no mean). Unclamped, one packet took longer
+// than the run and the liveness bound, which counted only the network's
+// latency at 4 x its tail scale, failed a run whose core did nothing wrong.
+// Delays are now clamped at Latency.Limit and the bound is taken from the
+// slowest group's own links.
+func TestHeavyTailLiveness(t *testing.T) {
+	// FuzzParse's input as it found it (names and all: they key the random
+	// streams).
+	sc, err := scenario.Parse("heavy.json", []byte(`{"duration":"1h","groups":[{"count":1,"kind":"command","name":000,"qos":1},{"count":1,"kind":"backend","name":0,"publish_every":"1s","qos":1}],"heal":"17m","name":0,"network":{"latency":{"tail":"pareto","tail_prob":01,"tail_scale":"1s","tail_shape":.2}}}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	pol, _ := broker.Profile("tencent")
+	res, v, err := Run(sc, pol, 1, sim.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if v != nil {
+		t.Fatalf("after %d events: %v", res.Events, v)
+	}
+	// A group's own latency counts: the same link on one group only.
+	calm := sc
+	calm.Network.Latency = netsim.Latency{Base: 50 * time.Millisecond}
+	slow := calm
+	slow.Groups = append([]scenario.Group(nil), calm.Groups...)
+	slow.Groups[0].Latency = &sc.Network.Latency
+	if b, c := Bound(slow, pol), Bound(calm, pol); b < c+4*time.Minute {
+		t.Errorf("Bound with one heavy-tailed group = %v, without = %v: the group's link was not counted", b, c)
 	}
 }
