@@ -99,9 +99,21 @@ type Result struct {
 	// Knobs are the network fault knobs in force (drawn when swarm).
 	Knobs netsim.Knobs
 	// Truncated is set when Options.MaxEvents or Options.Stop ended the
-	// run early.
+	// run early, or when it stalled.
 	Truncated bool
+	// Stalled is set when virtual time stopped passing: StallEvents events
+	// in a row at the instant StalledAt, as when the core or a device asks
+	// to be woken at an instant already reached, again and again. The run
+	// ends there instead of spinning for ever; check.Run reports it as a
+	// liveness failure.
+	Stalled   bool
+	StalledAt time.Duration
 }
+
+// StallEvents is how many events in a row at one virtual instant make a run
+// stalled. Legitimate bursts at one instant (a fan-out, a reconnect storm on
+// one tick) are orders of magnitude smaller.
+const StallEvents = 1 << 20
 
 // DigestHex returns the digest as 16 hex digits.
 func (r *Result) DigestHex() string { return fmt.Sprintf("%016x", r.Digest) }

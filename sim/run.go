@@ -40,6 +40,8 @@ type runner struct {
 	brokerAt  time.Duration // the armed broker timer, -1 when none
 	events    int64
 	truncated bool
+	stalled   bool
+	sameAt    int64            // events in a row at r.now
 	phases    PhaseObserver    // Options.Observer, if it implements it
 	devObs    DeviceObserver   // Options.Observer, if it implements it
 	trace     *bufio.Writer    // Options.Trace, buffered
@@ -119,6 +121,14 @@ func (r *runner) loop() {
 		if r.opts.MaxEvents > 0 && r.events >= r.opts.MaxEvents || r.opts.Stop != nil && r.opts.Stop() {
 			r.truncated = true
 			return
+		}
+		if e.at == r.now {
+			if r.sameAt++; r.sameAt >= StallEvents {
+				r.stalled, r.truncated = true, true
+				return
+			}
+		} else {
+			r.sameAt = 0
 		}
 		r.now = e.at
 		r.events++
@@ -204,7 +214,15 @@ func (r *runner) finish() *Result {
 		}
 	}
 	return &Result{Metrics: r.m, Digest: r.dg.Sum(), Events: r.events, EventsByKind: byKind, Knobs: r.knobs,
-		Truncated: r.truncated}
+		Truncated: r.truncated, Stalled: r.stalled, StalledAt: stalledAt(r)}
+}
+
+// stalledAt is the instant a stalled run stopped at, or 0.
+func stalledAt(r *runner) time.Duration {
+	if !r.stalled {
+		return 0
+	}
+	return r.now
 }
 
 // sample records the fleet series and reports progress.

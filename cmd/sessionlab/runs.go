@@ -110,6 +110,9 @@ func simulateOne(sc scenario.Scenario, profile string, seed uint64, checked bool
 		Profile: profile, Digest: res.DigestHex(), Events: res.Events,
 		Knobs: res.Knobs, Truncated: res.Truncated, Metrics: res.Metrics, Checked: checked,
 	}
+	if v == nil && res.Stalled {
+		v = check.Stall(res) // --check=false: a stalled run still fails
+	}
 	if v != nil {
 		r.Violation = v.Report()
 	}

@@ -1,6 +1,7 @@
 package check
 
 import (
+	"fmt"
 	"time"
 
 	"github.com/sessionlab/sessionlab/broker"
@@ -76,8 +77,18 @@ func Run(sc scenario.Scenario, pol broker.Policy, seed uint64, opts sim.Options)
 	if err != nil {
 		return nil, nil, err
 	}
+	if res.Stalled && k.Violation() == nil {
+		return res, Stall(res), nil
+	}
 	if res.Truncated {
 		return res, k.Violation(), nil // cut short: liveness and conservation cannot be judged
 	}
 	return res, k.Finish(sc.End()), nil
+}
+
+// Stall is the liveness failure of a run whose virtual time stopped passing
+// (sim.Result.Stalled).
+func Stall(res *sim.Result) *Violation {
+	return &Violation{Kind: Liveness, At: res.StalledAt, Inv: broker.InvLiveness, Source: "(DESIGN.md invariant 16)",
+		Detail: fmt.Sprintf("virtual time stalled: %d events in a row at this instant (a deadline that asks to be woken again at once)", sim.StallEvents)}
 }

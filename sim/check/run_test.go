@@ -143,3 +143,54 @@ func TestHeavyTailLiveness(t *testing.T) {
 		t.Errorf("Bound with one heavy-tailed group = %v, without = %v: the group's link was not counted", b, c)
 	}
 }
+
+// stallingCore is the real core until from; from then on it asks to be
+// woken at the instant it was last stepped, for ever: a deadline bug that
+// would spin the simulator at one virtual instant.
+type stallingCore struct {
+	*broker.Broker
+	from, now broker.Time
+}
+
+func (c *stallingCore) Step(now broker.Time, in broker.Input) {
+	c.now = now
+	c.Broker.Step(now, in)
+}
+
+func (c *stallingCore) NextDeadline() (broker.Time, bool) {
+	if c.now >= c.from {
+		return c.now, true
+	}
+	return c.Broker.NextDeadline()
+}
+
+// TestStallIsALivenessFailure: a run whose virtual time stops passing ends
+// after sim.StallEvents events at that instant and fails as liveness, instead
+// of hanging the sweep.
+func TestStallIsALivenessFailure(t *testing.T) {
+	sc, err := scenario.Builtin("steady")
+	if err != nil {
+		t.Fatal(err)
+	}
+	sc = sc.Scaled(5)
+	pol, _ := broker.Profile("hivemq")
+	from := 10 * time.Minute
+	res, v, err := Run(sc, pol, 1, sim.Options{NewCore: func(cfg broker.Config) (sim.Core, error) {
+		b, err := broker.New(cfg)
+		return &stallingCore{Broker: b, from: from}, err
+	}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !res.Stalled || res.StalledAt < from || res.StalledAt > sc.End() {
+		t.Fatalf("Stalled=%v at %v, want a stall after %v", res.Stalled, res.StalledAt, from)
+	}
+	if v == nil || v.Kind != Liveness || v.Inv != broker.InvLiveness || v.At != res.StalledAt {
+		t.Fatalf("violation = %v, want a liveness failure at %v", v, res.StalledAt)
+	}
+	t.Logf("stalled at %v after %d events: %v", res.StalledAt, res.Events, v)
+	// The real core never stalls the same run.
+	if res, v, err := Run(sc, pol, 1, sim.Options{}); err != nil || v != nil || res.Stalled {
+		t.Fatalf("the real core: stalled=%v, %v, %v", res.Stalled, v, err)
+	}
+}
