@@ -51,30 +51,27 @@ func (l Latency) Limit() time.Duration {
 	return max(m, l.Base+l.Jitter)
 }
 
+// HasTail reports whether some packets take the tail's extra delay.
+func (l Latency) HasTail() bool { return l.Tail != TailNone && l.TailProb > 0 }
+
 // Quantile returns an upper bound on the p-quantile (0 < p < 1) of the
 // one-way delay: Base+Jitter plus the tail's quantile at the level that
 // leaves the same mass above it, clamped at Limit().
 func (l Latency) Quantile(p float64) time.Duration {
 	d := l.Base + l.Jitter
-	if l.Tail == TailNone || l.TailProb <= 0 || p <= 1-l.TailProb {
+	if !l.HasTail() || p <= 1-l.TailProb {
 		return d
 	}
 	r := 1 - (1-p)/l.TailProb // the tail's own quantile level
-	var q float64
+	q := float64(l.TailScale)
 	switch {
-	case r >= 1:
-		return l.Limit()
 	case l.Tail == TailLogNormal:
-		q = float64(l.TailScale) * math.Exp(l.TailShape*math.Sqrt2*math.Erfinv(2*r-1))
+		q *= math.Exp(l.TailShape * math.Sqrt2 * math.Erfinv(2*r-1))
 	case l.Tail == TailPareto && l.TailShape > 0:
-		q = float64(l.TailScale) * math.Pow(1-r, -1/l.TailShape)
-	default:
-		q = float64(l.TailScale)
+		q *= math.Pow(1-r, -1/l.TailShape)
 	}
-	if q >= float64(l.Limit()) {
-		return l.Limit()
-	}
-	return min(d+time.Duration(q), l.Limit())
+	// Clamp in float64 first: a heavy tail's quantile overflows a Duration.
+	return min(d+time.Duration(min(q, float64(l.Limit()))), l.Limit())
 }
 
 // Sample draws one one-way delay from s.
@@ -123,7 +120,7 @@ func (l Latency) Validate() error {
 // "40ms+U(0,20ms) tail 1%×lognormal(200ms,1)".
 func (l Latency) String() string {
 	s := fmt.Sprintf("%v+U(0,%v)", l.Base, l.Jitter)
-	if l.Tail != TailNone && l.TailProb > 0 {
+	if l.HasTail() {
 		s += fmt.Sprintf(" tail %g%%×%s(%v,%g)", l.TailProb*100, l.Tail, l.TailScale, l.TailShape)
 	}
 	if l.Max != 0 {

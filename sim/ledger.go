@@ -18,6 +18,8 @@ func (l *ledger) key(msg broker.MsgID, sub int32) copyKey {
 
 func (l *ledger) msgOf(k copyKey) broker.MsgID { return broker.MsgID(uint64(k) / uint64(len(l.depth))) }
 
+func (l *ledger) subOf(k copyKey) int32 { return int32(uint64(k) % uint64(len(l.depth))) }
+
 // copyRec is what the ledger knows of one copy until it is finished: it is
 // delivered or dropped, and (when delivered) received by the application.
 type copyRec struct {
@@ -241,7 +243,7 @@ func (l *ledger) finish(k copyKey) {
 	m, ok := l.msgs[msg]
 	if ok && m.untracked() {
 		if c := l.copies[k]; c.pid != 0 {
-			pk := pidKey(int32(uint64(k)%uint64(len(l.depth))), c.pid)
+			pk := pidKey(l.subOf(k), c.pid)
 			if l.pids[pk] == k {
 				delete(l.pids, pk)
 			}

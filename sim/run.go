@@ -213,16 +213,12 @@ func (r *runner) finish() *Result {
 			byKind[eventKind(k).String()] = n
 		}
 	}
-	return &Result{Metrics: r.m, Digest: r.dg.Sum(), Events: r.events, EventsByKind: byKind, Knobs: r.knobs,
-		Truncated: r.truncated, Stalled: r.stalled, StalledAt: stalledAt(r)}
-}
-
-// stalledAt is the instant a stalled run stopped at, or 0.
-func stalledAt(r *runner) time.Duration {
-	if !r.stalled {
-		return 0
+	var stalledAt time.Duration
+	if r.stalled {
+		stalledAt = r.now
 	}
-	return r.now
+	return &Result{Metrics: r.m, Digest: r.dg.Sum(), Events: r.events, EventsByKind: byKind, Knobs: r.knobs,
+		Truncated: r.truncated, Stalled: r.stalled, StalledAt: stalledAt}
 }
 
 // sample records the fleet series and reports progress.

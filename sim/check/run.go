@@ -5,7 +5,6 @@ import (
 	"time"
 
 	"github.com/sessionlab/sessionlab/broker"
-	"github.com/sessionlab/sessionlab/netsim"
 	"github.com/sessionlab/sessionlab/sim"
 	"github.com/sessionlab/sessionlab/sim/scenario"
 )
@@ -54,7 +53,7 @@ func Bound(sc scenario.Scenario, pol broker.Policy) time.Duration {
 	for _, g := range sc.Groups {
 		l := g.LinkLatency(sc.Network)
 		oneWay = max(oneWay, l.Quantile(0.999))
-		if l.Tail != netsim.TailNone && l.TailProb > 0 {
+		if l.HasTail() {
 			worst = max(worst, l.Limit())
 		}
 	}
