@@ -95,7 +95,8 @@ const (
 	// EvPublished: a message (Msg) was accepted from ClientID on Topic; Copies
 	// is the number of subscriber copies owed, one per matching session
 	// [MQTT-3.3.5-1]. A retained message sent on SUBSCRIBE is a new message
-	// with Retain set and one copy.
+	// with Retain set and one copy. Cause says where it came from: a
+	// PUBLISH, a Will or a retained replay.
 	EvPublished
 	// EvEnqueued: a copy of Msg for ClientID was queued (session offline,
 	// in-flight window full, or paced replay).
@@ -168,4 +169,7 @@ type Event struct {
 	ReturnCode     packet.ReturnCode
 	Reason         Reason
 	Publisher      string // EvSent/EvDelivered/EvDropped/EvEnqueued: who published Msg
+	// Cause is what made the broker accept Msg: set on EvPublished,
+	// EvWillPublished and the EvDropped of a publication refused as a whole.
+	Cause Cause
 }

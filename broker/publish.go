@@ -24,7 +24,8 @@ func (b *Broker) handlePublish(c *conn, p *packet.Publish) {
 		case QoS2Ignore:
 			b.nextMsg++
 			b.emit(Event{Kind: EvDropped, Conn: c.id, ClientID: s.clientID, Msg: b.nextMsg,
-				Topic: p.Topic, QoS: p.QoS, Reason: ReasonQoSUnsupported, Publisher: s.clientID})
+				Topic: p.Topic, QoS: p.QoS, Reason: ReasonQoSUnsupported, Publisher: s.clientID,
+				Cause: Cause{Kind: CausePublish, Conn: c.id, PacketID: p.PacketID}})
 			return // no PUBACK, no PUBREC (AWS IoT Core quotas page)
 		}
 		qos = b.pol.MaxQoS
@@ -33,7 +34,7 @@ func (b *Broker) handlePublish(c *conn, p *packet.Publish) {
 		b.send(c, b.pkts.newPubrec(p.PacketID)) // a duplicate: not routed again [MQTT-4.3.3-2]
 		return
 	}
-	b.accept(s.clientID, c.user, p.Topic, p.Payload, qos, p.Retain, false)
+	b.accept(s.clientID, c.user, p.Topic, p.Payload, qos, p.Retain, Cause{Kind: CausePublish, Conn: c.id, PacketID: p.PacketID})
 	switch qos {
 	case 1:
 		b.send(c, b.pkts.newPuback(p.PacketID)) // [MQTT-4.3.2-2]
@@ -69,38 +70,39 @@ func (b *Broker) handlePubrel(c *conn, pid uint16) {
 	b.send(c, b.pkts.newPubcomp(pid))
 }
 
-// publishWill publishes the Will of clientID after an abnormal disconnect
-// [MQTT-3.1.2-8].
-func (b *Broker) publishWill(clientID, user string, w *packet.Publish) {
-	b.accept(clientID, user, w.Topic, w.Payload, w.QoS, w.Retain, true)
+// publishWill publishes the Will of clientID after connection id ended
+// without DISCONNECT [MQTT-3.1.2-8].
+func (b *Broker) publishWill(clientID, user string, id ConnID, w *packet.Publish) {
+	b.accept(clientID, user, w.Topic, w.Payload, w.QoS, w.Retain, Cause{Kind: CauseWill, Conn: id})
 }
 
 // accept turns an authorised publication into a message: it updates the
 // retained store and routes one copy to every matching session. A refused
 // publication is one EvDropped (ReasonNotAuthorized) with no copies.
-func (b *Broker) accept(publisher, user, topic string, payload []byte, qos packet.QoS, retain, will bool) {
+// cause is what the events of the message name as its cause.
+func (b *Broker) accept(publisher, user, topic string, payload []byte, qos packet.QoS, retain bool, cause Cause) {
 	m := b.newMessage(publisher, topic, payload, qos, false)
 	m.hold() // while routing
 	defer b.release(m)
-	if will {
-		b.emit(Event{Kind: EvWillPublished, ClientID: publisher, Msg: m.id, Topic: topic, QoS: qos})
+	if cause.Kind == CauseWill {
+		b.emit(Event{Kind: EvWillPublished, ClientID: publisher, Msg: m.id, Topic: topic, QoS: qos, Cause: cause})
 	}
 	if b.cfg.Authorize != nil && !b.cfg.Authorize.CanPublish(publisher, user, topic) {
 		b.emit(Event{Kind: EvDropped, ClientID: publisher, Msg: m.id, Topic: topic, QoS: qos,
-			Reason: ReasonNotAuthorized, Publisher: publisher})
+			Reason: ReasonNotAuthorized, Publisher: publisher, Cause: cause})
 		return
 	}
 	if retain {
 		b.setRetained(m) // [MQTT-3.3.1-5], [MQTT-3.3.1-10]
 	}
-	b.route(m)
+	b.route(m, cause)
 }
 
 // route sends or queues one copy of m for every session with a matching
 // subscription, at the highest QoS of its matching subscriptions
 // [MQTT-3.3.5-1], capped by the message's QoS. Sessions are visited in
 // creation order.
-func (b *Broker) route(m *message) {
+func (b *Broker) route(m *message, cause Cause) {
 	b.levels = splitLevels(m.topic, b.levels[:0])
 	b.matches = b.subs.match(b.levels, b.matches[:0])
 	slices.SortFunc(b.matches, func(x, y subscriber) int {
@@ -114,7 +116,7 @@ func (b *Broker) route(m *message) {
 	})
 	b.matches = slices.CompactFunc(b.matches, func(x, y subscriber) bool { return x.s == y.s })
 	b.emit(Event{Kind: EvPublished, ClientID: m.publisher, Msg: m.id, Topic: m.topic, QoS: m.qos,
-		Copies: len(b.matches), Retain: m.retain, Publisher: m.publisher})
+		Copies: len(b.matches), Retain: m.retain, Publisher: m.publisher, Cause: cause})
 	for i, sub := range b.matches {
 		b.matches[i] = subscriber{}
 		b.offer(sub.s, m, min(m.qos, sub.qos))

@@ -3,9 +3,10 @@ package broker
 import "github.com/sessionlab/sessionlab/broker/packet"
 
 // Step feeds one input at time now: the one door into the broker. It resets
-// Outputs and fills them with what the input caused. Inputs for unknown
-// connections are ignored: the broker may have closed them already.
-func (b *Broker) Step(now Time, in Input) {
+// Outputs, fills them with what the input caused and returns the step's
+// Record (valid until the next Step). Inputs for unknown connections are
+// ignored: the broker may have closed them already.
+func (b *Broker) Step(now Time, in Input) Record {
 	clear(b.out)
 	b.out = b.out[:0]
 	if cap(b.out) > maxKeptOutputs {
@@ -36,6 +37,7 @@ func (b *Broker) Step(now Time, in Input) {
 		b.stepDeadline()
 	}
 	b.settleDirty()
+	return Record{At: b.now, Input: in, Outputs: b.out}
 }
 
 // maxKeptOutputs bounds the capacity of the reused output and scratch
@@ -114,7 +116,7 @@ func (b *Broker) lose(c *conn, reason Reason, closeOut bool) {
 		b.out = append(b.out, Output{Kind: OutClose, Conn: c.id})
 	}
 	if s != nil && c.will != nil {
-		b.publishWill(s.clientID, c.user, c.will)
+		b.publishWill(s.clientID, c.user, c.id, c.will)
 	}
 }
 

@@ -115,6 +115,9 @@ func (e Event) String() string {
 	if e.Publisher != "" && e.Publisher != e.ClientID {
 		b.WriteString(" from=" + e.Publisher)
 	}
+	if e.Cause.Kind != CauseNone {
+		b.WriteString(" cause=" + e.Cause.String())
+	}
 	return b.String()
 }
 

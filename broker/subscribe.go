@@ -27,7 +27,7 @@ func (b *Broker) handleSubscribe(c *conn, p *packet.Subscribe) {
 		ack.ReturnCodes = append(ack.ReturnCodes, b.grant(c, sub))
 	}
 	b.send(c, ack) // [MQTT-3.8.4-1]
-	b.sendRetained(s, p.Subscriptions, ack.ReturnCodes)
+	b.sendRetained(s, p.Subscriptions, ack.ReturnCodes, Cause{Kind: CauseRetained, Conn: c.id, PacketID: p.PacketID})
 }
 
 // grant decides one subscription and records it, returning its SUBACK code.
@@ -80,7 +80,7 @@ func (b *Broker) handleUnsubscribe(c *conn, p *packet.Unsubscribe) {
 // matched by two filters is offered twice. Each copy is a new message (its
 // own MsgID and EvPublished with one copy), so the original's copy count
 // stays what it was when it was published.
-func (b *Broker) sendRetained(s *session, subs []packet.Subscription, codes []byte) {
+func (b *Broker) sendRetained(s *session, subs []packet.Subscription, codes []byte, cause Cause) {
 	if len(b.retained) == 0 {
 		return
 	}
@@ -101,7 +101,7 @@ func (b *Broker) sendRetained(s *session, subs []packet.Subscription, codes []by
 			m := b.newMessage(r.publisher, r.topic, r.payload, r.qos, true)
 			m.hold()
 			b.emit(Event{Kind: EvPublished, ClientID: m.publisher, Msg: m.id, Topic: m.topic, QoS: m.qos,
-				Copies: 1, Retain: true, Publisher: m.publisher})
+				Copies: 1, Retain: true, Publisher: m.publisher, Cause: cause})
 			b.offer(s, m, min(m.qos, packet.QoS(codes[i])))
 			b.release(m)
 		}

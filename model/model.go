@@ -111,11 +111,12 @@ func New(pol broker.Policy) *Model { return &Model{pol: pol} }
 // Policy returns the policy the model specifies.
 func (m *Model) Policy() broker.Policy { return m.pol }
 
-// Step applies one input at time now and returns the outputs it causes, in
-// the order they happen. The slice is reused by the next Step. Inputs for
-// unknown connections are ignored, as the core's contract says. Time never
-// goes backwards: an earlier now is taken as the current time.
-func (m *Model) Step(now broker.Time, in broker.Input) []broker.Output {
+// Step applies one input at time now and returns the step's record: the
+// outputs the input causes, in the order they happen, as the core's Step
+// does. The outputs are reused by the next Step. Inputs for unknown
+// connections are ignored, as the core's contract says. Time never goes
+// backwards: an earlier now is taken as the current time.
+func (m *Model) Step(now broker.Time, in broker.Input) broker.Record {
 	m.out = m.out[:0]
 	if now > m.now {
 		m.now = now
@@ -142,7 +143,7 @@ func (m *Model) Step(now broker.Time, in broker.Input) []broker.Output {
 	case broker.InDeadline:
 		m.fireTimers()
 	}
-	return m.out
+	return broker.Record{At: m.now, Input: in, Outputs: m.out}
 }
 
 // packet handles one packet from connection c. The first packet must be

@@ -78,12 +78,12 @@ func run(t *testing.T, profile string, tweak func(*broker.Policy), script []act,
 			if !ok || d > to {
 				return
 			}
-			record(d, m.Step(d, broker.Input{Kind: broker.InDeadline}))
+			record(d, m.Step(d, broker.Input{Kind: broker.InDeadline}).Outputs)
 		}
 	}
 	for _, a := range script {
 		advance(a.at)
-		record(a.at, m.Step(a.at, a.in))
+		record(a.at, m.Step(a.at, a.in).Outputs)
 	}
 	advance(until)
 	return lines

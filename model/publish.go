@@ -2,7 +2,6 @@ package model
 
 import (
 	"slices"
-	"time"
 
 	"github.com/sessionlab/sessionlab/broker"
 	"github.com/sessionlab/sessionlab/broker/packet"
@@ -12,46 +11,50 @@ import (
 // PUBACKed [MQTT-4.3.2-2], QoS 2 routed once and PUBRECed (method A,
 // [MQTT-4.3.3-2]). A QoS above the policy's MaxQoS follows Policy.QoS2.
 func (m *Model) publish(c *conn, s *session, p *packet.Publish) {
-	qos := p.QoS
-	if qos > m.pol.MaxQoS {
-		switch m.pol.QoS2 {
-		case broker.QoS2Refuse:
-			m.protocolError(c)
-			return
-		case broker.QoS2Ignore: // AWS: no PUBACK, message dropped (seed 004, quotas page)
-			m.lastMsg++ // it was a PUBLISH from a client: it has a MsgID
-			m.emit(broker.Event{Kind: broker.EvDropped, ClientID: c.client, Msg: m.lastMsg, Publisher: c.client, Topic: p.Topic, QoS: p.QoS, Reason: broker.ReasonQoSUnsupported})
-			return
-		}
-		qos = m.pol.MaxQoS
+	switch {
+	case IgnoresPublish(m.pol, p.QoS): // AWS: no PUBACK, message dropped (quotas page)
+		m.lastMsg++ // it was a PUBLISH from a client: it has a MsgID
+		m.emit(broker.Event{Kind: broker.EvDropped, ClientID: c.client, Msg: m.lastMsg, Publisher: c.client, Topic: p.Topic, QoS: p.QoS, Reason: broker.ReasonQoSUnsupported, Cause: causeOf(c, p)})
+		return
+	case p.QoS > m.pol.MaxQoS && m.pol.QoS2 == broker.QoS2Refuse:
+		m.protocolError(c)
+		return
 	}
+	qos := MessageQoS(m.pol, p.QoS)
 	switch qos {
 	case 0:
-		m.accept(c.client, p, 0)
+		m.accept(c.client, p, 0, causeOf(c, p))
 	case 1:
-		m.accept(c.client, p, 1)
+		m.accept(c.client, p, 1, causeOf(c, p))
 		m.send(c.id, &packet.Puback{PacketID: p.PacketID})
 	case 2:
 		if !hasID(s.inbound2, p.PacketID) { // a resend of an unreleased id is not routed again
 			s.inbound2 = append(s.inbound2, p.PacketID)
-			m.accept(c.client, p, 2)
+			m.accept(c.client, p, 2, causeOf(c, p))
 		}
 		m.send(c.id, &packet.Pubrec{PacketID: p.PacketID})
 	}
 }
 
-// publishWill publishes the Will of client as an ordinary message
-// [MQTT-3.1.2-8], at no more than the policy's MaxQoS.
-func (m *Model) publishWill(client string, will *packet.Publish) {
-	qos := min(will.QoS, m.pol.MaxQoS)
-	msg := m.accept(client, will, qos)
-	m.emit(broker.Event{Kind: broker.EvWillPublished, ClientID: client, Msg: msg.id, Topic: will.Topic, QoS: qos})
+// causeOf names the PUBLISH p received on c as the cause of its message.
+func causeOf(c *conn, p *packet.Publish) broker.Cause {
+	return broker.Cause{Kind: broker.CausePublish, Conn: c.id, PacketID: p.PacketID}
+}
+
+// publishWill publishes the Will of client, whose connection id ended
+// without DISCONNECT, as an ordinary message [MQTT-3.1.2-8], at no more than
+// the policy's MaxQoS.
+func (m *Model) publishWill(client string, id broker.ConnID, will *packet.Publish) {
+	qos := MessageQoS(m.pol, will.QoS)
+	cause := broker.Cause{Kind: broker.CauseWill, Conn: id}
+	msg := m.accept(client, will, qos, cause)
+	m.emit(broker.Event{Kind: broker.EvWillPublished, ClientID: client, Msg: msg.id, Topic: will.Topic, QoS: qos, Cause: cause})
 }
 
 // accept makes p a message with a fresh MsgID, updates the retained message
 // of its topic [MQTT-3.3.1-5], [MQTT-3.3.1-10], and routes one copy to every
 // session with a matching subscription.
-func (m *Model) accept(publisher string, p *packet.Publish, qos packet.QoS) *message {
+func (m *Model) accept(publisher string, p *packet.Publish, qos packet.QoS, cause broker.Cause) *message {
 	m.lastMsg++
 	msg := &message{id: m.lastMsg, publisher: publisher, topic: p.Topic, payload: p.Payload, qos: qos, retain: p.Retain}
 	if p.Retain {
@@ -63,7 +66,7 @@ func (m *Model) accept(publisher string, p *packet.Publish, qos packet.QoS) *mes
 			copies++
 		}
 	}
-	m.emit(broker.Event{Kind: broker.EvPublished, ClientID: publisher, Msg: msg.id, Topic: msg.topic, QoS: qos, Copies: copies})
+	m.emit(broker.Event{Kind: broker.EvPublished, ClientID: publisher, Msg: msg.id, Topic: msg.topic, QoS: qos, Copies: copies, Cause: cause})
 	for _, s := range append([]*session(nil), m.sessions...) {
 		if g, ok := grant(s.subs, msg.topic); ok {
 			m.offer(s, &copyOf{msg: msg, qos: min(qos, g), queuedAt: m.now}) // [MQTT-3.3.5-1]
@@ -90,7 +93,7 @@ func grant(subs []packet.Subscription, topic string) (packet.QoS, bool) {
 // otherwise it joins the queue, bounded by QueueCap with the policy's
 // victim, and the queue is pumped.
 func (m *Model) offer(s *session, cp *copyOf) {
-	if s.conn == 0 && cp.qos == 0 && !m.pol.StoreQoS0Offline {
+	if s.conn == 0 && !StoresOffline(m.pol, cp.qos) {
 		m.drop(s, cp, broker.ReasonQoS0Offline)
 		return
 	}
@@ -99,7 +102,7 @@ func (m *Model) offer(s *session, cp *copyOf) {
 		m.pump(s)
 		return
 	}
-	if m.pol.QueueCap > 0 && len(s.queue) >= m.pol.QueueCap {
+	if QueueFull(m.pol, len(s.queue)) {
 		victim := m.victim(s, cp)
 		m.drop(s, victim, broker.ReasonQueueFull)
 		if victim == cp {
@@ -129,18 +132,11 @@ func (m *Model) sendsNow(s *session, cp *copyOf) bool {
 
 // victim chooses the copy dropped when cp arrives at the full queue of s.
 func (m *Model) victim(s *session, cp *copyOf) *copyOf {
-	switch m.pol.Overflow {
-	case broker.DropOldest:
-		return s.queue[0]
-	case broker.DropOldestQoS0First: // the arriving copy is a candidate: QoS 0 never evicts QoS 1
-		for _, q := range append(slices.Clip(s.queue), cp) {
-			if q.qos == 0 {
-				return q
-			}
-		}
-		return s.queue[0]
+	i := Victim(m.pol, len(s.queue), func(i int) packet.QoS { return s.queue[i].qos }, cp.qos)
+	if i == len(s.queue) {
+		return cp
 	}
-	return cp // DropNewest
+	return s.queue[i]
 }
 
 // pump sends what an online session may send now. The backlog of a resume
@@ -218,22 +214,6 @@ func (m *Model) resendsLeft(s *session) bool {
 // paceAt returns the earliest time the next stored copy of s may be sent.
 func (m *Model) paceAt(s *session) broker.Time { return PaceAt(m.pol, s.replaySent) }
 
-// PaceAt returns the earliest time pol lets a resumed session send its next
-// stored copy, given the send times of the stored copies sent since the
-// resume, oldest first: ReplayInterval after the last one (Tencent, seed
-// 001), and no more than ReplayRate in any one-second window (AWS, seed
-// 004). Zero means now.
-func PaceAt(pol broker.Policy, sent []broker.Time) broker.Time {
-	n, at := len(sent), broker.Time(0)
-	if pol.ReplayInterval > 0 && n > 0 {
-		at = sent[n-1] + pol.ReplayInterval
-	}
-	if r := pol.ReplayRate; r > 0 && n >= r {
-		at = max(at, sent[n-r]+time.Second) // at most r in any one-second window
-	}
-	return at
-}
-
 // sendCopy sends cp for the first time: a QoS 0 copy is delivered once sent;
 // a QoS 1 or 2 copy takes a packet id no other in-flight copy of s holds
 // [MQTT-2.3.1-2] and waits for its acknowledgement.
@@ -270,15 +250,8 @@ func (m *Model) publishPacket(cp *copyOf, dup bool) *packet.Publish {
 // freeID returns the packet id after the last one s used that no in-flight
 // copy holds (ids are 1..65535 [MQTT-2.3.1-1]).
 func (m *Model) freeID(s *session) uint16 {
-	for {
-		s.lastPID++
-		if s.lastPID == 0 {
-			s.lastPID = 1
-		}
-		if m.inflightCopy(s, s.lastPID) == nil {
-			return s.lastPID
-		}
-	}
+	s.lastPID = NextPacketID(s.lastPID, func(id uint16) bool { return m.inflightCopy(s, id) != nil })
+	return s.lastPID
 }
 
 // inflightCopy returns the in-flight copy of s with packet id pid, or nil.

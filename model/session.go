@@ -72,12 +72,12 @@ func (m *Model) takeover(s *session) {
 // per second", and seed 001 lists them with the stored messages it sends "at
 // 500 ms intervals". Everything queued becomes stored backlog too.
 func (m *Model) resume(s *session) {
-	for _, cp := range s.inflight {
-		if cp.completed {
-			m.transmit(s, cp, true)
-		} else {
-			cp.resend = true
-		}
+	resend, pubrel := Resume(s.inflight, func(cp *copyOf) bool { return cp.completed })
+	for _, cp := range pubrel {
+		m.transmit(s, cp, true)
+	}
+	for _, cp := range resend {
+		cp.resend = true
 	}
 	for _, cp := range s.queue {
 		cp.stored = true
@@ -109,25 +109,13 @@ func (m *Model) lose(c *conn, reason broker.Reason, closeOut bool) {
 		}
 		s.expireAt, s.expires = m.expiry(), m.pol.SessionExpiry > 0
 	}
-	if c.will != nil {
-		m.publishWill(c.client, c.will)
+	if c.will != nil && WillFires(reason) {
+		m.publishWill(c.client, c.id, c.will)
 	}
 }
 
 // expiry returns when a session going offline now expires.
 func (m *Model) expiry() broker.Time { return ExpiryTime(m.pol, m.now) }
-
-// ExpiryTime returns when a persistent session whose disconnect was detected
-// at offlineAt expires under pol: SessionExpiry later, rounded up to the next
-// multiple of ExpirySweep when the vendor sweeps (AWS: "up to 30 minutes
-// longer (but not less)", seed 004). Meaningless when SessionExpiry is 0.
-func ExpiryTime(pol broker.Policy, offlineAt broker.Time) broker.Time {
-	at := offlineAt + pol.SessionExpiry
-	if w := pol.ExpirySweep; w > 0 && at%w != 0 {
-		at += w - at%w
-	}
-	return at
-}
 
 // discard ends s without expiring it; every copy it still owes is dropped.
 func (m *Model) discard(s *session) {

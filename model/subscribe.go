@@ -41,7 +41,7 @@ func (m *Model) subscribe(c *conn, s *session, p *packet.Subscribe) {
 		}
 		for _, r := range m.retained {
 			if matches(sub.Filter, r.topic) {
-				m.replayRetained(s, r, packet.QoS(codes[i]))
+				m.replayRetained(s, r, packet.QoS(codes[i]), broker.Cause{Kind: broker.CauseRetained, Conn: c.id, PacketID: p.PacketID})
 			}
 		}
 	}
@@ -50,11 +50,11 @@ func (m *Model) subscribe(c *conn, s *session, p *packet.Subscribe) {
 // replayRetained offers s the retained message r for a new subscription
 // granted g. As the core's event contract says (broker.EvPublished), the
 // replay is a new message with one copy, published by r's publisher.
-func (m *Model) replayRetained(s *session, r *message, g packet.QoS) {
+func (m *Model) replayRetained(s *session, r *message, g packet.QoS, cause broker.Cause) {
 	m.lastMsg++
 	msg := *r
 	msg.id = m.lastMsg
-	m.emit(broker.Event{Kind: broker.EvPublished, ClientID: msg.publisher, Msg: msg.id, Topic: msg.topic, QoS: msg.qos, Copies: 1, Retain: true})
+	m.emit(broker.Event{Kind: broker.EvPublished, ClientID: msg.publisher, Msg: msg.id, Topic: msg.topic, QoS: msg.qos, Copies: 1, Retain: true, Cause: cause})
 	m.offer(s, &copyOf{msg: &msg, qos: min(msg.qos, g), retain: true, queuedAt: m.now})
 }
 

@@ -15,8 +15,8 @@ func (m *Model) NextDeadline() (broker.Time, bool) {
 		}
 	}
 	for _, c := range m.conns {
-		if c.client != "" && c.keepalive > 0 {
-			consider(c.lastRecv + c.keepalive*3/2) // [MQTT-3.1.2-24]
+		if at, ok := KeepaliveDeadline(c.lastRecv, c.keepalive); ok && c.client != "" {
+			consider(at) // [MQTT-3.1.2-24]
 		}
 	}
 	for _, s := range m.sessions {
@@ -52,7 +52,7 @@ func (m *Model) NextDeadline() (broker.Time, bool) {
 // 001, 004), resends on a live connection, and paced sends.
 func (m *Model) fireTimers() {
 	for _, c := range append([]*conn(nil), m.conns...) {
-		if c.client != "" && c.keepalive > 0 && m.now >= c.lastRecv+c.keepalive*3/2 {
+		if at, ok := KeepaliveDeadline(c.lastRecv, c.keepalive); ok && c.client != "" && m.now >= at {
 			m.lose(c, broker.ReasonKeepalive, true)
 		}
 	}
@@ -73,13 +73,13 @@ func (m *Model) fireTimers() {
 // like the queue (seed 004) until the session resumes or expires.
 func (m *Model) expireCopies(s *session) {
 	for _, cp := range append([]*copyOf(nil), s.inflight...) {
-		if m.pol.RetryFor > 0 && s.conn != 0 && m.now >= cp.firstSent+m.pol.RetryFor {
+		if s.conn != 0 && RetryGivenUp(m.pol, cp.firstSent, m.now) {
 			s.inflight = removeCopy(s.inflight, cp)
 			m.drop(s, cp, broker.ReasonRetryExhausted)
 		}
 	}
 	for _, cp := range append([]*copyOf(nil), s.queue...) {
-		if m.pol.MessageTTL > 0 && m.now >= cp.queuedAt+m.pol.MessageTTL {
+		if TTLExpired(m.pol, cp.queuedAt, m.now) {
 			s.queue = removeCopy(s.queue, cp)
 			m.drop(s, cp, broker.ReasonTTL)
 		}
@@ -115,8 +115,10 @@ func (m *Model) DueAt(t broker.Time) int {
 
 // sessionDueAt reports whether s or its connection has a timer due by t.
 func (m *Model) sessionDueAt(s *session, t broker.Time) bool {
-	if c := m.conn(s.conn); c != nil && c.keepalive > 0 && c.lastRecv+c.keepalive*3/2 <= t {
-		return true
+	if c := m.conn(s.conn); c != nil {
+		if at, ok := KeepaliveDeadline(c.lastRecv, c.keepalive); ok && at <= t {
+			return true
+		}
 	}
 	if s.expires && s.expireAt <= t {
 		return true

@@ -125,9 +125,9 @@ func (e Explorer) apply(n *node, op Op) (*node, error) {
 
 // observe routes the core's events of n to its specification checker.
 func (e Explorer) observe(n *node) {
-	n.l.Observe = func(o broker.Output) {
-		if o.Kind == broker.OutEvent && n.err == nil {
-			n.err = n.spec.Event(o.Event)
+	n.l.Observe = func(rec *broker.Record) {
+		if n.err == nil {
+			n.err = n.spec.Step(rec)
 		}
 	}
 }

@@ -39,11 +39,7 @@ func recordHistory(t testing.TB, pol broker.Policy, n int, seed uint64) []histor
 		t.Fatal(err)
 	}
 	rec := history.NewRecorder(nil, pol)
-	l.Observe = func(o broker.Output) {
-		if o.Kind == broker.OutEvent {
-			rec.Event(o.Event)
-		}
-	}
+	l.Observe = rec.Step
 	rng := rand.New(rand.NewPCG(seed, 0))
 	s := DefaultScope
 	for len(rec.Ops()) < n {

@@ -26,9 +26,10 @@ type Lockstep struct {
 
 	coreKeys, modelKeys msgKeys
 
-	// Observe, when set, sees every output of the core after it has been
-	// compared (for coverage statistics and invariant checks).
-	Observe func(broker.Output)
+	// Observe, when set, sees the record of every step of the core after
+	// its outputs have been compared (for coverage statistics and invariant
+	// checks). It must not keep the record.
+	Observe func(*broker.Record)
 }
 
 // client is the test's view of one MQTT client: its connection and what it
@@ -327,9 +328,9 @@ func fmtDeadline(t broker.Time, ok bool) string {
 // compares what they output.
 func (l *Lockstep) step(inCore, inModel broker.Input) error {
 	l.trace = append(l.trace, l.now.String()+" "+inCore.String())
-	l.core.Step(l.now, inCore)
-	got := slices.Clone(l.core.Outputs())
-	want := l.model.Step(l.now, inModel)
+	rec := l.core.Step(l.now, inCore).Clone()
+	got := rec.Outputs
+	want := l.model.Step(l.now, inModel).Outputs
 	if err := l.compare(got, want); err != nil {
 		return fmt.Errorf("after %s: %w\ncore:\n  %s\nmodel:\n  %s\n%s", inCore, err,
 			joinOutputs(got), joinOutputs(want), l.model)
@@ -338,9 +339,7 @@ func (l *Lockstep) step(inCore, inModel broker.Input) error {
 		return fmt.Errorf("after %s: %w\n%s", inCore, err, l.model)
 	}
 	if l.Observe != nil {
-		for _, o := range got {
-			l.Observe(o)
-		}
+		l.Observe(&rec)
 	}
 	return nil
 }

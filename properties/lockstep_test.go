@@ -46,12 +46,10 @@ func TestCoreMatchesModel(t *testing.T) {
 			rapid.Check(t, func(t *rapid.T) {
 				rec, live := history.NewRecorder(nil, pol), history.NewLive(pol)
 				var liveErr error
-				runOps(t, pol, func(o broker.Output) {
-					if o.Kind == broker.OutEvent {
-						rec.Event(o.Event)
-						if liveErr == nil {
-							liveErr = live.Event(o.Event)
-						}
+				runOps(t, pol, func(r *broker.Record) {
+					rec.Step(r)
+					if liveErr == nil {
+						liveErr = live.Step(r)
 					}
 				})
 				if liveErr != nil {
@@ -107,9 +105,9 @@ func TestCoverage(t *testing.T) {
 	for _, pol := range testPolicies(t) {
 		seen := map[string]int{}
 		rapid.Check(t, func(t *rapid.T) {
-			runOps(t, pol, func(o broker.Output) {
-				if o.Kind == broker.OutEvent {
-					seen[o.Event.Kind.String()+" "+o.Event.Reason.String()]++
+			runOps(t, pol, func(rec *broker.Record) {
+				for ev := range rec.Events() {
+					seen[ev.Kind.String()+" "+ev.Reason.String()]++
 				}
 			})
 		})
@@ -126,7 +124,7 @@ func TestCoverage(t *testing.T) {
 var skipped = map[string]int{}
 
 // runOps draws up to 100 operations and applies them in lockstep.
-func runOps(t *rapid.T, pol broker.Policy, observe func(broker.Output)) {
+func runOps(t *rapid.T, pol broker.Policy, observe func(*broker.Record)) {
 	l, err := NewLockstep(pol, DefaultScope.Clients)
 	if err != nil {
 		t.Fatal(err)

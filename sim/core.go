@@ -22,30 +22,29 @@ func (r *runner) stepPacket(c netsim.ConnID, p packet.Packet) {
 }
 
 // step drives the core exactly as the TCP server does: one input with the
-// current time, then drain every output in order, then re-arm the single
-// broker timer from NextDeadline. The timer is lazy: the armed event is
-// replaced only by an earlier deadline. When a later one was wanted, the
-// armed event fires early, the InDeadline is a no-op for the core (as its
-// contract says), and the timer is re-armed after it. (The broker has one
-// timer, so the stale events are few; devices use timers instead.)
+// current time, then hand the step's record to the ledger and the observer,
+// perform every output in order, and re-arm the single broker timer from
+// NextDeadline. The timer is lazy: the armed event is replaced only by an
+// earlier deadline. When a later one was wanted, the armed event fires
+// early, the InDeadline is a no-op for the core (as its contract says), and
+// the timer is re-armed after it. (The broker has one timer, so the stale
+// events are few; devices use timers instead.)
 func (r *runner) step(in broker.Input) {
-	if r.opts.Observer != nil {
-		r.opts.Observer.Input(r.now, in)
-	}
+	rec := r.core.Step(r.now, in)
+	rec.At, rec.Input = r.now, in // what the simulator fed, whatever the core says
 	if r.trace != nil {
 		fmt.Fprintf(r.trace, "%v   broker <- %v\n", r.now, in)
+		for _, o := range rec.Outputs {
+			fmt.Fprintf(r.trace, "%v   broker -> %v\n", r.now, o)
+		}
 	}
-	r.core.Step(r.now, in)
-	outs := r.core.Outputs()
-	for i := range outs {
-		o := &outs[i]
+	r.ledger.step(&rec, r.curUID)
+	if r.opts.Observer != nil {
+		r.opts.Observer.Step(&rec)
+	}
+	for i := range rec.Outputs {
+		o := &rec.Outputs[i]
 		r.dg.output(r.now, o)
-		if r.trace != nil {
-			fmt.Fprintf(r.trace, "%v   broker -> %v\n", r.now, *o)
-		}
-		if r.opts.Observer != nil {
-			r.opts.Observer.Output(r.now, *o)
-		}
 		switch o.Kind {
 		case broker.OutSend:
 			c := netsim.ConnID(o.Conn)
@@ -56,8 +55,6 @@ func (r *runner) step(in broker.Input) {
 			if nt, ok := r.net.Close(r.now, netsim.ConnID(o.Conn), netsim.Server); ok {
 				r.notices([]netsim.Notice{nt})
 			}
-		case broker.OutEvent:
-			r.ledger.event(&o.Event, r.curUID)
 		}
 	}
 	if t, ok := r.core.NextDeadline(); ok && (r.brokerAt < 0 || t < r.brokerAt) {

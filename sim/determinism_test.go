@@ -87,12 +87,11 @@ func TestWireModeChangesNothing(t *testing.T) {
 // connectLog is an Observer recording when each CONNECT reaches the broker.
 type connectLog struct{ at map[string][]time.Duration }
 
-func (l *connectLog) Input(now broker.Time, in broker.Input) {
-	if c, ok := in.Packet.(*packet.Connect); ok {
-		l.at[c.ClientID] = append(l.at[c.ClientID], now)
+func (l *connectLog) Step(rec *broker.Record) {
+	if c, ok := rec.Input.Packet.(*packet.Connect); ok {
+		l.at[c.ClientID] = append(l.at[c.ClientID], rec.At)
 	}
 }
-func (l *connectLog) Output(broker.Time, broker.Output)             {}
 func (l *connectLog) Received(broker.Time, string, *packet.Publish) {}
 
 // TestAddingADeviceChangesNoOtherDevice checks that randomness is split

@@ -40,12 +40,6 @@ func newFakeCore(broker.Config) (Core, error) {
 	return &fakeCore{conns: map[broker.ConnID]string{}, sessions: map[string]*fakeSession{}}, nil
 }
 
-func (f *fakeCore) Outputs() []broker.Output {
-	o := f.out
-	f.out = f.out[:0]
-	return o
-}
-
 func (f *fakeCore) NextDeadline() (broker.Time, bool) { return 0, false }
 
 func (f *fakeCore) emit(now broker.Time, ev broker.Event) {
@@ -57,13 +51,15 @@ func (f *fakeCore) send(c broker.ConnID, p packet.Packet) {
 	f.out = append(f.out, broker.Output{Kind: broker.OutSend, Conn: c, Packet: p})
 }
 
-func (f *fakeCore) Step(now broker.Time, in broker.Input) {
+func (f *fakeCore) Step(now broker.Time, in broker.Input) broker.Record {
+	f.out = f.out[:0]
 	switch in.Kind {
 	case broker.InLost, broker.InMalformed:
 		f.lost(now, in.Conn)
 	case broker.InPacket:
 		f.packet(now, in.Conn, in.Packet)
 	}
+	return broker.Record{At: now, Input: in, Outputs: f.out}
 }
 
 func (f *fakeCore) lost(now broker.Time, c broker.ConnID) {
@@ -184,7 +180,8 @@ func (f *fakeCore) route(now broker.Time, from string, p *packet.Publish) {
 			}
 		}
 	}
-	f.emit(now, broker.Event{Kind: broker.EvPublished, ClientID: from, Msg: msg, Topic: p.Topic, Copies: len(targets)})
+	f.emit(now, broker.Event{Kind: broker.EvPublished, ClientID: from, Msg: msg, Topic: p.Topic, Copies: len(targets),
+		Cause: broker.Cause{Kind: broker.CausePublish, PacketID: p.PacketID}})
 	for i, id := range targets {
 		cp := fakeCopy{msg: msg, pub: packet.Publish{QoS: qos[i], Topic: p.Topic, Payload: p.Payload}, publisher: from}
 		s := f.sessions[id]

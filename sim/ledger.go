@@ -62,7 +62,6 @@ type ledger struct {
 	uids    map[uint64]broker.MsgID
 	copies  map[copyKey]copyRec
 	pids    map[uint64]copyKey // untracked copies in flight, by pidKey
-	will    broker.MsgID       // the last Will published (EvWillPublished precedes its EvPublished)
 	depth   []int32            // per device: copies queued by the broker
 	state   []uint8            // per device: sessNone...
 	counts  [4]int             // devices per state
@@ -92,8 +91,18 @@ func newLedger(m *Metrics, clientIDs []string, seed uint64) *ledger {
 	return l
 }
 
-// event accounts for one core observation event. uid is the payload id of
-// the PUBLISH being processed, for EvPublished.
+// step accounts for the events of one core step. uid is the payload id of
+// the step's input when it is a PUBLISH: the message whose EvPublished names
+// that PUBLISH as its cause carries it.
+func (l *ledger) step(rec *broker.Record, uid uint64) {
+	for i := range rec.Outputs {
+		if o := &rec.Outputs[i]; o.Kind == broker.OutEvent {
+			l.event(&o.Event, uid)
+		}
+	}
+}
+
+// event accounts for one core observation event.
 func (l *ledger) event(ev *broker.Event, uid uint64) {
 	sub, known := l.ids[ev.ClientID]
 	switch ev.Kind {
@@ -140,7 +149,6 @@ func (l *ledger) event(ev *broker.Event, uid uint64) {
 		}
 	case broker.EvWillPublished:
 		l.m.WillsPublished++
-		l.will = ev.Msg
 	case broker.EvRetained:
 		l.m.RetainedSet++
 	case broker.EvRefused:
@@ -156,8 +164,8 @@ func (l *ledger) published(ev *broker.Event, uid uint64) {
 	if ev.Retain {
 		l.m.RetainedReplayed += int64(ev.Copies)
 	}
-	if ev.Retain || ev.Msg == l.will {
-		uid = 0 // not the PUBLISH being stepped, if any
+	if ev.Cause.Kind != broker.CausePublish {
+		uid = 0 // a Will or a retained replay: not the PUBLISH being stepped
 	}
 	if ev.Copies > 0 {
 		l.msgs[ev.Msg] = msgRec{uid: uid, at: ev.At, open: int32(ev.Copies), replay: ev.Retain}

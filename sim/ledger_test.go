@@ -24,7 +24,8 @@ func ev(kind broker.EventKind, at time.Duration, client string, msg broker.MsgID
 func TestLedgerFollowsCopies(t *testing.T) {
 	const s = time.Second
 	pub := func(at time.Duration, msg broker.MsgID, copies int, uid uint64) ledgerStep {
-		return ledgerStep{ev: broker.Event{Kind: broker.EvPublished, At: at, Msg: msg, Copies: copies}, uid: uid}
+		return ledgerStep{ev: broker.Event{Kind: broker.EvPublished, At: at, Msg: msg, Copies: copies,
+			Cause: broker.Cause{Kind: broker.CausePublish}}, uid: uid}
 	}
 	recv := func(at time.Duration, client string, uid uint64) ledgerStep {
 		return ledgerStep{ev: broker.Event{At: at}, receive: client, uid: uid}

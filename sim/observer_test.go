@@ -19,8 +19,7 @@ type fullObserver struct {
 	badOrder                  int // DeviceUp while up, or DeviceDown while down
 }
 
-func (o *fullObserver) Input(broker.Time, broker.Input)               { o.inputs++ }
-func (o *fullObserver) Output(broker.Time, broker.Output)             { o.outputs++ }
+func (o *fullObserver) Step(rec *broker.Record)                       { o.inputs++; o.outputs += len(rec.Outputs) }
 func (o *fullObserver) Received(broker.Time, string, *packet.Publish) { o.received++ }
 func (o *fullObserver) Healed(now broker.Time)                        { o.healedAt = append(o.healedAt, now) }
 

@@ -13,19 +13,18 @@ import (
 // Core is the broker core as the simulator drives it; *broker.Broker
 // implements it. Tests may substitute their own.
 type Core interface {
-	Step(now broker.Time, in broker.Input)
-	Outputs() []broker.Output
+	Step(now broker.Time, in broker.Input) broker.Record
 	NextDeadline() (broker.Time, bool)
 }
 
 // Observer sees everything a run does, as it happens, in order: a checker
-// can follow the run step by step. Its methods must not keep the packets
-// (they may be shared) and must not block.
+// can follow the run step by step. Its methods must not keep the record or
+// the packets (they are reused) and must not block.
 type Observer interface {
-	// Input is called before each input is fed to the core.
-	Input(now broker.Time, in broker.Input)
-	// Output is called for each output the core produced, in order.
-	Output(now broker.Time, out broker.Output)
+	// Step is called with the record of each core step (its instant, input
+	// and every output in order), before the simulator performs the
+	// outputs: an observer sees where each step begins and ends.
+	Step(rec *broker.Record)
 	// Received is called when the application of the device with clientID
 	// receives p (after client-side QoS 2 de-duplication).
 	Received(now broker.Time, clientID string, p *packet.Publish)

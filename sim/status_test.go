@@ -25,8 +25,8 @@ type statusLog struct {
 	last       map[string]string        // topic -> the backend's last status
 }
 
-func (l *statusLog) Input(now broker.Time, in broker.Input) {
-	l.endStep()
+func (l *statusLog) Step(rec *broker.Record) {
+	in := rec.Input
 	if c, ok := in.Packet.(*packet.Connect); ok && strings.HasPrefix(c.ClientID, "backend") {
 		l.backend = in.Conn
 	}
@@ -34,6 +34,21 @@ func (l *statusLog) Input(now broker.Time, in broker.Input) {
 		l.subscribes = append(l.subscribes, s.Subscriptions)
 		l.retained = append(l.retained, map[string]bool{})
 	}
+	for ev := range rec.Events() {
+		if strings.HasPrefix(ev.ClientID, "backend") {
+			continue
+		}
+		switch ev.Kind {
+		case broker.EvDisconnected:
+			l.downs[ev.ClientID] = ev.Reason
+		case broker.EvWillPublished:
+			l.wills[ev.ClientID]++
+			if ev.Topic != "status/"+ev.ClientID {
+				l.t.Errorf("Will of %s on %q", ev.ClientID, ev.Topic)
+			}
+		}
+	}
+	l.endStep()
 }
 
 // endStep checks the step that ended: every abrupt loss of a status
@@ -58,21 +73,6 @@ func (l *statusLog) endStep() {
 	}
 	clear(l.downs)
 	clear(l.wills)
-}
-
-func (l *statusLog) Output(now broker.Time, out broker.Output) {
-	if out.Kind != broker.OutEvent || strings.HasPrefix(out.Event.ClientID, "backend") {
-		return
-	}
-	switch ev := out.Event; ev.Kind {
-	case broker.EvDisconnected:
-		l.downs[ev.ClientID] = ev.Reason
-	case broker.EvWillPublished:
-		l.wills[ev.ClientID]++
-		if ev.Topic != "status/"+ev.ClientID {
-			l.t.Errorf("Will of %s on %q", ev.ClientID, ev.Topic)
-		}
-	}
 }
 
 func (l *statusLog) Received(now broker.Time, clientID string, p *packet.Publish) {

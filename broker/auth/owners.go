@@ -45,16 +45,18 @@ func (o *Owners) Authenticate(c *packet.Connect) (packet.ReturnCode, string) {
 	return code, user
 }
 
-// Observe updates the bindings from one broker event. The core creates a
-// session only while handling the CONNECT it has just authenticated, so the
-// session belongs to the latest accepted user, also when the core assigned
-// the ClientId itself [MQTT-3.1.3-6].
-func (o *Owners) Observe(ev broker.Event) {
-	switch ev.Kind {
-	case broker.EvSessionCreated, broker.EvConnected:
-		o.owner[ev.ClientID] = o.last
-	case broker.EvSessionDiscarded, broker.EvSessionExpired:
-		delete(o.owner, ev.ClientID)
+// Observe updates the bindings from the events of one step of the broker.
+// The core creates a session only while handling the CONNECT it has just
+// authenticated, so the session belongs to the latest accepted user, also
+// when the core assigned the ClientId itself [MQTT-3.1.3-6].
+func (o *Owners) Observe(rec *broker.Record) {
+	for ev := range rec.Events() {
+		switch ev.Kind {
+		case broker.EvSessionCreated, broker.EvConnected:
+			o.owner[ev.ClientID] = o.last
+		case broker.EvSessionDiscarded, broker.EvSessionExpired:
+			delete(o.owner, ev.ClientID)
+		}
 	}
 }
 

@@ -37,13 +37,13 @@ func TestOwners(t *testing.T) {
 			t.Fatalf("%s: Authenticate = %#x, want %#x", s.name, code, s.wantCode)
 		}
 		for _, kind := range s.events {
-			o.Observe(broker.Event{Kind: kind, ClientID: "dev"})
+			o.Observe(eventRecord(broker.Event{Kind: kind, ClientID: "dev"}))
 		}
 	}
 	if got, ok := o.Owner("dev"); got != "bob" || !ok {
 		t.Errorf("Owner(dev) = %q %v, want bob true", got, ok)
 	}
-	o.Observe(broker.Event{Kind: broker.EvSessionExpired, ClientID: "dev"})
+	o.Observe(eventRecord(broker.Event{Kind: broker.EvSessionExpired, ClientID: "dev"}))
 	if _, ok := o.Owner("dev"); ok {
 		t.Error("session still bound after EvSessionExpired")
 	}
@@ -56,4 +56,9 @@ func TestAnyone(t *testing.T) {
 	if code, user := (Anyone{}).Authenticate(&packet.Connect{}); code != packet.Accepted || user != "" {
 		t.Errorf("Anyone without user name = %#x %q, want accepted as \"\"", code, user)
 	}
+}
+
+// eventRecord wraps ev as the record of a step that output only it.
+func eventRecord(ev broker.Event) *broker.Record {
+	return &broker.Record{Outputs: []broker.Output{{Kind: broker.OutEvent, Event: ev}}}
 }

@@ -54,16 +54,14 @@ type Config struct {
 
 	// Logger receives the server's logs (nil: slog.Default()).
 	Logger *slog.Logger
-	// Observer, if set, is called with every event of the core, in order, on
-	// the owner goroutine. It must not block. Tests and the property suites'
-	// history recorder hook in here; so do metrics.
-	Observer func(broker.Event)
-	// Metrics, if set, is updated from the core's events and the connection
-	// count (see NewMetrics).
+	// Observer, if set, is called with the record of every step of the core
+	// (its time, input and outputs, in order), on the owner goroutine, before
+	// the outputs are performed. It must not block nor keep the record.
+	// Tests, session ownership and the history recorder hook in here.
+	Observer func(*broker.Record)
+	// Metrics, if set, is updated from the same step records and the
+	// connection count (see NewMetrics).
 	Metrics *Metrics
-	// Inputs, if set, is called with every input and its time just before the
-	// core steps it, on the owner goroutine. It must not block.
-	Inputs func(now broker.Time, in broker.Input)
 }
 
 // Reader selects how the server reads its sockets.

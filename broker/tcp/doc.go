@@ -37,9 +37,9 @@
 //     overflow rules apply, instead of growing memory without bound.
 //
 // Observers see everything in order on the owner goroutine: Config.Observer
-// gets every event (the property suites' history recorder, sessionlab serve
-// --history), Config.Inputs every input with its time, Config.Metrics keeps
-// the Prometheus series. Password hashing, the one costly step of a CONNECT,
+// gets the record of every step (its time, input and outputs: the property
+// suites' history recorder, sessionlab serve --history, session ownership),
+// and Config.Metrics keeps the Prometheus series from the same records. Password hashing, the one costly step of a CONNECT,
 // runs on the readers (workers or reader goroutines) when the Authenticator
 // is a Preparer.
 //

@@ -24,14 +24,16 @@ const waitFor = 10 * time.Second
 type recorder struct {
 	mu     sync.Mutex
 	events []broker.Event
-	notify chan struct{} // closed and replaced on every event
+	notify chan struct{} // closed and replaced on every step
 }
 
 func newRecorder() *recorder { return &recorder{notify: make(chan struct{})} }
 
-func (r *recorder) observe(ev broker.Event) {
+func (r *recorder) observe(rec *broker.Record) {
 	r.mu.Lock()
-	r.events = append(r.events, ev)
+	for ev := range rec.Events() {
+		r.events = append(r.events, *ev)
+	}
 	close(r.notify)
 	r.notify = make(chan struct{})
 	r.mu.Unlock()
@@ -123,7 +125,7 @@ func startServer(t testing.TB, cfg Config) (*Server, string, *recorder) {
 	}
 	rec := newRecorder()
 	if prev := cfg.Observer; prev != nil {
-		cfg.Observer = func(ev broker.Event) { prev(ev); rec.observe(ev) }
+		cfg.Observer = func(r *broker.Record) { prev(r); rec.observe(r) }
 	} else {
 		cfg.Observer = rec.observe
 	}

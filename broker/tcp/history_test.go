@@ -22,9 +22,9 @@ func TestHistoryOfRealClients(t *testing.T) {
 	}
 	var mu sync.Mutex // the recorder belongs to the owner goroutine; the test reads it at the end
 	recorder := history.NewRecorder(nil, policy)
-	s, addr, _ := startServer(t, Config{Broker: broker.Config{Policy: policy}, Observer: func(ev broker.Event) {
+	s, addr, _ := startServer(t, Config{Broker: broker.Config{Policy: policy}, Observer: func(rec *broker.Record) {
 		mu.Lock()
-		recorder.Event(ev)
+		recorder.Step(rec)
 		mu.Unlock()
 	}})
 

@@ -87,9 +87,9 @@ func TestBadInputClosesOnlyThatConnection(t *testing.T) {
 // too large, both decided from the length bytes alone.
 func TestRemainingLength(t *testing.T) {
 	malformed := make(chan error, 1)
-	_, addr, _ := startServer(t, Config{MaxPacketSize: packet.MaxPacketSize, Inputs: func(_ broker.Time, in broker.Input) {
-		if in.Kind == broker.InMalformed {
-			malformed <- in.Err
+	_, addr, _ := startServer(t, Config{MaxPacketSize: packet.MaxPacketSize, Observer: func(rec *broker.Record) {
+		if rec.Input.Kind == broker.InMalformed {
+			malformed <- rec.Input.Err
 		}
 	}})
 	tests := []struct {

@@ -79,8 +79,15 @@ func NewMetrics(reg prometheus.Registerer) (*Metrics, error) {
 	return m, nil
 }
 
-// observe updates the metrics from one event. Owner goroutine only.
-func (m *Metrics) observe(ev broker.Event) {
+// step updates the metrics from the events of one step. Owner goroutine only.
+func (m *Metrics) step(rec *broker.Record) {
+	for ev := range rec.Events() {
+		m.observe(ev)
+	}
+}
+
+// observe updates the series from one event.
+func (m *Metrics) observe(ev *broker.Event) {
 	switch ev.Kind {
 	case broker.EvSessionCreated, broker.EvSessionResumed:
 		m.setOnline(ev.ClientID, true, true)
@@ -133,6 +140,6 @@ func (m *Metrics) setOnline(clientID string, online, exists bool) {
 }
 
 // dequeue forgets a copy that has left its queue.
-func (m *Metrics) dequeue(ev broker.Event) {
+func (m *Metrics) dequeue(ev *broker.Event) {
 	delete(m.inQueue, queuedCopy{ev.ClientID, ev.Msg})
 }

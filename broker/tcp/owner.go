@@ -70,15 +70,17 @@ func (s *Server) step(a arrival) {
 
 // feed steps one input at the current time and performs its outputs in order.
 func (s *Server) feed(in broker.Input) {
-	now := s.now()
-	if s.cfg.Inputs != nil {
-		s.cfg.Inputs(now, in)
-	}
-	s.core.Step(now, in)
+	rec := s.core.Step(s.now(), in)
 	if connect, ok := in.Packet.(*packet.Connect); ok && s.prepare != nil {
 		s.prepare.Forget(connect) // if the core refused it without asking
 	}
-	for _, out := range s.core.Outputs() {
+	if s.cfg.Metrics != nil {
+		s.cfg.Metrics.step(&rec)
+	}
+	if s.cfg.Observer != nil {
+		s.cfg.Observer(&rec)
+	}
+	for _, out := range rec.Outputs {
 		s.perform(out)
 	}
 }
@@ -105,13 +107,6 @@ func (s *Server) perform(out broker.Output) {
 		if c := o.conns[out.Conn]; c != nil {
 			delete(o.conns, out.Conn)
 			c.closeAfterFlush()
-		}
-	case broker.OutEvent:
-		if s.cfg.Metrics != nil {
-			s.cfg.Metrics.observe(out.Event)
-		}
-		if s.cfg.Observer != nil {
-			s.cfg.Observer(out.Event)
 		}
 	}
 }

@@ -215,7 +215,8 @@ func TestManyReadableConnectionsKeepOrder(t *testing.T) {
 		t.Run(reader.String(), func(t *testing.T) {
 			var mu sync.Mutex
 			seen := map[broker.ConnID][]uint32{}
-			_, addr, _ := startServer(t, Config{Reader: reader, Inputs: func(_ broker.Time, in broker.Input) {
+			_, addr, _ := startServer(t, Config{Reader: reader, Observer: func(rec *broker.Record) {
+				in := rec.Input
 				if p, ok := in.Packet.(*packet.Publish); ok && len(p.Payload) == 4 {
 					mu.Lock()
 					seen[in.Conn] = append(seen[in.Conn], binary.BigEndian.Uint32(p.Payload))

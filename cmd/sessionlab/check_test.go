@@ -23,7 +23,7 @@ func writeHistory(t *testing.T, events []broker.Event) string {
 	var buf bytes.Buffer
 	r := history.NewRecorder(&buf, pol)
 	for _, ev := range events {
-		r.Event(ev)
+		r.Step(&broker.Record{At: ev.At, Outputs: []broker.Output{{Kind: broker.OutEvent, Event: ev}}})
 	}
 	r.Quiesce(10*time.Second, []string{"d"})
 	if err := r.Flush(); err != nil {

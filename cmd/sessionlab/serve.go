@@ -164,11 +164,11 @@ func (o *serveOptions) loadAccess() error {
 }
 
 // chain returns an observer calling a (if not nil), then b.
-func chain(a, b func(broker.Event)) func(broker.Event) {
+func chain(a, b func(*broker.Record)) func(*broker.Record) {
 	if a == nil {
 		return b
 	}
-	return func(ev broker.Event) { a(ev); b(ev) }
+	return func(rec *broker.Record) { a(rec); b(rec) }
 }
 
 // serve runs the server until ctx is done and returns the exit code. When
@@ -196,7 +196,7 @@ func serve(ctx context.Context, o serveOptions, ready chan<- net.Addr, stderr io
 			return 1
 		}
 		rec := history.NewRecorder(f, o.server.Broker.Policy)
-		o.server.Observer = chain(o.server.Observer, rec.Event)
+		o.server.Observer = chain(o.server.Observer, rec.Step)
 		defer func() { // after srv.Close (deferred later, so run earlier): the owner has stopped
 			if err := errors.Join(rec.Flush(), f.Close()); err != nil {
 				log.Error("history", "err", err)

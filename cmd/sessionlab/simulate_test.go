@@ -216,9 +216,8 @@ func TestSimulateDefaults(t *testing.T) {
 // panickingCore is a broker core that breaks on its first input.
 type panickingCore struct{}
 
-func (panickingCore) Step(broker.Time, broker.Input)    { panic("core invariant broken") }
-func (panickingCore) Outputs() []broker.Output          { return nil }
-func (panickingCore) NextDeadline() (broker.Time, bool) { return 0, false }
+func (panickingCore) Step(broker.Time, broker.Input) broker.Record { panic("core invariant broken") }
+func (panickingCore) NextDeadline() (broker.Time, bool)            { return 0, false }
 
 func TestSimulateReportsACrashingCoreWithTheReproduceCommand(t *testing.T) {
 	coreForTest = func(broker.Config) (sim.Core, error) { return panickingCore{}, nil }

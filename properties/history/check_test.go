@@ -111,7 +111,7 @@ func TestCheck(t *testing.T) {
 	}, {
 		name:    "aws expiry after the sweep",
 		profile: "aws",
-		ops:     []Op{conn("d", 0, false, false), disc("d", 10*time.Minute), expireOp("d", 91*time.Minute)},
+		ops:     []Op{conn("d", 0, false, false), disc("d", 10*time.Minute), expireOp("d", 101*time.Minute)},
 		want:    "after the latest time",
 	}, {
 		name:    "expiry while connected",
@@ -237,7 +237,7 @@ func TestRecorderRoundTrip(t *testing.T) {
 		{Kind: broker.EvDelivered, At: 5 * sec, ClientID: "d", Msg: 2, Topic: "t", QoS: 1, Publisher: "p"},
 	}
 	for _, ev := range events {
-		r.Event(ev)
+		r.Step(eventRecord(ev))
 	}
 	r.Quiesce(6*sec, []string{"d"})
 	if err := r.Flush(); err != nil {
@@ -315,4 +315,9 @@ func TestCheckFallsBackToSequentialReplay(t *testing.T) {
 			t.Errorf("%s: got %v, want a verdict, ok=%v", tt.name, got, tt.ok)
 		}
 	}
+}
+
+// eventRecord wraps ev as the record of a step that output only it.
+func eventRecord(ev broker.Event) *broker.Record {
+	return &broker.Record{At: ev.At, Outputs: []broker.Output{{Kind: broker.OutEvent, Conn: ev.Conn, Event: ev}}}
 }

@@ -24,10 +24,10 @@ func NewLive(pol broker.Policy) *Live {
 	return &Live{pol: pol, rec: NewRecorder(nil, pol), states: map[string]session{}}
 }
 
-// Event checks what ev says about a session and returns the violation it
-// reveals, if any.
-func (l *Live) Event(ev broker.Event) error {
-	l.rec.Event(ev)
+// Step checks what the events of one step say about the sessions and
+// returns the first violation they reveal, if any.
+func (l *Live) Step(rec *broker.Record) error {
+	l.rec.Step(rec)
 	return l.drain()
 }
 

@@ -42,10 +42,18 @@ func NewRecorder(w io.Writer, pol broker.Policy) *Recorder {
 	return r
 }
 
-// Event records what ev says about a session. The first event about a copy
-// (enqueued, sent, delivered or dropped) records it as owed first, so that
-// each subscriber's copy is one enqueue in that subscriber's partition.
-func (r *Recorder) Event(ev broker.Event) {
+// Step records what the events of one step of the broker say about its
+// sessions. The first event about a copy (enqueued, sent, delivered or
+// dropped) records it as owed first, so that each subscriber's copy is one
+// enqueue in that subscriber's partition.
+func (r *Recorder) Step(rec *broker.Record) {
+	for ev := range rec.Events() {
+		r.event(ev)
+	}
+}
+
+// event records what ev says about a session.
+func (r *Recorder) event(ev *broker.Event) {
 	op := Op{Client: ev.ClientID, At: ev.At, Msg: uint64(ev.Msg), Publisher: ev.Publisher,
 		Topic: ev.Topic, QoS: uint8(ev.QoS)}
 	switch ev.Kind {
@@ -67,7 +75,7 @@ func (r *Recorder) Event(ev broker.Event) {
 }
 
 // copyEvent records an event about one copy of a message.
-func (r *Recorder) copyEvent(ev broker.Event, op Op) {
+func (r *Recorder) copyEvent(ev *broker.Event, op Op) {
 	if ev.Msg == 0 || ev.Reason == broker.ReasonQoSUnsupported {
 		return // a refused QoS 2 publish, not a copy owed to anyone
 	}

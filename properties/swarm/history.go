@@ -10,12 +10,6 @@ import (
 // history.Recorder, for the porcupine check of the run's history.
 type recorder struct{ rec *history.Recorder }
 
-func (r recorder) Input(broker.Time, broker.Input) {}
-
-func (r recorder) Output(_ broker.Time, out broker.Output) {
-	if out.Kind == broker.OutEvent {
-		r.rec.Event(out.Event)
-	}
-}
+func (r recorder) Step(rec *broker.Record) { r.rec.Step(rec) }
 
 func (r recorder) Received(broker.Time, string, *packet.Publish) {}

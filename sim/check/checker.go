@@ -47,7 +47,6 @@ type Checker struct {
 	fresh   []*msg    // published in the current step
 	settle  []*client // clients owing a PUBREL or a Will by the end of the step
 	dues    dueHeap
-	events  int64
 }
 
 // orderKey is one subscriber's view of one publisher's topic (invariant 7).
@@ -72,45 +71,35 @@ func New(cfg Config) *Checker {
 // Violation returns the first violation found, or nil.
 func (k *Checker) Violation() *Violation { return k.first }
 
-// Events returns how many observations the checker has seen.
-func (k *Checker) Events() int64 { return k.events }
-
-// Input implements sim.Observer: it closes the checks of the previous step,
-// fires the checker's own deadlines that passed, then follows in.
-func (k *Checker) Input(now broker.Time, in broker.Input) {
-	k.events++
-	k.settleStep()
-	k.now = now
-	k.expireDues(now)
-	k.in, k.inConn, k.curUID = in, nil, 0
-	k.input(in)
-	if k.cfg.Next != nil {
-		k.cfg.Next.Input(now, in)
-	}
-}
-
-// Output implements sim.Observer.
-func (k *Checker) Output(now broker.Time, out broker.Output) {
-	k.events++
-	k.now = now
-	switch out.Kind {
-	case broker.OutSend:
-		k.send(out.Conn, out.Packet)
-	case broker.OutClose:
-		if c := k.conns[out.Conn]; c != nil {
-			k.endConn(c)
+// Step implements sim.Observer: it fires the checker's own deadlines that
+// passed before the step, follows its input and every output in order, then
+// checks what must hold once a step is over.
+func (k *Checker) Step(rec *broker.Record) {
+	k.now = rec.At
+	k.expireDues(rec.At)
+	k.in, k.inConn, k.curUID = rec.Input, nil, 0
+	k.input(rec.Input)
+	for i := range rec.Outputs {
+		out := &rec.Outputs[i]
+		switch out.Kind {
+		case broker.OutSend:
+			k.send(out.Conn, out.Packet)
+		case broker.OutClose:
+			if c := k.conns[out.Conn]; c != nil {
+				k.endConn(c)
+			}
+		case broker.OutEvent:
+			k.event(&out.Event)
 		}
-	case broker.OutEvent:
-		k.event(out.Event)
 	}
+	k.settleStep()
 	if k.cfg.Next != nil {
-		k.cfg.Next.Output(now, out)
+		k.cfg.Next.Step(rec)
 	}
 }
 
 // Received implements sim.Observer.
 func (k *Checker) Received(now broker.Time, clientID string, p *packet.Publish) {
-	k.events++
 	k.now = now
 	k.received(clientID, p)
 	if k.cfg.Next != nil {
@@ -151,7 +140,8 @@ func (k *Checker) clientOf(id string) *client {
 	return cl
 }
 
-// settleStep checks what must hold once a step's outputs are drained:
+// settleStep checks what must hold once a step's outputs are drained (it is
+// idempotent: Finish calls it again):
 // every PUBLISH sent and every owed copy of a message published in it was
 // reported (15), every
 // resumed QoS 2 flow got its PUBREL (5), every abrupt loss its Will (18).

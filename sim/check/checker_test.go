@@ -228,7 +228,7 @@ func TestCheckerInvariants(t *testing.T) {
 			s.at(3*sec).connect(3, "sub", false, 0, true)
 			s.sent(3, "sub", 1, 1, "t", 1, 1, false, true)
 			s.at(3*sec+100*ms).sent(3, "sub", 2, 2, "t", 1, 2, false, true)
-		}, broker.InvPacing, "(seeds/001_7c95a61cb52d2d98.txt: \"sequentially at 500 ms intervals\")"},
+		}, broker.InvPacing, "(Tencent IoT Hub: \"sequentially at 500 ms intervals\")"},
 		{"aws eleven stored sends in one second", "aws", nil, func(s *script) {
 			online(s)
 			s.at(sec).lose(2, "sub")
@@ -240,7 +240,7 @@ func TestCheckerInvariants(t *testing.T) {
 			for m := broker.MsgID(1); m <= 11; m++ {
 				s.at(3*sec+time.Duration(m)*80*ms).sent(3, "sub", m, uint64(m), "t", 1, uint16(m), false, true)
 			}
-		}, broker.InvPacing, "(seeds/004_f90e017e28b43d5c.txt: \"maximum rate of 10 messages per second\")"},
+		}, broker.InvPacing, "(AWS IoT Core: \"maximum rate of 10 messages per second\")"},
 		{"takeover keeps the old connection open", "mosquitto", nil, func(s *script) {
 			online(s)
 			s.at(sec).connect(3, "sub", false, 0, true)
@@ -251,7 +251,7 @@ func TestCheckerInvariants(t *testing.T) {
 			s.packetIn(3, &packet.Connect{ProtocolName: "MQTT", ProtocolLevel: 4, ClientID: "sub"})
 			s.ev(broker.Event{Kind: broker.EvSessionTakenOver, Conn: 2, ClientID: "sub"})
 			s.ev(broker.Event{Kind: broker.EvDisconnected, Conn: 2, ClientID: "sub", Reason: broker.ReasonTakeover})
-			s.k.Output(s.now, broker.Output{Kind: broker.OutClose, Conn: 2})
+			s.out(broker.Output{Kind: broker.OutClose, Conn: 2})
 			s.ev(broker.Event{Kind: broker.EvSessionResumed, Conn: 3, ClientID: "sub"})
 			s.send(3, &packet.Connack{SessionPresent: true})
 			s.ev(broker.Event{Kind: broker.EvConnected, Conn: 3, ClientID: "sub", SessionPresent: true})
@@ -325,7 +325,7 @@ func TestCheckerInvariants(t *testing.T) {
 			}
 			s := newScript(pol)
 			tt.play(s)
-			v := s.k.Finish(s.now)
+			v := s.finish(s.now)
 			var got broker.Invariant
 			if v != nil {
 				got = v.Inv
@@ -352,11 +352,11 @@ func TestCheckerLivenessAsTheRunGoes(t *testing.T) {
 	s := newScript(profile(t, "mosquitto"))
 	queuedWhileOffline(s)
 	s.at(time.Hour + 12*time.Minute).in(broker.Input{Kind: broker.InDeadline})
-	if v := s.k.Violation(); v != nil {
+	if v := s.violation(); v != nil {
 		t.Fatalf("got %v before the first scan at 1h12m30s", v)
 	}
 	s.at(time.Hour + 13*time.Minute).in(broker.Input{Kind: broker.InDeadline})
-	v := s.k.Violation()
+	v := s.violation()
 	if v == nil || v.Kind != Liveness || v.At != time.Hour+10*time.Minute {
 		t.Fatalf("got %v, want a liveness failure at 1h10m", v)
 	}
@@ -375,7 +375,7 @@ func TestCheckerLiveness(t *testing.T) {
 	for _, tt := range tests {
 		s := newScript(profile(t, "mosquitto"))
 		queuedWhileOffline(s)
-		v := s.k.Finish(tt.end)
+		v := s.finish(tt.end)
 		var got Kind
 		if v != nil {
 			got = v.Kind

@@ -5,6 +5,7 @@ import (
 
 	"github.com/sessionlab/sessionlab/broker"
 	"github.com/sessionlab/sessionlab/broker/packet"
+	"github.com/sessionlab/sessionlab/model"
 )
 
 // input follows one broker input.
@@ -54,32 +55,9 @@ func (k *Checker) connect(c *conn, p *packet.Connect) {
 	cl := k.clientOf(p.ClientID)
 	c.client, c.clean, c.will = cl, p.CleanSession, p.WillFlag
 	c.keepalive = time.Duration(p.KeepAlive) * time.Second
-	switch {
-	case p.CleanSession || !cl.exists || cl.clean:
-		c.wantSP = false
-	case cl.online:
-		c.wantSP = true
-	default:
-		c.wantSP, c.maySP = k.sessionAlive(cl)
-	}
-}
-
-// sessionAlive says whether the offline session of cl must still exist
-// now (want), and whether it may be either way (may: within the policy's
-// expiry tolerance) (invariant 10).
-func (k *Checker) sessionAlive(cl *client) (want, may bool) {
-	e := k.cfg.Policy.SessionExpiry
-	if e == 0 {
-		return true, false
-	}
-	gone := k.now - cl.offlineAt
-	switch {
-	case gone < e:
-		return true, false
-	case gone > e+k.cfg.Policy.ExpirySweep:
-		return false, false
-	}
-	return false, true
+	view := model.SessionView{Exists: cl.exists, Clean: cl.clean, Online: cl.online, OfflineAt: cl.offlineAt}
+	want, sure := model.SessionPresent(k.cfg.Policy, view, p.CleanSession, k.now)
+	c.wantSP, c.maySP = want, !sure
 }
 
 // send follows a packet the broker sent.
@@ -162,21 +140,21 @@ func (k *Checker) endConn(c *conn) {
 	c.qos0 = nil
 }
 
-// armKeepalive schedules the check that c is not kept past 1.5 x its
-// keepalive of silence [MQTT-3.1.2-24].
+// armKeepalive schedules the check that c is not kept past its keepalive
+// deadline (model.KeepaliveDeadline).
 func (k *Checker) armKeepalive(c *conn) {
-	if c.keepalive > 0 && c.accepted && !c.ended {
-		k.dues.add(due{at: c.lastRecv + c.keepalive*3/2, kind: dueKeepalive, conn: c})
+	if at, ok := model.KeepaliveDeadline(c.lastRecv, c.keepalive); ok && c.accepted && !c.ended {
+		k.dues.add(due{at: at, kind: dueKeepalive, conn: c})
 	}
 }
 
-// keepaliveKick checks that a keepalive disconnect came after 1.5 x the
-// keepalive of silence, not earlier [MQTT-3.1.2-24].
+// keepaliveKick checks that a keepalive disconnect came at the keepalive
+// deadline, not earlier (model.KeepaliveDeadline).
 func (k *Checker) keepaliveKick(cl *client, c *conn) {
 	if c == nil {
 		return
 	}
-	if c.keepalive == 0 || k.now-c.lastRecv < c.keepalive*3/2 {
+	if at, ok := model.KeepaliveDeadline(c.lastRecv, c.keepalive); !ok || k.now < at {
 		k.fail(cl, broker.InvKeepalive, "[MQTT-3.1.2-24]", "conn %d closed for keepalive after %v of silence (keepalive %v)",
 			c.id, k.now-c.lastRecv, c.keepalive)
 	}

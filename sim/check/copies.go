@@ -2,10 +2,11 @@ package check
 
 import (
 	"github.com/sessionlab/sessionlab/broker"
+	"github.com/sessionlab/sessionlab/model"
 )
 
 // published records an accepted message and the copies it owes.
-func (k *Checker) published(ev broker.Event) {
+func (k *Checker) published(ev *broker.Event) {
 	m := k.msgs[ev.Msg]
 	if m == nil {
 		m = &msg{id: ev.Msg, publisher: ev.Publisher, topic: ev.Topic, qos: ev.QoS, retain: ev.Retain, at: k.now}
@@ -22,7 +23,7 @@ func (k *Checker) published(ev broker.Event) {
 // copyOf returns the record of ev's copy for cl, creating it on the first
 // event of the copy. It returns nil (after reporting) for an event about a
 // copy already finished, or of a message never published.
-func (k *Checker) copyOf(cl *client, ev broker.Event) *copyRec {
+func (k *Checker) copyOf(cl *client, ev *broker.Event) *copyRec {
 	key := copyKey{ev.Msg, cl}
 	if r := k.copies[key]; r != nil {
 		if r.done() && !(ev.Kind == broker.EvSent && r.waitComp) {
@@ -43,7 +44,7 @@ func (k *Checker) copyOf(cl *client, ev broker.Event) *copyRec {
 			m.id, m.owed, m.seen)
 	}
 	r := &copyRec{m: m, cl: cl, gen: cl.gen, qos: ev.QoS}
-	if ev.QoS > m.qos || ev.QoS > k.cfg.Policy.MaxQoS {
+	if ev.QoS > model.MessageQoS(k.cfg.Policy, m.qos) {
 		k.fail(cl, broker.InvQoSGuarantee, "[MQTT-3.8.4-6]", "copy of message %d at QoS %d, above the message's QoS %d or the broker's maximum %d",
 			m.id, ev.QoS, m.qos, k.cfg.Policy.MaxQoS)
 	}
@@ -61,7 +62,7 @@ func doneWord(r *copyRec) string {
 
 // enqueued follows a copy into cl's queue: QoS 0 only when the policy
 // stores it offline (4), never above the cap (8).
-func (k *Checker) enqueued(cl *client, ev broker.Event) {
+func (k *Checker) enqueued(cl *client, ev *broker.Event) {
 	r := k.copyOf(cl, ev)
 	if r == nil {
 		return
@@ -70,15 +71,15 @@ func (k *Checker) enqueued(cl *client, ev broker.Event) {
 		k.fail(cl, broker.InvConservation, "(DESIGN.md invariant 15)", "message %d queued twice", ev.Msg)
 		return
 	}
-	if ev.QoS == 0 && !cl.online && !k.cfg.Policy.StoreQoS0Offline {
+	if !cl.online && !model.StoresOffline(k.cfg.Policy, ev.QoS) {
 		k.fail(cl, broker.InvQoS0NotStored, "[MQTT-3.1.2-5]", "QoS 0 message %d queued for an offline session (policy %s does not store QoS 0)",
 			ev.Msg, k.cfg.Policy.Name)
 	}
+	if model.QueueFull(k.cfg.Policy, len(cl.queue)) {
+		k.fail(cl, broker.InvQueueBound, "(DESIGN.md invariant 8)", "%d copies queued, above the cap of %d", len(cl.queue)+1, k.cfg.Policy.QueueCap)
+	}
 	r.queued, r.wasQueued, r.queuedAt = true, true, k.now
 	cl.queue = append(cl.queue, r)
-	if c := k.cfg.Policy.QueueCap; c > 0 && len(cl.queue) > c {
-		k.fail(cl, broker.InvQueueBound, "(DESIGN.md invariant 8)", "%d copies queued, above the cap of %d", len(cl.queue), c)
-	}
 }
 
 // unqueue removes r from its client's queue and returns its index, or -1.
@@ -101,7 +102,7 @@ func unqueue(r *copyRec) int {
 // (14), re-sends keep it with DUP=1 and, on a resume, the original order
 // (5); a clean session never gets the old session's copies (2); stored
 // copies are within their TTL (9) and paced (11).
-func (k *Checker) sent(cl *client, ev broker.Event) {
+func (k *Checker) sent(cl *client, ev *broker.Event) {
 	r := k.copyOf(cl, ev)
 	if r == nil {
 		return
@@ -117,9 +118,9 @@ func (k *Checker) sent(cl *client, ev broker.Event) {
 		k.fail(cl, broker.InvCleanSession, "[MQTT-3.1.2-6]", "message %d of session incarnation %d sent to incarnation %d",
 			ev.Msg, r.gen, cl.gen)
 	}
-	if ttl := k.cfg.Policy.MessageTTL; ttl > 0 && r.queued && k.now-r.queuedAt >= ttl {
+	if r.queued && model.TTLExpired(k.cfg.Policy, r.queuedAt, k.now) {
 		k.fail(cl, broker.InvTTL, "(seeds/001_7c95a61cb52d2d98.txt: stored \"for a maximum of 24 hours\")",
-			"message %d sent %v after it was stored, past the TTL of %v", ev.Msg, k.now-r.queuedAt, ttl)
+			"message %d sent %v after it was stored, past the TTL of %v", ev.Msg, k.now-r.queuedAt, k.cfg.Policy.MessageTTL)
 	}
 	unqueue(r)
 	if ev.Stored {
@@ -133,7 +134,7 @@ func (k *Checker) sent(cl *client, ev broker.Event) {
 }
 
 // firstSend checks and records the first PUBLISH of a copy.
-func (k *Checker) firstSend(cl *client, r *copyRec, ev broker.Event) {
+func (k *Checker) firstSend(cl *client, r *copyRec, ev *broker.Event) {
 	if r.sent {
 		k.fail(cl, broker.InvRedelivery, "[MQTT-3.3.1-1]", "message %d sent again with DUP=0", ev.Msg)
 		return
@@ -145,15 +146,8 @@ func (k *Checker) firstSend(cl *client, r *copyRec, ev broker.Event) {
 		}
 		return
 	}
-	if ev.PacketID == 0 {
-		k.fail(cl, broker.InvPacketIDs, "[MQTT-2.3.1-1]", "QoS %d message %d sent with packet id 0", ev.QoS, ev.Msg)
-	}
-	for _, x := range cl.inflight {
-		if x.pid == ev.PacketID {
-			k.fail(cl, broker.InvPacketIDs, "[MQTT-2.3.1-2]", "packet id %d given to message %d while message %d still holds it",
-				ev.PacketID, ev.Msg, x.m.id)
-			break
-		}
+	if why, spec := model.PacketIDProblem(ev.QoS, ev.PacketID, cl.holds); why != "" {
+		k.fail(cl, broker.InvPacketIDs, spec, "QoS %d message %d sent with id %d: %s", ev.QoS, ev.Msg, ev.PacketID, why)
 	}
 	r.pid, r.inflight = ev.PacketID, true
 	cl.inflight = append(cl.inflight, r)
@@ -161,7 +155,7 @@ func (k *Checker) firstSend(cl *client, r *copyRec, ev broker.Event) {
 
 // resent checks a DUP=1 PUBLISH: the copy is in flight with the same packet
 // id, and a resume re-sends in the original order [MQTT-4.4.0-1].
-func (k *Checker) resent(cl *client, r *copyRec, ev broker.Event) {
+func (k *Checker) resent(cl *client, r *copyRec, ev *broker.Event) {
 	switch {
 	case !r.inflight || r.waitComp:
 		k.fail(cl, broker.InvRedelivery, "[MQTT-3.3.1-1]", "message %d re-sent with DUP=1 but it is not awaiting PUBACK/PUBREC", ev.Msg)
@@ -188,35 +182,34 @@ func (k *Checker) resent(cl *client, r *copyRec, ev broker.Event) {
 	cl.resend = cl.resend[1:]
 }
 
-// pace checks the spacing of stored sends after a resume (invariant 11):
-// at least ReplayInterval apart (tencent, seeds/001_7c95a61cb52d2d98.txt),
-// at most ReplayRate in any one second (aws, seeds/004_f90e017e28b43d5c.txt).
+// pace checks the spacing of stored sends after a resume against
+// model.PaceAt (invariant 11): Tencent IoT Hub sends them "sequentially at
+// 500 ms intervals" (ReplayInterval), AWS IoT Core "at a maximum rate of 10
+// messages per second" (ReplayRate).
 func (k *Checker) pace(cl *client) {
-	pol := &k.cfg.Policy
-	if iv := pol.ReplayInterval; iv > 0 && cl.replayed && k.now-cl.lastStored < iv {
-		k.fail(cl, broker.InvPacing, "(seeds/001_7c95a61cb52d2d98.txt: \"sequentially at 500 ms intervals\")",
-			"stored messages sent %v apart, less than %v", k.now-cl.lastStored, iv)
+	pol := k.cfg.Policy
+	if next := model.PaceAt(pol, cl.paced); k.now < next {
+		k.fail(cl, broker.InvPacing, paceSource(pol),
+			"stored message sent at %v, the policy's pacing allows the next one from %v (%d stored sends since the resume)", k.now, next, cl.nPaced)
 	}
-	cl.replayed, cl.lastStored = true, k.now
-	n := pol.ReplayRate
-	if n == 0 {
-		return
+	if w := model.PaceWindow(pol); len(cl.paced) >= w {
+		cl.paced = append(cl.paced[:0], cl.paced[len(cl.paced)-w+1:]...)
 	}
-	if len(cl.window) < n {
-		cl.window = append(cl.window, k.now)
-		return
+	cl.paced = append(cl.paced, k.now)
+	cl.nPaced++
+}
+
+// paceSource names the vendor rule behind pol's pacing.
+func paceSource(pol broker.Policy) string {
+	if pol.ReplayInterval > 0 {
+		return "(Tencent IoT Hub: \"sequentially at 500 ms intervals\")"
 	}
-	if k.now-cl.window[cl.windowHead] < secondD {
-		k.fail(cl, broker.InvPacing, "(seeds/004_f90e017e28b43d5c.txt: \"maximum rate of 10 messages per second\")",
-			"%d stored messages sent within %v", n+1, k.now-cl.window[cl.windowHead])
-	}
-	cl.window[cl.windowHead] = k.now
-	cl.windowHead = (cl.windowHead + 1) % n
+	return "(AWS IoT Core: \"maximum rate of 10 messages per second\")"
 }
 
 // matchWire holds an EvSent to the PUBLISH just sent: the checker trusts
 // events only as far as the packets on the wire agree with them.
-func (k *Checker) matchWire(cl *client, r *copyRec, ev broker.Event) {
+func (k *Checker) matchWire(cl *client, r *copyRec, ev *broker.Event) {
 	w := k.lastPub
 	k.lastPub = wirePub{}
 	samePayload := r.m.uid == 0 || w.uid == r.m.uid

@@ -6,6 +6,8 @@ import (
 	"time"
 
 	"github.com/sessionlab/sessionlab/broker"
+	"github.com/sessionlab/sessionlab/broker/packet"
+	"github.com/sessionlab/sessionlab/model"
 )
 
 const secondD = time.Second
@@ -15,7 +17,7 @@ func itoa(u uint64) string { return strconv.FormatUint(u, 10) }
 // delivered follows a copy to its end state: QoS 0 sent, QoS 1 PUBACK,
 // QoS 2 PUBREC. A QoS>0 copy must have reached the application by then
 // (invariant 6).
-func (k *Checker) delivered(cl *client, ev broker.Event) {
+func (k *Checker) delivered(cl *client, ev *broker.Event) {
 	r := k.copyOf(cl, ev)
 	if r == nil {
 		return
@@ -106,7 +108,7 @@ func (k *Checker) maybeForgetMsg(m *msg) {
 // dropped checks that a copy is dropped only for a reason the policy
 // allows (invariant 3), and on overflow that the victim is the policy's
 // (invariant 8).
-func (k *Checker) dropped(cl *client, ev broker.Event) {
+func (k *Checker) dropped(cl *client, ev *broker.Event) {
 	if k.msgs[ev.Msg] == nil && (ev.Reason == broker.ReasonQoSUnsupported || ev.Reason == broker.ReasonNotAuthorized) {
 		k.publicationDropped(cl, ev)
 		return
@@ -124,74 +126,53 @@ func (k *Checker) dropped(cl *client, ev broker.Event) {
 }
 
 // publicationDropped checks a publication refused as a whole.
-func (k *Checker) publicationDropped(cl *client, ev broker.Event) {
+func (k *Checker) publicationDropped(cl *client, ev *broker.Event) {
 	pol := &k.cfg.Policy
-	if ev.Reason == broker.ReasonQoSUnsupported && !(ev.QoS == 2 && pol.MaxQoS < 2 && pol.QoS2 == broker.QoS2Ignore) {
+	if ev.Reason == broker.ReasonQoSUnsupported && !model.IgnoresPublish(*pol, ev.QoS) {
 		k.fail(cl, broker.InvQoSGuarantee, "(AWS IoT Core quotas page: QoS 2 not supported)",
 			"publication of message %d at QoS %d dropped as unsupported under policy %s", ev.Msg, ev.QoS, pol.Name)
 	}
 }
 
-// checkDropReason checks that the policy allows dropping r for ev.Reason now.
-func (k *Checker) checkDropReason(cl *client, r *copyRec, ev broker.Event) {
-	pol := &k.cfg.Policy
-	ok := true
-	switch ev.Reason {
-	case broker.ReasonQueueFull:
+// checkDropReason checks, by model.DropProblem, that the policy allows
+// dropping r for ev.Reason now (invariants 3, 4, 9, 10), and, by
+// model.Victim, that an overflow's victim is the policy's (invariant 8).
+func (k *Checker) checkDropReason(cl *client, r *copyRec, ev *broker.Event) {
+	pol := k.cfg.Policy
+	if ev.Reason == broker.ReasonQueueFull {
 		k.checkVictim(cl, r)
 		return
-	case broker.ReasonTTL:
-		ok = pol.MessageTTL > 0 && r.queued && k.now-r.queuedAt >= pol.MessageTTL
-	case broker.ReasonSessionExpired:
-		if cl.online || pol.SessionExpiry == 0 || k.now < cl.offlineAt+pol.SessionExpiry {
-			k.fail(cl, broker.InvExpiry, "[MQTT-4.1.0-1]", "message %d dropped for session expiry %v after the disconnect (online=%v, expiry %v)",
-				ev.Msg, k.now-cl.offlineAt, cl.online, pol.SessionExpiry)
-			return
-		}
-	case broker.ReasonSessionDiscarded:
-		ok = cl.clean || k.cleanConnectOf(cl)
-	case broker.ReasonQoS0Offline:
-		if r.qos > 0 {
-			k.fail(cl, broker.InvOfflineStorage, "[MQTT-3.1.2-5]", "QoS %d message %d for an offline session dropped instead of stored",
-				r.qos, ev.Msg)
-			return
-		}
-		ok = !cl.online && !pol.StoreQoS0Offline
-	case broker.ReasonRetryExhausted:
-		// Only while online: offline, unacknowledged copies are stored
-		// until the session resumes or expires (seeds/004_f90e017e28b43d5c.txt).
-		ok = pol.RetryFor > 0 && cl.online && r.sent && k.now >= r.firstSent+pol.RetryFor
-	case broker.ReasonNotAuthorized:
-	default:
-		ok = false
 	}
-	if !ok {
-		k.fail(cl, broker.InvOfflineStorage, "[MQTT-3.1.2-5]", "message %d dropped (%v), which policy %s does not allow here",
-			ev.Msg, ev.Reason, pol.Name)
+	c := model.CopyView{QoS: r.qos, Queued: r.queued, QueuedAt: r.queuedAt, Sent: r.sent, FirstSent: r.firstSent}
+	s := model.DropView{Online: cl.online, Clean: cl.clean, OfflineAt: cl.offlineAt, CleanConnect: k.cleanConnectOf(cl)}
+	why := model.DropProblem(pol, ev.Reason, c, s, k.now)
+	switch {
+	case why == "":
+	case ev.Reason == broker.ReasonSessionExpired:
+		k.fail(cl, broker.InvExpiry, "[MQTT-4.1.0-1]", "message %d dropped for session expiry %v after the disconnect (online=%v, expiry %v): %s",
+			ev.Msg, k.now-cl.offlineAt, cl.online, pol.SessionExpiry, why)
+	default:
+		k.fail(cl, broker.InvOfflineStorage, "[MQTT-3.1.2-5]", "message %d dropped (%v), which policy %s does not allow here: %s",
+			ev.Msg, ev.Reason, pol.Name, why)
 	}
 }
 
-// checkVictim checks an overflow drop: the queue is at its cap and r is
-// the victim the policy names (invariant 8): the arriving copy for
-// DropNewest (mosquitto.conf(5), HiveMQ CE "discard"), the oldest for
-// DropOldest, the oldest QoS 0 first for DropOldestQoS0First (EMQX).
+// checkVictim checks an overflow drop: the queue is at its cap
+// (model.QueueFull) and r is the victim model.Victim names (invariant 8).
 func (k *Checker) checkVictim(cl *client, r *copyRec) {
-	pol := &k.cfg.Policy
-	q := cl.queue
-	if pol.QueueCap == 0 || len(q) < pol.QueueCap {
+	pol := k.cfg.Policy
+	q := cl.queue // the victim, if queued, is still in it
+	if !model.QueueFull(pol, len(q)) {
 		k.fail(cl, broker.InvQueueBound, "(DESIGN.md invariant 8)", "message %d dropped as queue-full with %d of %d queued",
 			r.m.id, len(q), pol.QueueCap)
 		return
 	}
+	// The arriving copy is reported after a queued victim: its QoS is not
+	// known yet, and r's stands in for it.
+	i := model.Victim(pol, len(q), func(i int) packet.QoS { return q[i].qos }, r.qos)
 	var want *copyRec // nil: the arriving copy
-	switch pol.Overflow {
-	case broker.DropOldest:
-		want = q[0]
-	case broker.DropOldestQoS0First:
-		want = oldestQoS0(q)
-		if want == nil && r.qos > 0 {
-			want = q[0]
-		}
+	if i < len(q) {
+		want = q[i]
 	}
 	switch {
 	case want == nil && r.queued:
@@ -201,14 +182,4 @@ func (k *Checker) checkVictim(cl *client, r *copyRec) {
 		k.fail(cl, broker.InvQueueBound, "(DESIGN.md invariant 8, policy "+pol.Name+")",
 			"overflow dropped message %d, but the policy's victim is message %d", r.m.id, want.m.id)
 	}
-}
-
-// oldestQoS0 returns the first QoS 0 copy of q, or nil.
-func oldestQoS0(q []*copyRec) *copyRec {
-	for _, x := range q {
-		if x.qos == 0 {
-			return x
-		}
-	}
-	return nil
 }

@@ -5,6 +5,7 @@ import (
 	"time"
 
 	"github.com/sessionlab/sessionlab/broker"
+	"github.com/sessionlab/sessionlab/model"
 )
 
 // dueKind names a deadline the checker holds the broker to.
@@ -70,7 +71,7 @@ func (k *Checker) expireDues(now time.Duration) {
 		switch d.kind {
 		case dueKeepalive:
 			c := d.conn
-			if c.accepted && !c.ended && c.lastRecv+c.keepalive*3/2 == d.at {
+			if at, _ := model.KeepaliveDeadline(c.lastRecv, c.keepalive); c.accepted && !c.ended && at == d.at {
 				k.failAt(Safety, d.at, c.client, broker.InvKeepalive, "[MQTT-3.1.2-24]",
 					"conn "+itoa(uint64(c.id))+" still open after 1.5 x keepalive ("+(c.keepalive*3/2).String()+") of silence")
 			}

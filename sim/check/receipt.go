@@ -3,6 +3,7 @@ package check
 import (
 	"github.com/sessionlab/sessionlab/broker"
 	"github.com/sessionlab/sessionlab/broker/packet"
+	"github.com/sessionlab/sessionlab/model"
 )
 
 // received follows a PUBLISH reaching a device application: QoS 2 at most
@@ -68,7 +69,7 @@ func (k *Checker) carries(id broker.MsgID, uid uint64) bool {
 func (k *Checker) checkOrder(cl *client, m *msg) {
 	key := orderKey{cl, m.publisher, m.topic}
 	last, ok := k.order[key]
-	if ok && m.id < last {
+	if ok && !model.InOrder(last, m.id) {
 		k.fail(cl, broker.InvOrder, "[MQTT-4.6.0-6]", "received message %d from %s on %q after message %d",
 			m.id, m.publisher, m.topic, last)
 		return

@@ -5,6 +5,7 @@ import (
 	"time"
 
 	"github.com/sessionlab/sessionlab/broker"
+	"github.com/sessionlab/sessionlab/model"
 	"github.com/sessionlab/sessionlab/sim"
 	"github.com/sessionlab/sessionlab/sim/scenario"
 )
@@ -38,13 +39,7 @@ func Bound(sc scenario.Scenario, pol broker.Policy) time.Duration {
 	if capacity == 0 {
 		capacity = 1000
 	}
-	var drain time.Duration
-	if pol.ReplayInterval > 0 {
-		drain = time.Duration(capacity) * pol.ReplayInterval
-	}
-	if pol.ReplayRate > 0 {
-		drain = max(drain, time.Duration(capacity/pol.ReplayRate+1)*time.Second)
-	}
+	drain := model.ReplayDrain(pol, capacity+1)
 	// Round trips at the links' 99.9th percentile of delay, plus one
 	// packet at the worst delay a link allows each way: on a connection,
 	// packets arrive in order, so one outlier holds up the packets behind

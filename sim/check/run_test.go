@@ -20,8 +20,7 @@ func (o *countingObserver) Healed(broker.Time)                 { o.healed++ }
 func (o *countingObserver) DeviceUp(broker.Time, string, bool) { o.ups++ }
 func (o *countingObserver) DeviceDown(broker.Time, string)     { o.downs++ }
 
-func (o *countingObserver) Input(broker.Time, broker.Input)   { o.inputs++ }
-func (o *countingObserver) Output(broker.Time, broker.Output) { o.outputs++ }
+func (o *countingObserver) Step(rec *broker.Record) { o.inputs++; o.outputs += len(rec.Outputs) }
 func (o *countingObserver) Received(broker.Time, string, *packet.Publish) {
 	o.received++
 }
@@ -152,9 +151,9 @@ type stallingCore struct {
 	from, now broker.Time
 }
 
-func (c *stallingCore) Step(now broker.Time, in broker.Input) {
+func (c *stallingCore) Step(now broker.Time, in broker.Input) broker.Record {
 	c.now = now
-	c.Broker.Step(now, in)
+	return c.Broker.Step(now, in)
 }
 
 func (c *stallingCore) NextDeadline() (broker.Time, bool) {

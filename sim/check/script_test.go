@@ -8,35 +8,80 @@ import (
 )
 
 // script drives a Checker by hand, playing the broker and the simulator,
-// so that each test states exactly the history it judges.
+// so that each test states exactly the history it judges. It gathers each
+// step's record: an input starts one, outputs join it, and the checker sees
+// it whole when the next step starts, a receipt comes or the test asks for
+// the verdict. Outputs played at a new time without an input form a
+// deadline step.
 type script struct {
 	k   *Checker
 	now time.Duration
+	rec *broker.Record // the step being played, nil when none
 }
 
 func newScript(pol broker.Policy) *script {
 	return &script{k: New(Config{Policy: pol, HealAt: time.Hour, Bound: 10 * time.Minute})}
 }
 
-// at moves the clock.
-func (s *script) at(t time.Duration) *script { s.now = t; return s }
+// at moves the clock, ending the step being played.
+func (s *script) at(t time.Duration) *script {
+	if t != s.now {
+		s.flush()
+	}
+	s.now = t
+	return s
+}
 
-func (s *script) in(in broker.Input) { s.k.Input(s.now, in) }
+// flush hands the step being played to the checker.
+func (s *script) flush() {
+	if s.rec != nil {
+		s.k.Step(s.rec)
+		s.rec = nil
+	}
+}
+
+func (s *script) in(in broker.Input) {
+	s.flush()
+	s.rec = &broker.Record{At: s.now, Input: in}
+}
+
+// out adds an output to the step being played.
+func (s *script) out(o broker.Output) {
+	if s.rec == nil {
+		s.in(broker.Input{Kind: broker.InDeadline})
+	}
+	s.rec.Outputs = append(s.rec.Outputs, o)
+}
+
+// finish ends the run at end and returns the checker's verdict.
+func (s *script) finish(end time.Duration) *Violation {
+	s.flush()
+	return s.k.Finish(end)
+}
+
+// violation returns the first violation found so far.
+func (s *script) violation() *Violation {
+	s.flush()
+	return s.k.Violation()
+}
 
 func (s *script) packetIn(c broker.ConnID, p packet.Packet) {
 	s.in(broker.Input{Kind: broker.InPacket, Conn: c, Packet: p})
 }
 
 func (s *script) send(c broker.ConnID, p packet.Packet) {
-	s.k.Output(s.now, broker.Output{Kind: broker.OutSend, Conn: c, Packet: p})
+	s.out(broker.Output{Kind: broker.OutSend, Conn: c, Packet: p})
 }
 
 func (s *script) ev(e broker.Event) {
 	e.At = s.now
-	s.k.Output(s.now, broker.Output{Kind: broker.OutEvent, Event: e})
+	s.out(broker.Output{Kind: broker.OutEvent, Event: e})
 }
 
-func (s *script) recv(id string, p *packet.Publish) { s.k.Received(s.now, id, p) }
+func (s *script) recv(id string, p *packet.Publish) {
+	s.flush()
+	s.k.Received(s.now, id, p)
+}
 
 // connect opens conn c for id and plays the broker accepting it with the
 // given SessionPresent; a new session is created when sp is false.

@@ -2,14 +2,15 @@ package check
 
 import (
 	"github.com/sessionlab/sessionlab/broker"
+	"github.com/sessionlab/sessionlab/model"
 )
 
 // event follows one observation event.
-func (k *Checker) event(ev broker.Event) {
+func (k *Checker) event(ev *broker.Event) {
 	var cl *client
 	if ev.ClientID != "" && ev.Kind != broker.EvPublished && ev.Kind != broker.EvRetained {
 		cl = k.clientOf(ev.ClientID)
-		cl.note(ev)
+		cl.note(*ev)
 	}
 	switch ev.Kind {
 	case broker.EvConnected:
@@ -44,19 +45,16 @@ func (k *Checker) event(ev broker.Event) {
 // connected brings the shadow online and starts a resume: the copies sent
 // before and not acknowledged are owed a DUP resend in order, and the QoS 2
 // flows past PUBREC are owed a PUBREL [MQTT-4.4.0-1].
-func (k *Checker) connected(cl *client, ev broker.Event) {
+func (k *Checker) connected(cl *client, ev *broker.Event) {
 	if !cl.exists {
 		k.fail(cl, broker.InvSessionPresent, "[MQTT-3.2.2-3]", "connected without a session")
 	}
 	cl.online = true
-	cl.replayed, cl.window, cl.windowHead = false, cl.window[:0], 0
-	cl.resend, cl.pubrelOwed = cl.resend[:0], cl.pubrelOwed[:0]
-	for _, r := range cl.inflight {
-		if r.waitComp {
-			cl.pubrelOwed = append(cl.pubrelOwed, r.pid)
-		} else {
-			cl.resend = append(cl.resend, r)
-		}
+	cl.paced, cl.nPaced = cl.paced[:0], 0
+	resend, pubrel := model.Resume(cl.inflight, func(r *copyRec) bool { return r.waitComp })
+	cl.resend, cl.pubrelOwed = resend, cl.pubrelOwed[:0]
+	for _, r := range pubrel {
+		cl.pubrelOwed = append(cl.pubrelOwed, r.pid)
 	}
 	if len(cl.pubrelOwed) > 0 {
 		k.settle = append(k.settle, cl)
@@ -66,7 +64,7 @@ func (k *Checker) connected(cl *client, ev broker.Event) {
 // disconnected takes the shadow offline: a keepalive kick must be due
 // (13), an abrupt loss owes the Will (18), a persistent session starts its
 // expiry clock (10).
-func (k *Checker) disconnected(cl *client, ev broker.Event) {
+func (k *Checker) disconnected(cl *client, ev *broker.Event) {
 	if !cl.online {
 		k.fail(cl, broker.InvTakeover, "[MQTT-3.1.4-2]", "disconnected a session that was not online")
 	}
@@ -74,7 +72,7 @@ func (k *Checker) disconnected(cl *client, ev broker.Event) {
 	if ev.Reason == broker.ReasonKeepalive {
 		k.keepaliveKick(cl, c)
 	}
-	if c != nil && c.will && ev.Reason != broker.ReasonClientDisconnect {
+	if c != nil && c.will && model.WillFires(ev.Reason) {
 		cl.willOwed = true
 		k.settle = append(k.settle, cl)
 	}
@@ -84,14 +82,13 @@ func (k *Checker) disconnected(cl *client, ev broker.Event) {
 	}
 	cl.online, cl.offlineAt, cl.conn = false, k.now, nil
 	cl.resend = cl.resend[:0]
-	if !cl.clean && k.cfg.Policy.SessionExpiry > 0 {
-		at := k.now + k.cfg.Policy.SessionExpiry + k.cfg.Policy.ExpirySweep
-		k.dues.add(due{at: at, kind: dueExpiry, client: cl, gen: cl.gen, offlineAt: k.now})
+	if _, latest, ok := model.ExpiryWindow(k.cfg.Policy, k.now); ok && !cl.clean {
+		k.dues.add(due{at: latest, kind: dueExpiry, client: cl, gen: cl.gen, offlineAt: k.now})
 	}
 }
 
 // created starts a new incarnation of cl's session.
-func (k *Checker) created(cl *client, ev broker.Event) {
+func (k *Checker) created(cl *client, ev *broker.Event) {
 	if cl.exists {
 		k.fail(cl, broker.InvCleanSession, "[MQTT-3.1.2-6]", "a new session was created while the old one still exists")
 	}
@@ -120,18 +117,18 @@ func (k *Checker) cleanConnectOf(cl *client) bool {
 }
 
 // expired checks the timing of an expiry: never while connected
-// [MQTT-4.1.0-1], never before disconnect+E, and only when the policy
-// expires sessions at all (invariant 10).
+// [MQTT-4.1.0-1], and inside model.ExpiryWindow (invariant 10); the latest
+// time is a deadline (dueExpiry).
 func (k *Checker) expired(cl *client) {
-	e := k.cfg.Policy.SessionExpiry
+	earliest, _, ok := model.ExpiryWindow(k.cfg.Policy, cl.offlineAt)
 	switch {
 	case cl.online:
 		k.fail(cl, broker.InvExpiry, "[MQTT-4.1.0-1]", "session expired while connected")
-	case e == 0:
+	case !ok:
 		k.fail(cl, broker.InvExpiry, "[MQTT-4.1.0-1]", "session expired but the policy never expires sessions")
-	case k.now < cl.offlineAt+e:
+	case k.now < earliest:
 		k.fail(cl, broker.InvExpiry, "(DESIGN.md invariant 10)", "session expired %v after its disconnect, before the expiry of %v",
-			k.now-cl.offlineAt, e)
+			k.now-cl.offlineAt, k.cfg.Policy.SessionExpiry)
 	}
 	k.ended(cl)
 }

@@ -41,15 +41,23 @@ type client struct {
 	// owed a PUBREL; pacing of stored sends.
 	resend     []*copyRec
 	pubrelOwed []uint16
-	replayed   bool
-	lastStored time.Duration
-	window     []time.Duration // the last ReplayRate stored sends
-	windowHead int
+	paced      []time.Duration // the latest stored sends since the resume (model.PaceWindow of them)
+	nPaced     int             // stored sends since the resume
 
 	willOwed bool // an abrupt loss owes the Will before the next input
 
 	recent [recentLen]broker.Event
 	nRec   int
+}
+
+// holds reports whether a copy in flight to c holds packet id pid.
+func (c *client) holds(pid uint16) bool {
+	for _, r := range c.inflight {
+		if r.pid == pid {
+			return true
+		}
+	}
+	return false
 }
 
 // recentLen is how many events per client a violation report shows.

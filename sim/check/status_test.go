@@ -18,7 +18,7 @@ type willCore struct {
 	strip, disconnectAsLoss bool
 }
 
-func (c *willCore) Step(now broker.Time, in broker.Input) {
+func (c *willCore) Step(now broker.Time, in broker.Input) broker.Record {
 	switch p := in.Packet.(type) {
 	case *packet.Connect:
 		if c.strip && p.WillFlag {
@@ -31,7 +31,7 @@ func (c *willCore) Step(now broker.Time, in broker.Input) {
 			in = broker.Input{Kind: broker.InLost, Conn: in.Conn}
 		}
 	}
-	c.Broker.Step(now, in)
+	return c.Broker.Step(now, in)
 }
 
 // TestStatusWorkloadChecksWills runs the status workload (a built-in, and
