@@ -50,9 +50,6 @@ func New[M any](cfg Config) *Network[M] {
 	return &Network[M]{cfg: cfg}
 }
 
-// Knobs returns the network's fault knobs.
-func (n *Network[M]) Knobs() Knobs { return n.cfg.Knobs }
-
 // SetHostStream gives host h its own random stream, so that a caller can
 // key hosts by something stabler than their index (e.g. group and index
 // within the group). By default host h's stream is Config.HostRand(h).
