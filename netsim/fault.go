@@ -18,9 +18,9 @@ func (n *Network[M]) Close(now time.Duration, c ConnID, by Side) (Notice, bool) 
 		return Notice{}, false
 	}
 	hs := n.hostState(int(cn.host))
-	at := max(cn.last[peer], now+n.lat(hs).Sample(&hs.rand))
+	at := max(cn.last[peer], now+n.lat(hs).Sample(hs.rand))
 	if now < hs.partition {
-		at = max(at, hs.partition+n.lat(hs).Sample(&hs.rand))
+		at = max(at, hs.partition+n.lat(hs).Sample(hs.rand))
 	}
 	cn.last[peer] = at
 	return Notice{Conn: c, Side: peer, At: at}, true
@@ -70,7 +70,7 @@ func (n *Network[M]) Fail(now time.Duration, c ConnID, f Fault) []Notice {
 	var out []Notice
 	for _, s := range [2]Side{Client, Server} {
 		if cn.flags&sideFlag(s) != 0 {
-			out = append(out, Notice{Conn: c, Side: s, At: now + n.lat(hs).Sample(&hs.rand)})
+			out = append(out, Notice{Conn: c, Side: s, At: now + n.lat(hs).Sample(hs.rand)})
 		}
 	}
 	return out
@@ -94,7 +94,7 @@ func (n *Network[M]) Outage(now, until time.Duration) []Notice {
 		out = append(out, Notice{Conn: c, Side: Server, At: now})
 		if cn.flags&(broken|clientOpen) == clientOpen {
 			hs := n.hostState(int(cn.host))
-			out = append(out, Notice{Conn: c, Side: Client, At: now + n.lat(hs).Sample(&hs.rand)})
+			out = append(out, Notice{Conn: c, Side: Client, At: now + n.lat(hs).Sample(hs.rand)})
 		}
 		cn.flags |= broken
 		cn.pipe[Client].clear()

@@ -4,8 +4,6 @@ import (
 	"fmt"
 	"math"
 	"time"
-
-	"github.com/sessionlab/sessionlab/sim/rng"
 )
 
 // Tail names the distribution of a latency's long tail.
@@ -75,7 +73,7 @@ func (l Latency) Quantile(p float64) time.Duration {
 }
 
 // Sample draws one one-way delay from s.
-func (l Latency) Sample(s *rng.Stream) time.Duration {
+func (l Latency) Sample(s Rand) time.Duration {
 	d := l.Base
 	if l.Jitter > 0 {
 		d += s.Uniform(0, l.Jitter)

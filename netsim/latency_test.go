@@ -5,16 +5,14 @@ import (
 	"strings"
 	"testing"
 	"time"
-
-	"github.com/sessionlab/sessionlab/sim/rng"
 )
 
 // draw samples l n times from a fixed stream and returns the delays sorted.
 func draw(l Latency, n int) []time.Duration {
-	s := rng.New(1, "latency-test", 0)
+	s := newTestRand(1, 0)
 	out := make([]time.Duration, n)
 	for i := range out {
-		out[i] = l.Sample(&s)
+		out[i] = l.Sample(s)
 	}
 	slices.Sort(out)
 	return out

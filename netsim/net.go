@@ -1,10 +1,6 @@
 package netsim
 
-import (
-	"time"
-
-	"github.com/sessionlab/sessionlab/sim/rng"
-)
+import "time"
 
 // DefaultConnectTimeout is Config.ConnectTimeout when it is zero.
 const DefaultConnectTimeout = 30 * time.Second
@@ -28,7 +24,7 @@ type conn[M any] struct {
 
 // host is per-host state: its random stream, fault knobs and partition.
 type host struct {
-	rand      rng.Stream
+	rand      Rand
 	knobs     *Knobs        // nil: the network's
 	latency   *Latency      // nil: the network's
 	partition time.Duration // partitioned until this time
@@ -54,13 +50,10 @@ func New[M any](cfg Config) *Network[M] {
 	return &Network[M]{cfg: cfg}
 }
 
-// Knobs returns the network's fault knobs.
-func (n *Network[M]) Knobs() Knobs { return n.cfg.Knobs }
-
 // SetHostStream gives host h its own random stream, so that a caller can
 // key hosts by something stabler than their index (e.g. group and index
-// within the group). By default host h's stream is keyed by (Seed, h).
-func (n *Network[M]) SetHostStream(h int, s rng.Stream) { n.hostState(h).rand = s }
+// within the group). By default host h's stream is Config.HostRand(h).
+func (n *Network[M]) SetHostStream(h int, s Rand) { n.hostState(h).rand = s }
 
 // SetHostKnobs gives host h its own fault knobs instead of the network's
 // (e.g. a flaky subset, or a reliable data-centre host with none).
@@ -110,12 +103,16 @@ func (n *Network[M]) Host(c ConnID) (int, bool) {
 // Open returns the number of connections at least one side still holds.
 func (n *Network[M]) Open() int { return n.open }
 
-// hostState returns host h, growing the table; each host's stream depends
-// only on the seed and h, so adding hosts changes nothing for the others.
+// hostState returns host h, growing the table; each host's stream is
+// Config.HostRand's for h alone, so adding hosts changes nothing for the
+// others.
 func (n *Network[M]) hostState(h int) *host {
 	for len(n.hosts) <= h {
-		i := len(n.hosts)
-		n.hosts = append(n.hosts, host{rand: rng.New(n.cfg.Seed, "netsim/host", i)})
+		var hs host
+		if n.cfg.HostRand != nil {
+			hs.rand = n.cfg.HostRand(len(n.hosts))
+		}
+		n.hosts = append(n.hosts, hs)
 	}
 	return &n.hosts[h]
 }
@@ -132,7 +129,7 @@ func (n *Network[M]) lookup(c ConnID) *conn[M] {
 // Dial starts a connection from host h to the broker at now.
 func (n *Network[M]) Dial(now time.Duration, h int) Dial {
 	hs := n.hostState(h)
-	r := &hs.rand
+	r := hs.rand
 	lat := n.lat(hs)
 	switch {
 	case now < n.outage: // refused: the RST comes back after a round trip
@@ -169,7 +166,7 @@ func (n *Network[M]) alloc() int {
 // drawFault draws when the connection established at from dies, if ever:
 // resets and half-open faults are independent Poisson processes, so the
 // first comes after Exp(1/(r1+r2)) and is a reset with probability r1/(r1+r2).
-func drawFault(k *Knobs, r *rng.Stream, from time.Duration) (Fault, time.Duration) {
+func drawFault(k *Knobs, r Rand, from time.Duration) (Fault, time.Duration) {
 	total := k.ResetsPerHour + k.HalfOpenPerHour
 	if total <= 0 {
 		return NoFault, 0
@@ -192,9 +189,9 @@ func (n *Network[M]) Send(now time.Duration, c ConnID, from Side, m M) (time.Dur
 	}
 	to := from.Peer()
 	hs := n.hostState(int(cn.host))
-	at := now + n.lat(hs).Sample(&hs.rand)
+	at := now + n.lat(hs).Sample(hs.rand)
 	if now < hs.partition { // held until the partition heals, then retransmitted
-		at = hs.partition + n.lat(hs).Sample(&hs.rand)
+		at = hs.partition + n.lat(hs).Sample(hs.rand)
 	}
 	at = max(at, cn.last[to]) // TCP: never overtake an earlier segment
 	cn.last[to] = at

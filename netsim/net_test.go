@@ -21,7 +21,7 @@ func dial(t *testing.T, n *Network[int], now time.Duration, h int) Dial {
 }
 
 func TestSendKeepsOrderPerDirection(t *testing.T) {
-	n := New[int](Config{Latency: jittery, Seed: 1})
+	n := New[int](Config{Latency: jittery, HostRand: seeded(1)})
 	d := dial(t, n, 0, 0)
 	for _, from := range []Side{Client, Server} {
 		var lastAt time.Duration
@@ -61,7 +61,7 @@ func TestDialTimingAndOutcomes(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			n := New[int](Config{Latency: lat, Knobs: tt.knobs, Seed: 1})
+			n := New[int](Config{Latency: lat, Knobs: tt.knobs, HostRand: seeded(1)})
 			if tt.setup != nil {
 				tt.setup(n)
 			}
@@ -78,7 +78,7 @@ func TestDialTimingAndOutcomes(t *testing.T) {
 }
 
 func TestConnectFailRate(t *testing.T) {
-	n := New[int](Config{Latency: Latency{Base: ms}, Knobs: Knobs{ConnectFail: 0.25}, Seed: 3})
+	n := New[int](Config{Latency: Latency{Base: ms}, Knobs: Knobs{ConnectFail: 0.25}, HostRand: seeded(3)})
 	failed := 0
 	const dials = 20000
 	for i := 0; i < dials; i++ {
@@ -124,7 +124,7 @@ func TestFaults(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			n := New[int](Config{Latency: jittery, Seed: 9})
+			n := New[int](Config{Latency: jittery, HostRand: seeded(9)})
 			d := dial(t, n, 0, 0)
 			now := d.ClientAt
 			sentAt, _ := n.Send(now, d.Conn, Client, 42)
@@ -158,7 +158,7 @@ func TestFaults(t *testing.T) {
 }
 
 func TestPartitionHoldsDataUntilHeal(t *testing.T) {
-	n := New[int](Config{Latency: Latency{Base: 10 * ms}, Seed: 1})
+	n := New[int](Config{Latency: Latency{Base: 10 * ms}, HostRand: seeded(1)})
 	d := dial(t, n, 0, 7)
 	heal := d.ClientAt + time.Minute
 	n.Partition(d.ClientAt, 7, heal)
@@ -175,7 +175,7 @@ func TestPartitionHoldsDataUntilHeal(t *testing.T) {
 }
 
 func TestStaleIDsAreRejected(t *testing.T) {
-	n := New[int](Config{Seed: 1})
+	n := New[int](Config{HostRand: seeded(1)})
 	d1 := dial(t, n, 0, 0)
 	n.Close(0, d1.Conn, Client)
 	n.Noticed(d1.Conn, Server)
@@ -195,7 +195,7 @@ func TestStaleIDsAreRejected(t *testing.T) {
 }
 
 func TestDrawnFaultRates(t *testing.T) {
-	n := New[int](Config{Knobs: Knobs{ResetsPerHour: 3, HalfOpenPerHour: 1}, Seed: 5})
+	n := New[int](Config{Knobs: Knobs{ResetsPerHour: 3, HalfOpenPerHour: 1}, HostRand: seeded(5)})
 	var resets, total int
 	var life time.Duration
 	for i := 0; i < 20000; i++ {
@@ -215,7 +215,7 @@ func TestDrawnFaultRates(t *testing.T) {
 }
 
 func TestHostKnobsAndHeal(t *testing.T) {
-	n := New[int](Config{Knobs: Knobs{ConnectFail: 1}, Seed: 1})
+	n := New[int](Config{Knobs: Knobs{ConnectFail: 1}, HostRand: seeded(1)})
 	n.SetHostKnobs(1, Knobs{})
 	if d := n.Dial(0, 0); d.OK {
 		t.Errorf("host 0 dial with connect_fail=1 succeeded")
@@ -279,7 +279,7 @@ func TestCloseAndOutageEdgeCases(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			n := New[int](Config{Latency: lat, Seed: 2})
+			n := New[int](Config{Latency: lat, HostRand: seeded(2)})
 			tt.run(t, n, dial(t, n, 0, 0))
 		})
 	}

@@ -66,8 +66,10 @@ type Config struct {
 	// ConnectTimeout is how long a dial into a partition takes to fail
 	// (default 30 s, a typical MQTT client connect timeout).
 	ConnectTimeout time.Duration
-	// Seed keys every random stream of the network.
-	Seed uint64
+	// HostRand returns the random stream of host h, for every host that
+	// SetHostStream does not give its own. It is called once per host, in
+	// host order, and must be set unless every host gets SetHostStream.
+	HostRand func(h int) Rand
 }
 
 // Notice tells the caller that Side of Conn learns at At that the

@@ -27,17 +27,11 @@ type Series struct {
 	Points []Point `json:"points"`
 }
 
-// String describes the series in one line.
-func (s Series) String() string { return fmt.Sprintf("%s: %d points", s.Label, len(s.Points)) }
-
 // Count is a labelled quantity, one bar of a bar chart.
 type Count struct {
 	Label string  `json:"label"`
 	N     float64 `json:"n"`
 }
-
-// String formats the count as "label=n".
-func (c Count) String() string { return fmt.Sprintf("%s=%g", c.Label, c.N) }
 
 // Rule is a reference line through the origin of the replay drain chart: a
 // vendor's pacing rule drains a backlog of n messages in n×SecondsPerMsg.
@@ -80,12 +74,6 @@ type Profile struct {
 	Drops []Count `json:"drops"`
 }
 
-// String describes the profile in one line.
-func (p Profile) String() string {
-	return fmt.Sprintf("%s: %d live and %d stored latency points, %d drain points, %d drop reasons",
-		p.Name, len(p.LiveLatency), len(p.StoredLatency), len(p.Drain), len(p.Drops))
-}
-
 // Input is everything the charts draw: one run per profile, side by side.
 type Input struct {
 	// Subtitle is appended to every chart title, e.g. "mixed, seed 42".
@@ -94,9 +82,4 @@ type Input struct {
 	Profiles []Profile `json:"profiles"`
 	// Rules are reference lines on the replay drain chart.
 	Rules []Rule `json:"rules"`
-}
-
-// String describes the input in one line.
-func (in Input) String() string {
-	return fmt.Sprintf("%q: %d profiles, %d rules", in.Subtitle, len(in.Profiles), len(in.Rules))
 }

@@ -32,11 +32,6 @@ type Chart struct {
 	Width, Height vg.Length
 }
 
-// String describes the chart in one line.
-func (c Chart) String() string {
-	return fmt.Sprintf("%s: %q, %d panels, %v×%v", c.Name, c.Title, len(c.Panels), c.Width, c.Height)
-}
-
 // Formats are the file formats Write produces, as file extensions.
 var Formats = []string{"png", "svg"}
 

@@ -84,7 +84,8 @@ func (r *runner) initDevice(seed uint64, h, gi, i int) {
 	d.work = rng.New(seed, "sim/work/"+g.Name, i)
 	d.backoff = rng.New(seed, "sim/backoff/"+g.Name, i)
 	d.group, d.timerAt = int16(gi), -1
-	r.net.SetHostStream(h, rng.New(seed, "netsim/"+g.Name, i))
+	link := rng.New(seed, "netsim/"+g.Name, i)
+	r.net.SetHostStream(h, &link)
 	if g.Latency != nil || g.Kind == scenario.Backend {
 		r.net.SetHostLatency(h, g.LinkLatency(r.sc.Network))
 	}

@@ -73,7 +73,10 @@ func Run(sc scenario.Scenario, policy broker.Policy, seed uint64, opts Options) 
 	r.phases, _ = opts.Observer.(PhaseObserver)
 	r.devObs, _ = opts.Observer.(DeviceObserver)
 	r.knobs = Knobs(sc, seed)
-	r.net = netsim.New[packet.Packet](netsim.Config{Latency: sc.Network.Latency, Knobs: r.knobs, Seed: seed})
+	r.net = netsim.New[packet.Packet](netsim.Config{Latency: sc.Network.Latency, Knobs: r.knobs, HostRand: func(h int) netsim.Rand {
+		s := rng.New(seed, "netsim/host", h)
+		return &s
+	}})
 	r.m = Metrics{Scenario: sc.Name, Profile: policy.Name, Seed: seed, Devices: sc.Devices(),
 		Duration: sc.Duration.Seconds(), Heal: sc.Heal.Seconds(), SampleSeconds: sc.SampleEvery().Seconds()}
 	if opts.Trace != nil {
@@ -94,7 +97,7 @@ func Knobs(sc scenario.Scenario, seed uint64) netsim.Knobs {
 		return sc.Network.Faults
 	}
 	s := rng.New(seed, "netsim/swarm", 0)
-	return netsim.Swarm(&s)
+	return swarmKnobs(&s)
 }
 
 // next removes and returns the earliest of the queued events and the

@@ -13,7 +13,7 @@
 //     holds a connection, so its inputs stay in order. An idle connection
 //     holds no goroutine and no read buffer (2.5 KiB of resident memory per
 //     idle persistent connection, against 5.2 with the goroutine reader; see
-//     bench/mosquitto/README.md). Only the worker holding a
+//     cmd/benchmosquitto/README.md). Only the worker holding a
 //     connection removes it from the set and closes its socket; the owner,
 //     a failed writer and the timeouts shut it for reading, which wakes the
 //     worker;

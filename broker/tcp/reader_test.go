@@ -29,6 +29,9 @@ func TestGoroutineReaderSuite(t *testing.T) {
 	if testing.Verbose() {
 		args = append(args, "-test.v")
 	}
+	if testing.Short() { // e.g. skip the mosquitto-client tests there too
+		args = append(args, "-test.short")
+	}
 	cmd := exec.Command(os.Args[0], args...)
 	cmd.Env = append(os.Environ(), readerEnv+"="+ReaderGoroutine.String())
 	out, err := cmd.CombinedOutput()

@@ -21,10 +21,10 @@ of persistent sessions with porcupine: the history is partitioned by
 ClientId and each partition must be linearizable under the policy named in
 the file's header.
 
-Exit codes: 0 the history is linearizable; 3 it is not (the first operation a
-replay rejects is printed, and with --html porcupine's visualisation is
-written); 1 the file cannot be read or porcupine timed out without a
-verdict; 2 usage error.
+It exits 0 when the history is linearizable and 1 (a safety violation)
+when it is not: the first operation a replay rejects is printed, and with
+--html porcupine's visualisation is written. A file that cannot be read and
+no verdict within --timeout are input errors (exit 2).
 
 examples:
   sessionlab check out/history.jsonl
@@ -48,7 +48,7 @@ func runCheck(args []string, stdout, stderr io.Writer) int {
 	}
 	res, err := history.CheckFile(path, *html, *timeout)
 	if err != nil {
-		return c.failure(err)
+		return c.inputError(err)
 	}
 	fmt.Fprintf(stdout, "%s: %v\n", path, res)
 	switch {
@@ -56,7 +56,9 @@ func runCheck(args []string, stdout, stderr io.Writer) int {
 		return exitOK
 	case res.Unknown:
 		fmt.Fprintf(stderr, "sessionlab check: no verdict within %v; retry with a longer --timeout or a shorter history\n", *timeout)
-		return exitFailure
+		return exitUsage
 	}
-	return exitViolation
+	var f failures
+	f.add(failSafety)
+	return f.report(stderr, "check")
 }

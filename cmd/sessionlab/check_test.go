@@ -58,9 +58,9 @@ func TestCheck(t *testing.T) {
 		wantStderr string
 	}{
 		{"linearizable", []string{writeHistory(t, valid)}, exitOK, ": ok:", ""},
-		{"violation", []string{writeHistory(t, phantom), "--html", html}, exitViolation, "violation:", ""},
-		{"missing file", []string{filepath.Join(dir, "nope.jsonl")}, exitFailure, "", "no such file"},
-		{"not a history", []string{writeFile(t, dir, "junk.jsonl", "{junk\n")}, exitFailure, "", "junk.jsonl"},
+		{"violation", []string{writeHistory(t, phantom), "--html", html}, exitFailed, "violation:", "FAILED: 1 safety violation"},
+		{"missing file", []string{filepath.Join(dir, "nope.jsonl")}, exitUsage, "", "no such file"},
+		{"not a history", []string{writeFile(t, dir, "junk.jsonl", "{junk\n")}, exitUsage, "", "junk.jsonl"},
 		{"bad timeout", []string{writeHistory(t, valid), "--timeout", "0s"}, exitUsage, "", "flag -timeout"},
 		{"no file", nil, exitUsage, "", "missing the file argument"},
 	}

@@ -24,7 +24,7 @@ func TestEveryCommandHasHelpWithExamples(t *testing.T) {
 			if code != exitOK {
 				t.Errorf("%v: exit %d, want 0 (stderr %q)", form, code, stderr)
 			}
-			for _, want := range []string{"usage: sessionlab " + name, "examples:", "flags:"} {
+			for _, want := range []string{"usage: sessionlab " + name, "examples:", "flags:", exitCodesHelp} {
 				if !strings.Contains(stdout, want) {
 					t.Errorf("%v: help lacks %q:\n%s", form, want, stdout)
 				}
@@ -38,7 +38,7 @@ func TestTopLevelUsage(t *testing.T) {
 		args     []string
 		wantCode int
 	}{
-		{nil, exitOK},
+		{nil, exitUsage},
 		{[]string{"help"}, exitOK},
 		{[]string{"--help"}, exitOK},
 		{[]string{"frobnicate"}, exitUsage},
@@ -48,7 +48,7 @@ func TestTopLevelUsage(t *testing.T) {
 		if code != tt.wantCode {
 			t.Errorf("%v: exit %d, want %d", tt.args, code, tt.wantCode)
 		}
-		for _, name := range []string{"simulate", "plot", "profiles", "scenarios"} {
+		for _, name := range []string{"simulate", "plot", "profiles", "scenarios", exitCodesHelp} {
 			if !strings.Contains(stdout+stderr, name) {
 				t.Errorf("%v: usage does not list %s", tt.args, name)
 			}

@@ -53,19 +53,28 @@ func (c *cli) usageError(format string, args ...any) int {
 	return exitUsage
 }
 
-// failure prints "sessionlab NAME: error" to stderr and returns exitFailure.
-func (c *cli) failure(err error) int {
+// inputError prints "sessionlab NAME: error" to stderr and returns
+// exitUsage: a file or directory the command was given cannot be read or
+// written.
+func (c *cli) inputError(err error) int {
 	fmt.Fprintf(c.stderr, "sessionlab %s: %v\n", c.name, err)
-	return exitFailure
+	return exitUsage
 }
 
-// printHelp writes the help text and the flag defaults to w.
+// printHelp writes the help text, the flag defaults and the exit codes
+// to w.
 func (c *cli) printHelp(w io.Writer) {
-	fmt.Fprintln(w, strings.TrimSpace(c.help))
+	printHelp(w, c.help, c.flags)
+}
+
+// printHelp writes help, the defaults of flags and the exit codes to w.
+func printHelp(w io.Writer, help string, flags *flag.FlagSet) {
+	fmt.Fprintln(w, strings.TrimSpace(help))
 	fmt.Fprintln(w, "\nflags:")
-	c.flags.SetOutput(w)
-	c.flags.PrintDefaults()
-	c.flags.SetOutput(io.Discard)
+	flags.SetOutput(w)
+	flags.PrintDefaults()
+	flags.SetOutput(io.Discard)
+	fmt.Fprintln(w, "\n"+exitCodesHelp)
 }
 
 // parseProfiles splits a comma-separated list of profile names, keeping

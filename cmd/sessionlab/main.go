@@ -1,9 +1,8 @@
 // Command sessionlab simulates, checks and serves MQTT 3.1.1 persistent
 // sessions under vendor policies. Run "sessionlab help" for the subcommands.
 //
-// Exit codes: 0 success; 1 the command failed (an I/O or simulation error);
-// 2 usage error (a bad flag, argument, profile or scenario name); 3 a
-// checker found a violation. sweep refines these (see its --help).
+// Every subcommand exits with the same codes (exitOK, exitFailed,
+// exitUsage; see exitCodesHelp).
 package main
 
 import (
@@ -11,15 +10,83 @@ import (
 	"io"
 	"os"
 	"sort"
+	"strings"
 )
 
-// Exit codes shared by every subcommand.
+// Exit codes, the one scheme of every subcommand. They are defined here
+// and nowhere else; exitCodesHelp states them for --help and README.md
+// repeats it.
 const (
-	exitOK        = 0
-	exitFailure   = 1
-	exitUsage     = 2
-	exitViolation = 3
+	// exitOK: the command did its work and every check passed.
+	exitOK = 0
+	// exitFailed: a check failed, i.e. simulate, sweep or check found a
+	// safety violation or a liveness failure, or a run crashed (a panic or
+	// an error inside a running simulation or server). The message on
+	// stderr says which kind (see failures).
+	exitFailed = 1
+	// exitUsage: usage or input error, i.e. a bad flag or argument, an
+	// unknown profile or scenario, a file, directory or address the command
+	// cannot read, write or listen on, or no verdict within check's
+	// --timeout. Nothing was found wrong with the broker.
+	exitUsage = 2
 )
+
+// exitCodesHelp ends every --help text and the top-level usage.
+const exitCodesHelp = `exit codes (the same for every command):
+  0  success: every check passed
+  1  a check failed: a safety violation or a liveness failure (simulate,
+     sweep, check), or a run crashed; the message says which
+  2  usage or input error: a bad flag or argument, an unknown profile or
+     scenario, a file or address that cannot be used`
+
+// Kinds of failed check, as the messages of exit code 1 name them.
+const (
+	failSafety   = "safety violation"
+	failLiveness = "liveness failure"
+	failCrash    = "crash"
+)
+
+// failures counts a command's failed checks by kind.
+type failures struct{ safety, liveness, crashes int }
+
+// add counts one failure of kind (failSafety, failLiveness or failCrash).
+func (f *failures) add(kind string) {
+	switch kind {
+	case failSafety:
+		f.safety++
+	case failLiveness:
+		f.liveness++
+	default:
+		f.crashes++
+	}
+}
+
+// String lists the kinds that occurred, e.g. "2 safety violations, 1 crash".
+func (f failures) String() string {
+	var parts []string
+	for _, k := range []struct {
+		n    int
+		kind string
+	}{{f.safety, failSafety}, {f.liveness, failLiveness}, {f.crashes, failCrash}} {
+		switch {
+		case k.n == 1:
+			parts = append(parts, "1 "+k.kind)
+		case k.n > 1:
+			parts = append(parts, fmt.Sprintf("%d %ss", k.n, k.kind))
+		}
+	}
+	return strings.Join(parts, ", ")
+}
+
+// report prints "sessionlab NAME: FAILED: <kinds>" to stderr when a check
+// failed and returns the exit code: exitFailed then, exitOK otherwise.
+func (f failures) report(stderr io.Writer, name string) int {
+	if f == (failures{}) {
+		return exitOK
+	}
+	fmt.Fprintf(stderr, "sessionlab %s: FAILED: %v (exit %d)\n", name, f, exitFailed)
+	return exitFailed
+}
 
 // command is one subcommand: run gets the arguments after the subcommand's
 // name and returns the process exit code.
@@ -35,10 +102,15 @@ func main() {
 	os.Exit(run(os.Args[1:], os.Stdout, os.Stderr))
 }
 
-// run dispatches args to a subcommand and returns the exit code (see the
-// package doc). "help CMD" is "CMD --help".
+// run dispatches args to a subcommand and returns the exit code (see
+// exitOK). "help CMD" is "CMD --help"; no command at all is a usage error.
 func run(args []string, stdout, stderr io.Writer) int {
-	if len(args) == 0 || args[0] == "-h" || args[0] == "-help" || args[0] == "--help" {
+	if len(args) == 0 {
+		fmt.Fprintln(stderr, "sessionlab: no command given")
+		usage(stderr)
+		return exitUsage
+	}
+	if args[0] == "-h" || args[0] == "-help" || args[0] == "--help" {
 		usage(stdout)
 		return exitOK
 	}
@@ -70,5 +142,5 @@ func usage(w io.Writer) {
 		fmt.Fprintf(w, "  %-10s %s\n", name, commands[name].summary)
 	}
 	fmt.Fprintln(w, "\nRun \"sessionlab <command> --help\" for a command's flags and examples.")
-	fmt.Fprintln(w, "Exit codes: 0 ok, 1 failure, 2 usage error, 3 violation found (sweep: see its --help).")
+	fmt.Fprintln(w, "\n"+exitCodesHelp)
 }

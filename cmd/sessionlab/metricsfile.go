@@ -37,6 +37,9 @@ type runRecord struct {
 	Checked   bool        `json:"checked"`
 	Violation string      `json:"violation,omitempty"`
 	Metrics   sim.Metrics `json:"metrics"`
+	// failure is the kind of Violation (failSafety or failLiveness), for
+	// the exit message; not saved.
+	failure string
 }
 
 // String describes the record in one line.

@@ -38,7 +38,7 @@ func runPlot(args []string, stdout, stderr io.Writer) int {
 	}
 	f, err := readMetrics(path)
 	if err != nil {
-		return c.failure(err)
+		return c.inputError(err)
 	}
 	dir := *out
 	if dir == "" {
@@ -46,7 +46,7 @@ func runPlot(args []string, stdout, stderr io.Writer) int {
 	}
 	paths, err := plots.Write(dir, plotInput(f))
 	if err != nil {
-		return c.failure(err)
+		return c.inputError(err)
 	}
 	fmt.Fprintf(stdout, "wrote %d files into %s: %s\n", len(paths), dir, strings.Join(baseNames(paths), " "))
 	return exitOK

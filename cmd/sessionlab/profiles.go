@@ -45,7 +45,7 @@ func runProfiles(args []string, stdout, stderr io.Writer) int {
 			fmt.Fprintln(stdout)
 		}
 		if err := printPolicy(stdout, name); err != nil {
-			return c.failure(err)
+			return c.inputError(err)
 		}
 	}
 	return exitOK

@@ -145,20 +145,23 @@ func TestViolationsAreReportedWithTheReproduceCommand(t *testing.T) {
 	tests := []struct {
 		name      string
 		violation string
+		kind      string
 		wantCode  int
 		wantCell  string
 	}{
-		{"clean", "", exitOK, "ok"},
-		{"violated", "safety violation at 1m0s: client c1: invariant 5 redelivery", exitViolation, "VIOLATED"},
+		{"clean", "", "", exitOK, "ok"},
+		{"violated", "safety violation at 1m0s: client c1: invariant 5 redelivery", failSafety, exitFailed, "VIOLATED"},
+		{"not live", "liveness violation at 1h0m0s: client c1: invariant 16 liveness", failLiveness, exitFailed, "VIOLATED"},
 	}
 	for _, tt := range tests {
-		runs[1].Violation = tt.violation
+		runs[1].Violation, runs[1].failure = tt.violation, tt.kind
 		var stderr bytes.Buffer
 		if got := violations(&stderr, &metricsFile{Runs: runs}, a); got != tt.wantCode {
 			t.Errorf("%s: exit %d, want %d", tt.name, got, tt.wantCode)
 		}
 		if tt.violation != "" {
-			for _, want := range []string{"profile aws: " + tt.violation, "reproduce: sessionlab simulate --scenario mixed --profile tencent,aws --seed 9"} {
+			for _, want := range []string{"profile aws: " + tt.violation, "reproduce: sessionlab simulate --scenario mixed --profile tencent,aws --seed 9",
+				"FAILED: 1 " + tt.kind + " (exit 1)"} {
 				if !strings.Contains(stderr.String(), want) {
 					t.Errorf("%s: stderr %q lacks %q", tt.name, stderr.String(), want)
 				}

@@ -69,10 +69,13 @@ func simulateAll(sc scenario.Scenario, a simulateArgs, stderr io.Writer) (*metri
 		wg.Go(func() {
 			defer func() { // a panicking core is a crash to report, not to die of
 				if r := recover(); r != nil {
-					errs[i] = fmt.Errorf("crash: %v\n%s", r, debug.Stack())
+					errs[i] = fmt.Errorf("%s: %v\n%s", failCrash, r, debug.Stack())
 				}
 			}()
 			runs[i], errs[i] = simulateOne(sc, name, a.seed, a.check, opts)
+			if errs[i] != nil { // an error inside the run is a crash too
+				errs[i] = fmt.Errorf("%s: %w", failCrash, errs[i])
+			}
 		})
 	}
 	wg.Wait()
@@ -114,7 +117,15 @@ func simulateOne(sc scenario.Scenario, profile string, seed uint64, checked bool
 		v = check.Stall(res) // --check=false: a stalled run still fails
 	}
 	if v != nil {
-		r.Violation = v.Report()
+		r.Violation, r.failure = v.Report(), failureKind(v)
 	}
 	return r, nil
+}
+
+// failureKind names the kind of v for the exit message.
+func failureKind(v *check.Violation) string {
+	if v.Kind == check.Liveness {
+		return failLiveness
+	}
+	return failSafety
 }

@@ -38,12 +38,12 @@ func runScenarios(args []string, stdout, stderr io.Writer) int {
 	for _, name := range scenario.Names() {
 		s, err := scenario.Builtin(name)
 		if err != nil {
-			return c.failure(err)
+			return c.inputError(err)
 		}
 		fmt.Fprintf(tw, "%s\t%d\t%v+%v\t%s\n", s.Name, s.Devices(), s.Duration, s.Heal, s.Description)
 	}
 	if err := tw.Flush(); err != nil {
-		return c.failure(err)
+		return c.inputError(err)
 	}
 	return exitOK
 }

@@ -46,8 +46,9 @@ examples:
   mosquitto_sub -h 127.0.0.1 -p 1884 -c -i dev-1 -q 1 -t 'sensors/#'
   sessionlab serve --history run.jsonl   # then: sessionlab check run.jsonl
 
-exit codes: 0 stopped by a signal; 1 the listener, metrics server or history file failed;
-2 a bad flag or an unreadable --passwords/--acl file.`
+It exits 0 when stopped by a signal; 2 on a bad flag, an unreadable
+--passwords/--acl file, or an address or --history file it cannot open;
+1 (a crash) when the running server fails.`
 
 // serveOptions are the parsed flags of serve.
 type serveOptions struct {
@@ -75,8 +76,8 @@ func serveUntilSignal(opts serveOptions, ready chan<- net.Addr, stderr io.Writer
 }
 
 // parseServe parses serve's flags and loads the files they name. When the
-// command must stop it returns ok=false and the exit code: 0 after --help, 2
-// after naming the bad flag on stderr.
+// command must stop it returns ok=false and the exit code: exitOK after
+// --help, exitUsage after naming the bad flag on stderr.
 func parseServe(args []string, stdout, stderr io.Writer) (serveOptions, int, bool) {
 	var o serveOptions
 	fs := flag.NewFlagSet("sessionlab serve", flag.ContinueOnError)
@@ -96,13 +97,11 @@ func parseServe(args []string, stdout, stderr io.Writer) (serveOptions, int, boo
 	fs.TextVar(&o.logLevel, "log-level", slog.LevelInfo, "log `level`: debug, info, warn, error")
 	usageError := func(format string, a ...any) (serveOptions, int, bool) {
 		fmt.Fprintf(stderr, "sessionlab serve: %s\nRun \"sessionlab serve --help\" for usage.\n", fmt.Sprintf(format, a...))
-		return o, 2, false
+		return o, exitUsage, false
 	}
 	if err := fs.Parse(args); errors.Is(err, flag.ErrHelp) {
-		fmt.Fprintln(stdout, serveHelp+"\n\nflags:")
-		fs.SetOutput(stdout)
-		fs.PrintDefaults()
-		return o, 0, false
+		printHelp(stdout, serveHelp, fs)
+		return o, exitOK, false
 	} else if err != nil {
 		return usageError("%v", err)
 	}
@@ -129,7 +128,7 @@ func parseServe(args []string, stdout, stderr io.Writer) (serveOptions, int, boo
 	if err := o.loadAccess(); err != nil {
 		return usageError("%v", err)
 	}
-	return o, 0, true
+	return o, exitOK, true
 }
 
 // loadAccess reads --passwords and --acl into o.server.Broker's
@@ -182,7 +181,7 @@ func serve(ctx context.Context, o serveOptions, ready chan<- net.Addr, stderr io
 		m, err := tcp.NewMetrics(reg)
 		if err != nil {
 			log.Error("metrics", "err", err)
-			return 1
+			return exitUsage
 		}
 		o.server.Metrics = m
 		mux := http.NewServeMux()
@@ -193,7 +192,7 @@ func serve(ctx context.Context, o serveOptions, ready chan<- net.Addr, stderr io
 		f, err := os.Create(o.history)
 		if err != nil {
 			log.Error("history", "err", err)
-			return 1
+			return exitUsage
 		}
 		rec := history.NewRecorder(f, o.server.Broker.Policy)
 		o.server.Observer = chain(o.server.Observer, rec.Step)
@@ -206,13 +205,13 @@ func serve(ctx context.Context, o serveOptions, ready chan<- net.Addr, stderr io
 	srv, err := tcp.New(o.server)
 	if err != nil {
 		log.Error("configuration", "err", err)
-		return 1
+		return exitUsage
 	}
 	defer srv.Close()
 	ln, err := net.Listen("tcp", o.listen)
 	if err != nil {
 		log.Error("listen", "err", err)
-		return 1
+		return exitUsage
 	}
 	errs := make(chan error, 2)
 	go func() { errs <- srv.Serve(ln) }()
@@ -220,7 +219,7 @@ func serve(ctx context.Context, o serveOptions, ready chan<- net.Addr, stderr io
 		mln, err := net.Listen("tcp", o.metrics)
 		if err != nil {
 			log.Error("metrics listen", "err", err)
-			return 1
+			return exitUsage
 		}
 		go func() { errs <- metrics.Serve(mln) }()
 		defer metrics.Close()
@@ -235,9 +234,9 @@ func serve(ctx context.Context, o serveOptions, ready chan<- net.Addr, stderr io
 	case <-ctx.Done():
 		log.Info("shutting down", "connections", srv.Connections())
 		srv.Close()
-		return 0
+		return exitOK
 	case err := <-errs:
-		log.Error("server failed", "err", err)
-		return 1
+		log.Error(failCrash+": server failed", "err", err)
+		return exitFailed
 	}
 }

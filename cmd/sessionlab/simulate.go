@@ -28,8 +28,9 @@ combined digest of the runs, and writes into --out: the charts (PNG and SVG),
 metrics.json (redraw with "sessionlab plot") and summary.md.
 
 Every run is watched by the in-simulation invariant checker (the invariants
-of DESIGN.md the profile promises); a violation is reported on stderr with
-the command that reproduces it, and simulate exits with 3.
+of DESIGN.md the profile promises); a safety violation, a liveness failure or
+a crash is reported on stderr, by kind, with the command that reproduces it,
+and simulate exits with 1.
 
 Without --seed a random seed is drawn and printed; pass it back with --seed
 to reproduce the run exactly (same digest). A progress bar is drawn on
@@ -109,27 +110,28 @@ func runSimulate(args []string, stdout, stderr io.Writer) int {
 	}
 	printPreamble(stdout, a, sc)
 	f, err := simulateAll(sc, a, stderr)
-	if err != nil {
-		return c.failure(fmt.Errorf("%w\n  reproduce: %s", err, reproduce(a)))
+	if err != nil { // a run crashed: no table, no files
+		fmt.Fprintf(stderr, "sessionlab simulate: %v\n  reproduce: %s\n", err, reproduce(a))
+		return failures{crashes: 1}.report(stderr, "simulate")
 	}
 	if err := report(stdout, f, a); err != nil {
-		return c.failure(err)
+		return c.inputError(err)
 	}
 	return violations(stderr, f, a)
 }
 
 // violations prints every run's invariant violation to stderr with the
-// command that reproduces it, and returns exitViolation if there was one.
+// command that reproduces it, and returns exitFailed if there was one.
 func violations(stderr io.Writer, f *metricsFile, a simulateArgs) int {
-	code := exitOK
+	var fails failures
 	for _, r := range f.Runs {
 		if r.Violation == "" {
 			continue
 		}
 		fmt.Fprintf(stderr, "sessionlab simulate: profile %s: %s\n  reproduce: %s\n", r.Profile, r.Violation, reproduce(a))
-		code = exitViolation
+		fails.add(r.failure)
 	}
-	return code
+	return fails.report(stderr, "simulate")
 }
 
 // randomSeed draws a seed from the operating system. It only chooses the

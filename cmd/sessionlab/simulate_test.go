@@ -125,8 +125,8 @@ func TestPlotFailsOnBadMetrics(t *testing.T) {
 	}
 	for _, tt := range tests {
 		code, _, stderr := runCLI("plot", tt.path)
-		if code != exitFailure || !strings.Contains(stderr, tt.want) {
-			t.Errorf("plot %s: exit %d, stderr %q; want exit %d mentioning %q", tt.path, code, stderr, exitFailure, tt.want)
+		if code != exitUsage || !strings.Contains(stderr, tt.want) {
+			t.Errorf("plot %s: exit %d, stderr %q; want exit %d mentioning %q", tt.path, code, stderr, exitUsage, tt.want)
 		}
 	}
 }
@@ -224,10 +224,10 @@ func TestSimulateReportsACrashingCoreWithTheReproduceCommand(t *testing.T) {
 	defer func() { coreForTest = nil }()
 	code, _, stderr := runCLI("simulate", "--scenario", "testdata/tiny.yaml", "--profile", "aws",
 		"--seed", "8", "--out", t.TempDir())
-	if code != exitFailure {
-		t.Errorf("exit %d, want %d", code, exitFailure)
+	if code != exitFailed {
+		t.Errorf("exit %d, want %d", code, exitFailed)
 	}
-	for _, want := range []string{"profile aws: crash: core invariant broken", "reproduce: sessionlab simulate --scenario testdata/tiny.yaml --profile aws --seed 8"} {
+	for _, want := range []string{"profile aws: crash: core invariant broken", "FAILED: 1 crash", "reproduce: sessionlab simulate --scenario testdata/tiny.yaml --profile aws --seed 8"} {
 		if !strings.Contains(stderr, want) {
 			t.Errorf("stderr lacks %q:\n%s", want, stderr)
 		}

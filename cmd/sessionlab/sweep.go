@@ -21,15 +21,6 @@ func init() {
 	commands["sweep"] = command{"run many seeds under the invariant checker, in parallel, and report failures", runSweep}
 }
 
-// Exit codes of sweep. They differ from the other subcommands' (see the
-// package doc), VOPR style: one code per kind of failure. A usage error
-// also exits 2, like every subcommand; it prints to stderr and runs nothing.
-const (
-	sweepViolation = 1 // a safety invariant was violated
-	sweepLiveness  = 2 // pending messages were not delivered after the heal
-	sweepCrash     = 3 // a run panicked
-)
-
 const sweepHelp = `
 usage: sessionlab sweep [--seeds N | --from A --to B] [--scenario S1,S2,...]
                         [--profile P1,P2,...] [--devices N] [--duration D]
@@ -53,12 +44,12 @@ ends with a summary: runs, passed, failures by kind and invariant, wall
 time, simulated events and events per second. When stderr is a terminal,
 a progress line is kept there.
 
-Exit codes: 0 every run passed; 1 an invariant was violated; 2 a liveness
-failure (messages still pending after the healed phase); 3 a run crashed
-(the panic and its stack are printed). When runs fail in several ways the
-code is 3 over 1 over 2. Note the clash: a usage error (bad flag, unknown
-profile or scenario) also exits 2, after printing the error to stderr
-without running anything.
+It exits 0 when every run passed and 1 when any failed, whatever the kind:
+a safety violation, a liveness failure (messages still pending after the
+healed phase) or a crash (the panic and its stack are printed); the summary
+and a last line on stderr count the failures by kind. The printed
+reproduce command fails the same way and exits with the same code. A usage
+error exits 2 without running anything.
 
 examples:
   sessionlab sweep --seeds 1000
@@ -127,7 +118,7 @@ func runSweep(args []string, stdout, stderr io.Writer) int {
 	}
 	tally.wall = time.Since(start)
 	tally.print(stdout)
-	return tally.code()
+	return tally.code(stderr)
 }
 
 // parseSweep parses and validates sweep's flags; ok=false means stop with
@@ -299,7 +290,7 @@ func sweepOne(j sweepJob, wire, twice bool) (r *sweepResult) {
 		r.err = err
 		return r
 	}
-	r.res, r.violation, r.err = sweepCheck(j.sc, pol, j.seed, sim.Options{Wire: wire})
+	r.res, r.violation, r.err = sweepCheck(j.sc, pol, j.seed, sim.Options{Wire: wire, NewCore: coreForTest})
 	if twice && r.err == nil && r.violation == nil {
 		r.violation, r.err = sweepAgain(j, pol, wire, r.res)
 	}
@@ -309,7 +300,7 @@ func sweepOne(j sweepJob, wire, twice bool) (r *sweepResult) {
 // sweepAgain runs j a second time without the checker and reports a
 // violation of invariant 17 unless the trace digest is the same.
 func sweepAgain(j sweepJob, pol broker.Policy, wire bool, first *sim.Result) (*check.Violation, error) {
-	again, err := sim.Run(j.sc, pol, j.seed, sim.Options{Wire: wire})
+	again, err := sim.Run(j.sc, pol, j.seed, sim.Options{Wire: wire, NewCore: coreForTest})
 	if err != nil || again.Digest == first.Digest {
 		return nil, err
 	}
@@ -360,10 +351,11 @@ func indent(s string) string {
 
 // sweepTally counts a sweep's outcomes.
 type sweepTally struct {
-	runs, passed, safety, liveness, crashes, errors int
-	byInv                                           map[broker.Invariant]int
-	events                                          int64
-	wall                                            time.Duration
+	failures
+	runs, passed, errors int
+	byInv                map[broker.Invariant]int
+	events               int64
+	wall                 time.Duration
 }
 
 func (t *sweepTally) add(r *sweepResult) {
@@ -406,16 +398,10 @@ func (t *sweepTally) print(w io.Writer) {
 	fmt.Fprintf(w, "wall time: %v  events: %d  events/s: %.0f\n", t.wall.Round(time.Millisecond), t.events, rate)
 }
 
-// code is the exit code: crash over violation over liveness; an error
+// code reports the failures on stderr and returns the exit code; an error
 // (an invalid scenario or policy, found only when running) is a crash too.
-func (t *sweepTally) code() int {
-	switch {
-	case t.crashes+t.errors > 0:
-		return sweepCrash
-	case t.safety > 0:
-		return sweepViolation
-	case t.liveness > 0:
-		return sweepLiveness
-	}
-	return exitOK
+func (t *sweepTally) code(stderr io.Writer) int {
+	f := t.failures
+	f.crashes += t.errors
+	return f.report(stderr, "sweep")
 }

@@ -4,6 +4,7 @@ import (
 	"regexp"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/sessionlab/sessionlab/broker"
 	"github.com/sessionlab/sessionlab/sim"
@@ -73,7 +74,7 @@ func TestSweepTwice(t *testing.T) {
 		return &sim.Result{Digest: 42}, nil, nil // a first run the real second run cannot match
 	}
 	code, stdout, _ = runCLI("sweep", "--seeds", "1", "--scenario", "steady", "--devices", "4", "--profile", "aws", "--twice")
-	if code != sweepViolation || !strings.Contains(stdout, "invariant 17 determinism") {
+	if code != exitFailed || !strings.Contains(stdout, "invariant 17 determinism") {
 		t.Errorf("exit %d, want 1 with a determinism failure\n%s", code, stdout)
 	}
 }
@@ -89,13 +90,14 @@ func TestSweepFailureKinds(t *testing.T) {
 	}{
 		{"violation", func() (*check.Violation, bool) {
 			return &check.Violation{Kind: check.Safety, Inv: broker.InvRedelivery, Source: "[MQTT-4.4.0-1]", Detail: "out of order"}, false
-		}, sweepViolation, []string{"FAIL seed 3 steady/hivemq", "invariant 5 redelivery [MQTT-4.4.0-1]: out of order",
-			"reproduce: sessionlab simulate --seed 3 --scenario steady --profile hivemq --devices 4", "invariant 5 redelivery: 1 runs"}},
+		}, exitFailed, []string{"FAIL seed 3 steady/hivemq", "invariant 5 redelivery [MQTT-4.4.0-1]: out of order",
+			"reproduce: sessionlab simulate --seed 3 --scenario steady --profile hivemq --devices 4", "invariant 5 redelivery: 1 runs",
+			"FAILED: 1 safety violation"}},
 		{"liveness", func() (*check.Violation, bool) {
 			return &check.Violation{Kind: check.Liveness, Inv: broker.InvLiveness, Detail: "still queued"}, false
-		}, sweepLiveness, []string{"liveness violation", "liveness: 1"}},
-		{"crash", func() (*check.Violation, bool) { return nil, true }, sweepCrash,
-			[]string{"CRASH seed 3 steady/hivemq", "panic: planted", "goroutine", "crashes: 1",
+		}, exitFailed, []string{"liveness violation", "liveness: 1", "FAILED: 1 liveness failure"}},
+		{"crash", func() (*check.Violation, bool) { return nil, true }, exitFailed,
+			[]string{"CRASH seed 3 steady/hivemq", "panic: planted", "goroutine", "crashes: 1", "FAILED: 1 crash",
 				"reproduce: sessionlab simulate --seed 3 --scenario steady --profile hivemq --devices 4"}},
 	}
 	defer func(f func(scenario.Scenario, broker.Policy, uint64, sim.Options) (*sim.Result, *check.Violation, error)) {
@@ -110,14 +112,57 @@ func TestSweepFailureKinds(t *testing.T) {
 				}
 				return &sim.Result{Events: 10}, v, nil
 			}
-			code, stdout, _ := runCLI("sweep", "--from", "3", "--to", "3", "--scenario", "steady", "--profile", "hivemq", "--devices", "4")
+			code, stdout, stderr := runCLI("sweep", "--from", "3", "--to", "3", "--scenario", "steady", "--profile", "hivemq", "--devices", "4")
 			if code != tt.code {
 				t.Errorf("exit %d, want %d\n%s", code, tt.code, stdout)
 			}
 			for _, line := range tt.lines {
-				if !strings.Contains(stdout, line) {
+				if !strings.Contains(stdout+stderr, line) {
 					t.Errorf("output lacks %q:\n%s", line, stdout)
 				}
+			}
+		})
+	}
+}
+
+// TestSweepReproduceExitsLikeTheSweep plants a broken core (coreForTest)
+// that fails the checker in each way, runs a failing sweep, then runs the
+// reproduce command it printed through the same entry point: it must fail
+// the same way and exit with the same code.
+func TestSweepReproduceExitsLikeTheSweep(t *testing.T) {
+	withPolicy := func(change func(*broker.Policy)) func(broker.Config) (sim.Core, error) {
+		return func(cfg broker.Config) (sim.Core, error) {
+			change(&cfg.Policy)
+			return broker.New(cfg)
+		}
+	}
+	tests := []struct {
+		name string
+		core func(broker.Config) (sim.Core, error)
+		kind string
+	}{
+		// A replay faster than tencent's one per 500 ms breaks pacing.
+		{"safety", withPolicy(func(p *broker.Policy) { p.ReplayInterval /= 10 }), failSafety},
+		// A replay much slower leaves copies pending after the heal.
+		{"liveness", withPolicy(func(p *broker.Policy) { p.ReplayInterval = 10 * time.Minute }), failLiveness},
+		{"crash", func(broker.Config) (sim.Core, error) { return panickingCore{}, nil }, failCrash},
+	}
+	defer func() { coreForTest = nil }()
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			coreForTest = tt.core
+			code, stdout, stderr := runCLI("sweep", "--seeds", "1", "--scenario", "overflow", "--profile", "tencent", "--devices", "4")
+			if code != exitFailed || !strings.Contains(stderr, "FAILED: 1 "+tt.kind) {
+				t.Fatalf("sweep: exit %d, want %d and a %s\n%s%s", code, exitFailed, tt.kind, stdout, stderr)
+			}
+			m := regexp.MustCompile(`(?m)^  reproduce: sessionlab (simulate .*)$`).FindStringSubmatch(stdout)
+			if m == nil {
+				t.Fatalf("no reproduce line:\n%s", stdout)
+			}
+			args := append(strings.Fields(m[1]), "--out", t.TempDir())
+			again, _, simStderr := runCLI(args...)
+			if again != code || !strings.Contains(simStderr, "FAILED: 1 "+tt.kind) {
+				t.Errorf("%s: exit %d, want the sweep's %d and a %s\n%s", m[1], again, code, tt.kind, simStderr)
 			}
 		})
 	}

@@ -1,4 +1,4 @@
-// Command mosquitto compares sessionlab's TCP server with Debian's mosquitto
+// Command benchmosquitto compares sessionlab's TCP server with Debian's mosquitto
 // on loopback, driving both with the same Go load generator, and prints the
 // figures side by side with their ratio:
 //
@@ -15,8 +15,8 @@
 //
 // Usage:
 //
-//	go run ./bench/mosquitto            # full sizes, about a minute
-//	go run ./bench/mosquitto -quick     # a tenth of the sizes
+//	go run ./cmd/benchmosquitto            # full sizes, about a minute
+//	go run ./cmd/benchmosquitto -quick     # a tenth of the sizes
 //
 // Each broker runs as its own process; sessionlab's is this program
 // re-executed with -serve PROFILE.
@@ -167,6 +167,6 @@ func report(cfg benchConfig, profile, drainProfile string, mosq, slab results) {
 }
 
 func fail(err error) {
-	fmt.Fprintln(os.Stderr, "bench/mosquitto:", err)
+	fmt.Fprintln(os.Stderr, "benchmosquitto:", err)
 	os.Exit(1)
 }
