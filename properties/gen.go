@@ -31,6 +31,13 @@ var DefaultScope = Scope{
 	Burst:  160,
 }
 
+// DeadlineOffsets are where an OpDeadline lands relative to the next
+// pending deadline (a TTL, a session expiry with its sweep, a retry, a
+// pacing tick, a keepalive): exactly on it, just before it by a nanosecond
+// or a millisecond, and just after it. Random durations almost never land
+// there; these do, whatever the policy and the state.
+var DeadlineOffsets = []time.Duration{0, -time.Nanosecond, -time.Millisecond, time.Nanosecond}
+
 // OpGen draws operations within s. Kinds are weighted towards the ones that
 // move messages; rapid shrinks towards connect (the first kind), client 0,
 // the first topic and small counts.
@@ -38,11 +45,14 @@ func OpGen(s Scope) *rapid.Generator[Op] {
 	return rapid.Custom(func(t *rapid.T) Op {
 		kind := rapid.SampledFrom([]OpKind{OpConnect, OpConnect, OpSubscribe, OpSubscribe, OpUnsubscribe,
 			OpPublish, OpPublish, OpPublish, OpRepublish, OpRelease, OpAck, OpAck, OpAck, OpPing,
-			OpDisconnect, OpLose, OpAdvance, OpAdvance, OpViolate}).Draw(t, "kind")
+			OpDisconnect, OpLose, OpAdvance, OpAdvance, OpViolate, OpDeadline, OpDeadline}).Draw(t, "kind")
 		op := Op{Kind: kind}
 		switch kind {
 		case OpAdvance:
 			op.D = rapid.SampledFrom(s.Steps).Draw(t, "d")
+			return op
+		case OpDeadline:
+			op.D = rapid.SampledFrom(DeadlineOffsets).Draw(t, "offset")
 			return op
 		case OpConnect:
 			op.Clean = rapid.Bool().Draw(t, "clean")

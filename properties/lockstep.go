@@ -152,8 +152,11 @@ func (l *Lockstep) Core() *broker.Broker { return l.core }
 // operation that makes no sense in the current state (publishing while
 // offline, acknowledging nothing) does nothing.
 func (l *Lockstep) Apply(op Op) error {
-	if op.Kind == OpAdvance {
+	switch op.Kind {
+	case OpAdvance:
 		return l.advance(op.D)
+	case OpDeadline:
+		return l.toDeadline(op.D)
 	}
 	if op.Client < 0 || op.Client >= len(l.clients) {
 		return nil
@@ -338,6 +341,18 @@ func (l *Lockstep) advance(d broker.Time) error {
 	}
 	l.now = target
 	return nil
+}
+
+// toDeadline lets time pass to the next deadline either side announces,
+// plus off (off < 0: just before it; a target not after now does nothing).
+// The deadlines are those of the state, so the jump lands on a TTL, an
+// expiry or a pacing tick wherever the operations before put it.
+func (l *Lockstep) toDeadline(off broker.Time) error {
+	t, ok := l.nextDeadline()
+	if !ok || t+off <= l.now {
+		return nil
+	}
+	return l.advance(t + off - l.now)
 }
 
 // nextDeadline is the earlier of the two sides' deadlines.
