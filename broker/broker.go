@@ -50,6 +50,14 @@ type Config struct {
 	// one longer must copy it. It removes the per-packet allocation for
 	// drivers that encode packets immediately (the TCP adapter, benchmarks).
 	ReusePackets bool
+	// PacketIDBase is where every new session's outbound packet-id counter
+	// starts: its first PUBLISH takes PacketIDBase+1, and the counter wraps
+	// from 65535 to 1, skipping 0 [MQTT-2.3.1-1] and ids still in flight
+	// [MQTT-2.3.1-2]. Zero (the default) starts at id 1. It exists so that
+	// tests reach the wrap within a few messages (model.WithPacketIDBase
+	// is the same seam in the specification); it changes no behaviour a
+	// client may rely on.
+	PacketIDBase uint16
 }
 
 // Broker is the broker core. Create it with New; it is not safe for

@@ -100,7 +100,7 @@ func (b *Broker) assignID() string {
 // CONNECT on conn.
 func (b *Broker) createSession(conn ConnID, id string, clean bool) *session {
 	b.sessSeq++
-	s := &session{clientID: id, seq: b.sessSeq, clean: clean}
+	s := &session{clientID: id, seq: b.sessSeq, clean: clean, nextPID: b.cfg.PacketIDBase}
 	b.sessions[id] = s
 	b.emit(Event{Kind: EvSessionCreated, Conn: conn, ClientID: id, Clean: clean})
 	return s

@@ -578,3 +578,26 @@ func TestTrieAddMatchRemove(t *testing.T) {
 	}
 	root.remove("never/added", s1) // a no-op
 }
+
+// TestPacketIDBaseWraps checks the Config.PacketIDBase seam: a new session
+// counts from the base and wraps from 65535 to 1, never 0 [MQTT-2.3.1-1].
+func TestPacketIDBaseWraps(t *testing.T) {
+	p, err := Profile("mosquitto")
+	if err != nil {
+		t.Fatal(err)
+	}
+	h := newHarnessConfig(t, Config{Policy: p, PacketIDBase: 65533})
+	h.connect(1, "s", false, 0)
+	h.connect(2, "p", true, 0)
+	h.subscribe(1, "t", 1)
+	var ids []uint16
+	for i := range 4 {
+		h.publish(2, "t", 1, uint16(i+1), "x")
+		for _, pub := range h.sent(1) {
+			ids = append(ids, pub.PacketID)
+		}
+	}
+	if want := []uint16{65534, 65535, 1, 2}; !slices.Equal(ids, want) {
+		t.Errorf("ids %v, want %v", ids, want)
+	}
+}

@@ -5,7 +5,7 @@ import "fmt"
 // Clone returns a deep copy of m that evolves independently, for the
 // exhaustive explorer. Messages are immutable and shared.
 func (m *Model) Clone() *Model {
-	c := &Model{pol: m.pol, now: m.now, lastMsg: m.lastMsg}
+	c := &Model{pol: m.pol, now: m.now, lastMsg: m.lastMsg, pidBase: m.pidBase}
 	for _, cn := range m.conns {
 		x := *cn
 		c.conns = append(c.conns, &x)

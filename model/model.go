@@ -54,6 +54,7 @@ type Model struct {
 	sessions []*session // live sessions, in creation order
 	retained []*message // retained messages, one per topic, sorted by topic
 	lastMsg  broker.MsgID
+	pidBase  uint16 // lastPID of a new session (WithPacketIDBase)
 	out      []broker.Output
 }
 
@@ -106,7 +107,22 @@ type copyOf struct {
 }
 
 // New returns an empty model of a broker running pol.
-func New(pol broker.Policy) *Model { return &Model{pol: pol} }
+func New(pol broker.Policy, opts ...Option) *Model {
+	m := &Model{pol: pol}
+	for _, o := range opts {
+		o(m)
+	}
+	return m
+}
+
+// Option sets a starting value of a new model.
+type Option func(*Model)
+
+// WithPacketIDBase starts every new session's outbound packet-id counter at
+// id: its first PUBLISH takes id+1, and freeID wraps from 65535 to 1. It is
+// the seam broker.Config.PacketIDBase gives the core, so that tests reach
+// the wrap within a few messages; zero (the default) starts at 1.
+func WithPacketIDBase(id uint16) Option { return func(m *Model) { m.pidBase = id } }
 
 // Policy returns the policy the model specifies.
 func (m *Model) Policy() broker.Policy { return m.pol }

@@ -412,3 +412,28 @@ func TestCloneIsIndependent(t *testing.T) {
 		t.Fatalf("stepping the clone changed the original:\n got %s\nwant %s", got, before)
 	}
 }
+
+// TestPacketIDBase checks the WithPacketIDBase seam: a new session's ids
+// start after the base and wrap from 65535 to 1, never 0 [MQTT-2.3.1-1].
+func TestPacketIDBase(t *testing.T) {
+	pol, _ := broker.Profile("mosquitto")
+	m := New(pol, WithPacketIDBase(65534))
+	var ids []uint16
+	script := append(online(0, 1, "d", "t", 1), act{0, open(2)}, act{0, connect(2, "p", true, 0)})
+	for i := range 3 {
+		script = append(script, act{0, pub(2, "t", 1, uint16(i+1), "x")})
+	}
+	for _, a := range script {
+		for _, o := range m.Step(a.at, a.in).Outputs {
+			if p, ok := o.Packet.(*packet.Publish); ok && o.Conn == 1 {
+				ids = append(ids, p.PacketID)
+			}
+		}
+	}
+	if want := []uint16{65535, 1, 2}; !slices.Equal(ids, want) {
+		t.Errorf("ids %v, want %v", ids, want)
+	}
+	if c := m.Clone(); c.pidBase != m.pidBase {
+		t.Errorf("clone has base %d, want %d", c.pidBase, m.pidBase)
+	}
+}

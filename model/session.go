@@ -31,7 +31,7 @@ func (m *Model) connect(c *conn, p *packet.Connect) {
 		present = true // [MQTT-3.2.2-2]
 	}
 	if s == nil {
-		s = &session{client: p.ClientID, clean: p.CleanSession}
+		s = &session{client: p.ClientID, clean: p.CleanSession, lastPID: m.pidBase}
 		m.sessions = append(m.sessions, s)
 		m.emit(broker.Event{Kind: broker.EvSessionCreated, Conn: c.id, ClientID: s.client, Clean: s.clean})
 	} else {

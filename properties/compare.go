@@ -75,6 +75,9 @@ func pairFlow(c *client, g, w packet.Packet) error {
 		if w.QoS == 0 || c == nil {
 			return nil
 		}
+		if gp.PacketID == 0 || w.PacketID == 0 {
+			return fmt.Errorf("sent %s with packet id 0, model id %d [MQTT-2.3.1-1]", g, w.PacketID)
+		}
 		if !w.Dup {
 			if i := slices.IndexFunc(c.pending, func(p pending) bool { return p.core == gp.PacketID }); i >= 0 {
 				return fmt.Errorf("%s reuses id %d of a message still in flight [MQTT-2.3.1-2]", g, gp.PacketID)

@@ -24,6 +24,9 @@ type Explorer struct {
 	Alphabet    []Op
 	Depth       int // most operations on a path
 	MaxMessages int // most PUBLISH operations on a path (each publishes one message)
+	// Counters are the starting values of the packet-id counters; near
+	// 65535, MaxMessages messages wrap them (NearWrap).
+	Counters Counters
 
 	mutate func(*Lockstep) // tests: plant a bug in the initial state
 }
@@ -98,7 +101,7 @@ func (e Explorer) Run() Report {
 
 // root returns the initial node.
 func (e Explorer) root() (*node, error) {
-	l, err := NewLockstep(e.Policy, e.Clients)
+	l, err := NewLockstepAt(e.Policy, e.Clients, e.Counters)
 	if err != nil {
 		return nil, err
 	}
@@ -140,6 +143,11 @@ func (e Explorer) key(n *node) [sha256.Size]byte {
 	b = fmt.Appendf(b, "|%d", n.msgs)
 	return sha256.Sum256(b)
 }
+
+// NearWrap returns counters that wrap from 65535 to 1 after one message:
+// the second of a session's copies, and a client's second packet, take id
+// 1 while the first (65535) may still be unacknowledged.
+func NearWrap() Counters { return Counters{PacketIDBase: 65534, ClientPacketID: 65534} }
 
 // SmallAlphabet is the explorer's default alphabet for two clients and two
 // topics: connect persistent or clean (c0 with a 10 s keepalive), subscribe

@@ -31,6 +31,13 @@ var DefaultScope = Scope{
 	Burst:  160,
 }
 
+// DeadlineOffsets are where an OpDeadline lands relative to the next
+// pending deadline (a TTL, a session expiry with its sweep, a retry, a
+// pacing tick, a keepalive): exactly on it, just before it by a nanosecond
+// or a millisecond, and just after it. Random durations almost never land
+// there; these do, whatever the policy and the state.
+var DeadlineOffsets = []time.Duration{0, -time.Nanosecond, -time.Millisecond, time.Nanosecond}
+
 // OpGen draws operations within s. Kinds are weighted towards the ones that
 // move messages; rapid shrinks towards connect (the first kind), client 0,
 // the first topic and small counts.
@@ -38,11 +45,14 @@ func OpGen(s Scope) *rapid.Generator[Op] {
 	return rapid.Custom(func(t *rapid.T) Op {
 		kind := rapid.SampledFrom([]OpKind{OpConnect, OpConnect, OpSubscribe, OpSubscribe, OpUnsubscribe,
 			OpPublish, OpPublish, OpPublish, OpRepublish, OpRelease, OpAck, OpAck, OpAck, OpPing,
-			OpDisconnect, OpLose, OpAdvance, OpAdvance, OpViolate}).Draw(t, "kind")
+			OpDisconnect, OpLose, OpAdvance, OpAdvance, OpViolate, OpDeadline, OpDeadline}).Draw(t, "kind")
 		op := Op{Kind: kind}
 		switch kind {
 		case OpAdvance:
 			op.D = rapid.SampledFrom(s.Steps).Draw(t, "d")
+			return op
+		case OpDeadline:
+			op.D = rapid.SampledFrom(DeadlineOffsets).Draw(t, "offset")
 			return op
 		case OpConnect:
 			op.Clean = rapid.Bool().Draw(t, "clean")
@@ -72,4 +82,25 @@ func OpGen(s Scope) *rapid.Generator[Op] {
 		}
 		return op
 	})
+}
+
+// CountersGen draws the counters a run starts with: half the time near the
+// 16-bit packet-id wrap (the last ids before 65535, so a few messages with
+// withheld acknowledgements wrap to 1 while earlier ids are in flight), a
+// quarter anywhere, a quarter fresh. It shrinks towards a fresh broker.
+func CountersGen() *rapid.Generator[Counters] {
+	return rapid.Custom(func(t *rapid.T) Counters {
+		return Counters{PacketIDBase: pidStart(t, "session pid"), ClientPacketID: pidStart(t, "client pid")}
+	})
+}
+
+// pidStart draws where a packet-id counter starts.
+func pidStart(t *rapid.T, label string) uint16 {
+	switch rapid.IntRange(0, 3).Draw(t, label+" where") {
+	case 0:
+		return 0
+	case 1, 2: // 65535 itself makes the very next id skip 0 [MQTT-2.3.1-1]
+		return uint16(65535 - rapid.IntRange(0, 8).Draw(t, label+" before wrap"))
+	}
+	return uint16(rapid.IntRange(0, 65535).Draw(t, label))
 }

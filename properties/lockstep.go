@@ -17,6 +17,7 @@ import (
 // Lockstep pairs them when a PUBLISH is first sent and checks that resends
 // and PUBRELs keep the pairing.
 type Lockstep struct {
+	counters Counters
 	core     *broker.Broker
 	model    *model.Model
 	now      broker.Time
@@ -30,6 +31,11 @@ type Lockstep struct {
 	// its outputs have been compared (for coverage statistics and invariant
 	// checks). It must not keep the record.
 	Observe func(*broker.Record)
+
+	// mutant, when set (tests only), rewrites the core's outputs of each
+	// step before they are compared, as a core with a planted bug would
+	// have produced them.
+	mutant func([]broker.Output)
 }
 
 // client is the test's view of one MQTT client: its connection and what it
@@ -51,14 +57,46 @@ type pending struct {
 	released    bool // QoS 2: PUBREL received, PUBCOMP owed
 }
 
+// Counters are the starting values of the counters a run begins with. The
+// zero value is a fresh broker and fresh clients; values near 65535 let a
+// short run wrap the 16-bit packet ids while earlier ones are in flight.
+type Counters struct {
+	// PacketIDBase starts the outbound packet-id counter of every new
+	// session, in the core (broker.Config.PacketIDBase) and in the model
+	// (model.WithPacketIDBase) alike: the first PUBLISH takes base+1.
+	PacketIDBase uint16
+	// ClientPacketID starts each client's own packet-id counter (PUBLISH,
+	// SUBSCRIBE, UNSUBSCRIBE); its first packet takes the next id.
+	ClientPacketID uint16
+}
+
+// String describes the counters for a failure report.
+func (c Counters) String() string {
+	return fmt.Sprintf("session packet ids after %d, client packet ids after %d", c.PacketIDBase, c.ClientPacketID)
+}
+
 // NewLockstep returns a runner for clients c0..c(n-1) under pol.
 func NewLockstep(pol broker.Policy, n int) (*Lockstep, error) {
-	core, err := broker.New(broker.Config{Policy: pol})
+	return NewLockstepAt(pol, n, Counters{})
+}
+
+// NewLockstepAt returns a runner for clients c0..c(n-1) under pol whose
+// counters start at c.
+func NewLockstepAt(pol broker.Policy, n int, c Counters) (*Lockstep, error) {
+	core, err := broker.New(broker.Config{Policy: pol, PacketIDBase: c.PacketIDBase})
 	if err != nil {
 		return nil, err
 	}
-	return &Lockstep{core: core, model: model.New(pol), clients: make([]client, n)}, nil
+	l := &Lockstep{counters: c, core: core, model: model.New(pol, model.WithPacketIDBase(c.PacketIDBase)),
+		clients: make([]client, n)}
+	for i := range l.clients {
+		l.clients[i].lastPID = c.ClientPacketID
+	}
+	return l, nil
 }
+
+// Counters returns the starting values the runner was created with.
+func (l *Lockstep) Counters() Counters { return l.counters }
 
 // Clone returns an independent copy of the runner, for the explorer.
 func (l *Lockstep) Clone() *Lockstep {
@@ -108,15 +146,15 @@ func (l *Lockstep) Trace() string {
 	return strings.Join(lines, "\n")
 }
 
-// Core returns the broker core being driven, for invariant checks.
-func (l *Lockstep) Core() *broker.Broker { return l.core }
-
 // Apply performs op on both sides and returns the first disagreement. An
 // operation that makes no sense in the current state (publishing while
 // offline, acknowledging nothing) does nothing.
 func (l *Lockstep) Apply(op Op) error {
-	if op.Kind == OpAdvance {
+	switch op.Kind {
+	case OpAdvance:
 		return l.advance(op.D)
+	case OpDeadline:
+		return l.toDeadline(op.D)
 	}
 	if op.Client < 0 || op.Client >= len(l.clients) {
 		return nil
@@ -303,6 +341,18 @@ func (l *Lockstep) advance(d broker.Time) error {
 	return nil
 }
 
+// toDeadline lets time pass to the next deadline either side announces,
+// plus off (off < 0: just before it; a target not after now does nothing).
+// The deadlines are those of the state, so the jump lands on a TTL, an
+// expiry or a pacing tick wherever the operations before put it.
+func (l *Lockstep) toDeadline(off broker.Time) error {
+	t, ok := l.nextDeadline()
+	if !ok || t+off <= l.now {
+		return nil
+	}
+	return l.advance(t + off - l.now)
+}
+
 // nextDeadline is the earlier of the two sides' deadlines.
 func (l *Lockstep) nextDeadline() (broker.Time, bool) {
 	t1, ok1 := l.core.NextDeadline()
@@ -330,6 +380,9 @@ func (l *Lockstep) step(inCore, inModel broker.Input) error {
 	l.trace = append(l.trace, l.now.String()+" "+inCore.String())
 	rec := l.core.Step(l.now, inCore).Clone()
 	got := rec.Outputs
+	if l.mutant != nil {
+		l.mutant(got)
+	}
 	want := l.model.Step(l.now, inModel).Outputs
 	if err := l.compare(got, want); err != nil {
 		return fmt.Errorf("after %s: %w\ncore:\n  %s\nmodel:\n  %s\n%s", inCore, err,

@@ -105,9 +105,13 @@ func TestCoverage(t *testing.T) {
 	for _, pol := range testPolicies(t) {
 		seen := map[string]int{}
 		rapid.Check(t, func(t *rapid.T) {
+			var w wraps
 			runOps(t, pol, func(rec *broker.Record) {
 				for ev := range rec.Events() {
 					seen[ev.Kind.String()+" "+ev.Reason.String()]++
+					if w.event(*ev) {
+						seen["packet-id wrap with copies unacknowledged"]++
+					}
 				}
 			})
 		})
@@ -125,7 +129,7 @@ var skipped = map[string]int{}
 
 // runOps draws up to 100 operations and applies them in lockstep.
 func runOps(t *rapid.T, pol broker.Policy, observe func(*broker.Record)) {
-	l, err := NewLockstep(pol, DefaultScope.Clients)
+	l, err := NewLockstepAt(pol, DefaultScope.Clients, CountersGen().Draw(t, "counters"))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -148,7 +152,7 @@ func runOps(t *rapid.T, pol broker.Policy, observe func(*broker.Record)) {
 				skipped["runs skipped: timers of several sessions due at one instant"]++
 				t.Skip("timers of several sessions due at one instant fire in an unspecified order")
 			}
-			t.Fatalf("op %d of:\n  %s\ninputs:\n  %s\n%v", i, strings.Join(ops, "\n  "),
+			t.Fatalf("op %d of (%v):\n  %s\ninputs:\n  %s\n%v", i, l.Counters(), strings.Join(ops, "\n  "),
 				strings.ReplaceAll(l.Trace(), "\n", "\n  "), err)
 		}
 	}
@@ -161,7 +165,7 @@ func runOps(t *rapid.T, pol broker.Policy, observe func(*broker.Record)) {
 // clone point on the clone, and requires both to end in the state of l
 // (invariant 17; the explorer relies on Clone).
 func checkDeterminism(t *rapid.T, pol broker.Policy, l *Lockstep, ops []Op, clone *Lockstep, rest []Op) {
-	fresh, _ := NewLockstep(pol, DefaultScope.Clients)
+	fresh, _ := NewLockstepAt(pol, DefaultScope.Clients, l.Counters())
 	for _, r := range []struct {
 		name string
 		l    *Lockstep
@@ -176,4 +180,39 @@ func checkDeterminism(t *rapid.T, pol broker.Policy, l *Lockstep, ops []Op, clon
 			t.Fatalf("%s ends in another state (invariant 17):\n got %q\nwant %q", r.name, got, want)
 		}
 	}
+}
+
+// wraps watches the core's events for a session's packet ids wrapping
+// (65535 to 1) while copies it sent before are still unacknowledged.
+type wraps struct {
+	last    map[string]uint16                // the last new id per session
+	pending map[string]map[broker.MsgID]bool // copies sent, not yet delivered or dropped
+}
+
+// event records e and reports whether it is a first send after a wrap with
+// copies unacknowledged.
+func (w *wraps) event(e broker.Event) bool {
+	if w.last == nil {
+		w.last, w.pending = map[string]uint16{}, map[string]map[broker.MsgID]bool{}
+	}
+	switch e.Kind {
+	case broker.EvSessionCreated, broker.EvSessionExpired, broker.EvSessionDiscarded:
+		delete(w.last, e.ClientID)
+		delete(w.pending, e.ClientID)
+	case broker.EvDelivered, broker.EvDropped:
+		delete(w.pending[e.ClientID], e.Msg)
+	case broker.EvSent:
+		if e.Dup || e.PacketID == 0 {
+			return false
+		}
+		last, ok := w.last[e.ClientID]
+		wrapped := ok && e.PacketID < last && len(w.pending[e.ClientID]) > 0
+		w.last[e.ClientID] = e.PacketID
+		if w.pending[e.ClientID] == nil {
+			w.pending[e.ClientID] = map[broker.MsgID]bool{}
+		}
+		w.pending[e.ClientID][e.Msg] = true
+		return wrapped
+	}
+	return false
 }

@@ -25,10 +25,11 @@ const (
 	OpLose                          // the connection breaks (abrupt)
 	OpAdvance                       // time passes by D, firing every deadline on the way
 	OpViolate                       // send a second CONNECT, a protocol violation [MQTT-3.1.0-2]
+	OpDeadline                      // time passes to the next pending deadline plus D (D <= 0: just before or on it)
 )
 
 var opNames = [...]string{"?", "connect", "subscribe", "unsubscribe", "publish", "republish",
-	"release", "ack", "ping", "disconnect", "lose", "advance", "violate"}
+	"release", "ack", "ping", "disconnect", "lose", "advance", "violate", "deadline"}
 
 // String returns the kind's name.
 func (k OpKind) String() string {
@@ -53,13 +54,18 @@ type Op struct {
 	Count     int           // OpPublish: how many messages (at least 1)
 	Retain    bool          // OpPublish: RETAIN=1
 	Index     int           // OpAck: which pending delivery, modulo their number
-	D         time.Duration // OpAdvance
+	D         time.Duration // OpAdvance; OpDeadline: the offset from the deadline (-1ms, -1ns, 0, +1ns)
 }
 
 // String describes the operation on one line, e.g. "c1 publish a/b q1 x3".
 func (op Op) String() string {
-	if op.Kind == OpAdvance {
+	switch {
+	case op.Kind == OpAdvance:
 		return "advance " + op.D.String()
+	case op.Kind == OpDeadline && op.D < 0:
+		return "advance to deadline" + op.D.String()
+	case op.Kind == OpDeadline:
+		return "advance to deadline+" + op.D.String()
 	}
 	var b strings.Builder
 	fmt.Fprintf(&b, "c%d %s", op.Client, op.Kind)

@@ -31,12 +31,6 @@ func (l *Live) Step(rec *broker.Record) error {
 	return l.drain()
 }
 
-// Quiesce checks that every online session was sent everything it is owed.
-func (l *Live) Quiesce(at broker.Time) error {
-	l.rec.Quiesce(at, slices.Sorted(maps.Keys(l.states)))
-	return l.drain()
-}
-
 // drain steps the operations recorded since the last call.
 func (l *Live) drain() error {
 	defer func() { l.rec.ops = l.rec.ops[:0] }()
