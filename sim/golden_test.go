@@ -73,8 +73,9 @@ var goldenRuns = []struct {
 // TestGoldenTrace runs small built-in scenarios with a fixed seed and
 // compares their whole trace (see traceWriter) byte for byte with
 // testdata/golden/<name>.trace, so that a change of behaviour shows as a
-// readable diff and not only as a changed digest. Run with -update to
-// accept a change, and read the diff of the .trace files before committing.
+// readable diff and not only as a changed digest. A failure prints the
+// differing region (lineDiff); run with -update to accept a change, and read
+// git diff of the .trace files, the full diff, before committing.
 func TestGoldenTrace(t *testing.T) {
 	for _, g := range goldenRuns {
 		t.Run(g.name, func(t *testing.T) {
