@@ -2,9 +2,9 @@ package main
 
 import (
 	"fmt"
-	"time"
 
 	"github.com/sessionlab/sessionlab/broker"
+	"github.com/sessionlab/sessionlab/model"
 	"github.com/sessionlab/sessionlab/plots"
 	"github.com/sessionlab/sessionlab/sim"
 )
@@ -59,27 +59,22 @@ func histogramCDF(h *sim.Histogram) []plots.Point {
 }
 
 // pacingRules returns the replay pacing rules of the named profiles, as
-// reference lines: ReplayInterval as seconds per message, ReplayRate as its
-// inverse. Profiles whose policy cannot be had are skipped.
+// reference lines whose slope is the model's pacing (model.ReplayDrain over
+// a long backlog), labelled with the policy's own figure. Profiles whose
+// policy cannot be had, or that do not pace, are skipped.
 func pacingRules(names []string) []plots.Rule {
 	var rules []plots.Rule
 	for _, name := range names {
 		pol, err := broker.Profile(name)
-		if err != nil {
+		if err != nil || pol.ReplayInterval == 0 && pol.ReplayRate == 0 {
 			continue
 		}
+		label := fmt.Sprintf("%s: %d msg/s", name, pol.ReplayRate)
 		if pol.ReplayInterval > 0 {
-			rules = append(rules, plots.Rule{
-				Label:         fmt.Sprintf("%s: 1 msg / %v", name, pol.ReplayInterval),
-				SecondsPerMsg: pol.ReplayInterval.Seconds(),
-			})
+			label = fmt.Sprintf("%s: 1 msg / %v", name, pol.ReplayInterval)
 		}
-		if pol.ReplayRate > 0 {
-			rules = append(rules, plots.Rule{
-				Label:         fmt.Sprintf("%s: %d msg/s", name, pol.ReplayRate),
-				SecondsPerMsg: (time.Second / time.Duration(pol.ReplayRate)).Seconds(),
-			})
-		}
+		const n = 1000
+		rules = append(rules, plots.Rule{Label: label, SecondsPerMsg: model.ReplayDrain(pol, n+1).Seconds() / n})
 	}
 	return rules
 }

@@ -2,6 +2,7 @@ package check
 
 import (
 	"testing"
+	"time"
 
 	"github.com/sessionlab/sessionlab/broker"
 	"github.com/sessionlab/sessionlab/sim"
@@ -43,4 +44,45 @@ func BenchmarkRun(b *testing.B) {
 		}
 		b.ReportMetric(float64(events)/b.Elapsed().Seconds(), "events/s")
 	})
+}
+
+// BenchmarkNightlyOffline is the README's checking-speed figure at a
+// fifth of the scale: nightly-offline under tencent, 2,000 devices for 24
+// h, bare and checked (the full-size command is `sessionlab simulate
+// --scenario nightly-offline --profile tencent --devices 10000 --duration
+// 24h --seed 7`). It reports simulated events per second.
+func BenchmarkNightlyOffline(b *testing.B) {
+	sc, err := scenario.Builtin("nightly-offline")
+	if err != nil {
+		b.Fatal(err)
+	}
+	sc = sc.Scaled(2000)
+	sc.Duration = 24 * time.Hour
+	pol, err := broker.Profile("tencent")
+	if err != nil {
+		b.Fatal(err)
+	}
+	for _, checked := range []bool{false, true} {
+		name := "bare"
+		if checked {
+			name = "checked"
+		}
+		b.Run(name, func(b *testing.B) {
+			var events int64
+			for range b.N {
+				var res *sim.Result
+				var v *Violation
+				if checked {
+					res, v, err = Run(sc, pol, 7, sim.Options{})
+				} else {
+					res, err = sim.Run(sc, pol, 7, sim.Options{})
+				}
+				if err != nil || v != nil {
+					b.Fatal(err, v)
+				}
+				events += res.Events
+			}
+			b.ReportMetric(float64(events)/b.Elapsed().Seconds(), "events/s")
+		})
+	}
 }

@@ -141,9 +141,13 @@ func (k *Checker) endConn(c *conn) {
 }
 
 // armKeepalive schedules the check that c is not kept past its keepalive
-// deadline (model.KeepaliveDeadline).
+// deadline (model.KeepaliveDeadline). One entry per connection is in the
+// heap at a time: when it falls due, expireDues moves it to the deadline
+// of the latest packet if one came since (a packet only ever moves the
+// deadline later).
 func (k *Checker) armKeepalive(c *conn) {
-	if at, ok := model.KeepaliveDeadline(c.lastRecv, c.keepalive); ok && c.accepted && !c.ended {
+	if at, ok := model.KeepaliveDeadline(c.lastRecv, c.keepalive); ok && c.accepted && !c.ended && !c.kaArmed {
+		c.kaArmed = true
 		k.dues.add(due{at: at, kind: dueKeepalive, conn: c})
 	}
 }

@@ -71,7 +71,13 @@ func (k *Checker) expireDues(now time.Duration) {
 		switch d.kind {
 		case dueKeepalive:
 			c := d.conn
-			if at, _ := model.KeepaliveDeadline(c.lastRecv, c.keepalive); c.accepted && !c.ended && at == d.at {
+			c.kaArmed = false
+			at, _ := model.KeepaliveDeadline(c.lastRecv, c.keepalive)
+			switch {
+			case !c.accepted || c.ended:
+			case at > d.at:
+				k.armKeepalive(c) // a packet came since: the deadline moved
+			default:
 				k.failAt(Safety, d.at, c.client, broker.InvKeepalive, "[MQTT-3.1.2-24]",
 					"conn "+itoa(uint64(c.id))+" still open after 1.5 x keepalive ("+(c.keepalive*3/2).String()+") of silence")
 			}

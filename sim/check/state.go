@@ -17,6 +17,7 @@ type conn struct {
 	will      bool          // a Will is held for it
 	accepted  bool          // CONNACK 0 sent
 	ended     bool          // closed by the broker, or lost
+	kaArmed   bool          // a dueKeepalive for it is in the heap
 	offline   bool          // its session went offline (EvDisconnected)
 	// wantSP is the SessionPresent the shadow expects for the CONNACK;
 	// maySP says either value is allowed (inside an expiry tolerance).
