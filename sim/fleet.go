@@ -135,7 +135,9 @@ func (r *runner) scheduleDevice(dev int32) {
 	on := d.work.Uniform(0, InitialSpread)
 	r.at(on, event{kind: evPowerOn, dev: dev})
 	if every := r.publishEvery(g); every > 0 {
-		r.at(on+d.work.Uniform(0, every), event{kind: evPublish, dev: dev})
+		if t, ok := g.PublishWindow.After(on, d.work.Uniform(0, every)); ok {
+			r.at(t, event{kind: evPublish, dev: dev})
+		}
 	}
 	r.scheduleWindow(dev)
 	r.schedulePartition(dev)
@@ -171,7 +173,8 @@ func (r *runner) scheduleWindow(dev int32) {
 }
 
 // publish is the device's application publishing, then scheduling its next
-// publish after an exponential gap (a Poisson process per device). A
+// publish after an exponential gap (a Poisson process per device), counted
+// in the group's publish window time when it has one. A
 // powered-off device stops its chain; power-on starts a new one (gen), and
 // an event of an older chain is ignored.
 func (r *runner) publish(dev int32, gen uint16) {
@@ -180,7 +183,9 @@ func (r *runner) publish(dev int32, gen uint16) {
 	if d.off || gen != d.pubGen {
 		return
 	}
-	r.at(r.now+d.work.Exp(r.publishEvery(g)), event{kind: evPublish, dev: dev, arg: gen})
+	if t, ok := g.PublishWindow.After(r.now, d.work.Exp(r.publishEvery(g))); ok {
+		r.at(t, event{kind: evPublish, dev: dev, arg: gen})
+	}
 	topic := d.topic
 	if g.Kind == scenario.Backend {
 		topic = r.devs[r.targets[d.work.Intn(len(r.targets))]].topic
@@ -247,7 +252,9 @@ func (r *runner) powerOn(dev int32) {
 	}
 	if every := r.publishEvery(r.groups[d.group]); every > 0 {
 		d.pubGen++
-		r.at(r.now+d.work.Exp(every), event{kind: evPublish, dev: dev, arg: d.pubGen})
+		if t, ok := r.groups[d.group].PublishWindow.After(r.now, d.work.Exp(every)); ok {
+			r.at(t, event{kind: evPublish, dev: dev, arg: d.pubGen})
+		}
 	}
 	if !r.healed {
 		r.scheduleWindow(dev)

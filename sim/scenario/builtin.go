@@ -181,6 +181,10 @@ func Builtin(name string) (Scenario, error) {
 					c := *k
 					s.Groups[i].Faults = &c
 				}
+				if w := s.Groups[i].PublishWindow; w != nil {
+					c := *w
+					s.Groups[i].PublishWindow = &c
+				}
 			}
 			s.Events = append([]Event(nil), s.Events...)
 			return s, nil

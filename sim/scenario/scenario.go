@@ -8,6 +8,7 @@ package scenario
 
 import (
 	"fmt"
+	"math"
 	"sort"
 	"time"
 
@@ -63,6 +64,14 @@ type Group struct {
 	// PublishEvery is the mean interval between publishes (telemetry: per
 	// device; backend: between commands to each command device).
 	PublishEvery time.Duration `yaml:"publish_every" json:"publish_every"`
+	// PublishWindow, when set, confines the group's publishing (telemetry
+	// readings, backend commands) to its windows, e.g. commands sent only
+	// in a nightly maintenance window or in one burst. Inside a window the
+	// group publishes every PublishEvery on average, as without one; the
+	// time between windows does not count (see Window.After), so nothing is
+	// published then. Not for command groups, which publish nothing. Nil:
+	// the group publishes all the time.
+	PublishWindow *Window `yaml:"publish_window,omitempty" json:"publish_window,omitempty"`
 	// Offline is the group's offline schedule, if any.
 	Offline *Offline `yaml:"offline" json:"offline"`
 	// Reliable exempts the group from drawn network faults and partitions.
@@ -97,6 +106,63 @@ type Offline struct {
 	// Graceful devices send DISCONNECT before leaving; others just vanish
 	// (power cut), and the broker notices by keepalive.
 	Graceful bool `yaml:"graceful" json:"graceful"`
+}
+
+// Window is a recurring period of activity: from Start, every Every (once
+// when 0), for For. Windows are absolute times of the run, faulty and
+// healed phases alike.
+type Window struct {
+	Start time.Duration `yaml:"start" json:"start"`
+	Every time.Duration `yaml:"every" json:"every"`
+	For   time.Duration `yaml:"for" json:"for"`
+}
+
+// After returns the instant at which gap of window time has passed since
+// from: only time inside w's windows counts, so a gap that runs past the
+// end of a window goes on at the start of the next one, and a from
+// between windows counts from the next window's start. A Poisson process
+// whose gaps are placed with After is the same process confined to the
+// windows. ok is false when there is no such instant (past the last
+// window, or beyond the range of time.Duration). A nil w is always open:
+// After returns from+gap. from and gap must be >= 0, and w valid.
+func (w *Window) After(from, gap time.Duration) (at time.Duration, ok bool) {
+	if w == nil {
+		return from + gap, true
+	}
+	ws := w.Start // the window holding from, or the next one
+	if w.Every > 0 && from > w.Start {
+		ws += (from - w.Start) / w.Every * w.Every
+	}
+	end := satAdd(ws, w.For)
+	if from >= end {
+		if w.Every == 0 {
+			return 0, false
+		}
+		ws = satAdd(ws, w.Every)
+		end = satAdd(ws, w.For)
+	}
+	t := max(from, ws)
+	if gap < end-t {
+		return t + gap, true
+	}
+	if w.Every == 0 {
+		return 0, false
+	}
+	gap -= end - t // what is left goes into whole windows, then a part of one
+	n, rest := gap/w.For+1, gap%w.For
+	if ws > math.MaxInt64-rest || n > (math.MaxInt64-rest-ws)/w.Every {
+		return 0, false
+	}
+	return ws + n*w.Every + rest, true
+}
+
+// satAdd returns a+b for a, b >= 0, or the largest time.Duration when the
+// sum overflows.
+func satAdd(a, b time.Duration) time.Duration {
+	if a > math.MaxInt64-b {
+		return math.MaxInt64
+	}
+	return a + b
 }
 
 // Network is the simulated network: a latency distribution, and fault knobs
@@ -176,6 +242,12 @@ func (g Group) String() string {
 	if g.Status {
 		st = " status"
 	}
+	if w := g.PublishWindow; w != nil {
+		st += fmt.Sprintf(" publishing from %v for %v", w.Start, w.For)
+		if w.Every > 0 {
+			st += fmt.Sprintf(" every %v", w.Every)
+		}
+	}
 	return fmt.Sprintf("%s: %d×%s qos%d ka=%v clean=%v every=%v%s", g.Name, g.Count, g.Kind, g.QoS, g.KeepAlive, g.Clean, g.PublishEvery, st)
 }
 
@@ -227,8 +299,8 @@ func (s Scenario) Scaled(devices int) Scenario {
 	return out
 }
 
-// WithDuration returns a copy of s with a faulty phase of d; events and
-// offline windows keep their absolute times. d <= 0 returns s unchanged.
+// WithDuration returns a copy of s with a faulty phase of d; events,
+// offline windows and publish windows keep their absolute times. d <= 0 returns s unchanged.
 func (s Scenario) WithDuration(d time.Duration) Scenario {
 	if d > 0 {
 		s.Duration = d

@@ -1,6 +1,7 @@
 package scenario
 
 import (
+	"math"
 	"strings"
 	"testing"
 	"time"
@@ -154,6 +155,10 @@ func TestParseErrorsNameLineAndField(t *testing.T) {
 		{"event", [2]string{"kind: outage", "kind: meteor"}, `t.yaml:23: events[0].kind: must be outage or partition, not "meteor"`},
 		{"missing field points at parent", [2]string{"duration: 2h\n", ""}, "t.yaml:1: duration: must be > 0"},
 		{"syntax", [2]string{"groups:", "groups: ["}, "t.yaml:"},
+		{"publish window on a command group", [2]string{"qos: 1\n    offline", "qos: 1\n    publish_window: {start: 1h, for: 5m}\n    offline"}, "t.yaml:18: groups[1].publish_window: a command group publishes nothing"},
+		{"publish window for", [2]string{"publish_every: 1m\n", "publish_every: 1m\n    publish_window: {start: 1h, for: 0s}\n"}, "t.yaml:13: groups[0].publish_window.for: must be > 0"},
+		{"publish window every", [2]string{"publish_every: 1m\n", "publish_every: 1m\n    publish_window: {start: 1h, every: 5m, for: 5m}\n"}, "t.yaml:13: groups[0].publish_window.every: must be 0 (once) or longer than for"},
+		{"publish window start", [2]string{"publish_every: 1m\n", "publish_every: 1m\n    publish_window:\n      start: -1h\n      for: 5m\n"}, "t.yaml:14: groups[0].publish_window.start: must be >= 0"},
 		{"keepalive fraction", [2]string{"keepalive: 60s", "keepalive: 1500ms"}, "t.yaml:9: groups[0].keepalive: must be whole seconds"},
 	}
 	for _, tt := range tests {
@@ -175,7 +180,7 @@ func TestLoadExampleFile(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if got, want := s.Devices(), 321; got != want {
+	if got, want := s.Devices(), 322; got != want {
 		t.Errorf("Devices() = %d, want %d", got, want)
 	}
 	if !s.Network.Swarm || s.Groups[2].Faults == nil || s.Groups[2].Faults.ResetsPerHour != 3 {
@@ -187,7 +192,43 @@ func TestLoadExampleFile(t *testing.T) {
 	if got := s.Groups[3].LinkLatency(s.Network); got != DataCentre {
 		t.Errorf("backend latency = %v, want the data-centre default", got)
 	}
+	if w := s.Groups[4].PublishWindow; w == nil || *w != (Window{Start: 2 * time.Hour, Every: 6 * time.Hour, For: 30 * time.Minute}) || s.Groups[3].PublishWindow != nil {
+		t.Errorf("publish_window = %+v, %+v; want the maintenance backend's only", w, s.Groups[3].PublishWindow)
+	}
 	if _, err := Load("testdata/missing.yaml"); err == nil {
 		t.Errorf("Load of a missing file succeeded")
+	}
+}
+
+func TestWindowAfter(t *testing.T) {
+	const m = time.Minute
+	once := &Window{Start: 10 * m, For: 5 * m}
+	daily := &Window{Start: 10 * m, Every: 60 * m, For: 5 * m}
+	huge := &Window{Start: 1, Every: math.MaxInt64 / 2, For: 1}
+	tests := []struct {
+		w         *Window
+		from, gap time.Duration
+		want      time.Duration
+		ok        bool
+	}{
+		{nil, 7 * m, 3 * m, 10 * m, true},
+		{once, 0, 2 * m, 12 * m, true},         // before the window: counts from its start
+		{once, 11 * m, 3 * m, 14 * m, true},    // inside
+		{once, 11 * m, 4 * m, 0, false},        // ends exactly at the close: no more windows
+		{once, 15 * m, 0, 0, false},            // after the window
+		{daily, 11 * m, 4 * m, 70 * m, true},   // the close is the next window's start
+		{daily, 11 * m, 5 * m, 71 * m, true},   // runs over into the next window
+		{daily, 11 * m, 16 * m, 192 * m, true}, // and over two whole ones
+		{daily, 20 * m, 1 * m, 71 * m, true},   // between windows
+		{daily, 130 * m, 2 * m, 132 * m, true}, // in a later window
+		{daily, 135 * m, 0, 190 * m, true},     // at a later window's close
+		{huge, 0, 5, 0, false},                 // past the range of time.Duration
+		{&Window{Start: math.MaxInt64 - 1, Every: 3, For: 2}, 0, 5, 0, false},
+	}
+	for _, tt := range tests {
+		got, ok := tt.w.After(tt.from, tt.gap)
+		if got != tt.want || ok != tt.ok {
+			t.Errorf("%+v.After(%v, %v) = %v, %v; want %v, %v", tt.w, tt.from, tt.gap, got, ok, tt.want, tt.ok)
+		}
 	}
 }

@@ -114,6 +114,8 @@ func (g Group) validate(path string) error {
 		return fieldErr(path+".publish_every", "must be >= 0")
 	case g.Offline != nil && g.Kind == Backend:
 		return fieldErr(path+".offline", "backends are always online")
+	case g.PublishWindow != nil && g.Kind == Command:
+		return fieldErr(path+".publish_window", "a command group publishes nothing")
 	}
 	if g.Latency != nil {
 		if err := g.Latency.Validate(); err != nil {
@@ -125,8 +127,25 @@ func (g Group) validate(path string) error {
 			return netErr(path+".faults", err)
 		}
 	}
+	if g.PublishWindow != nil {
+		if err := g.PublishWindow.validate(path + ".publish_window"); err != nil {
+			return err
+		}
+	}
 	if g.Offline != nil {
 		return g.Offline.validate(path + ".offline")
+	}
+	return nil
+}
+
+func (w Window) validate(path string) error {
+	switch {
+	case w.Start < 0:
+		return fieldErr(path+".start", "must be >= 0")
+	case w.For <= 0:
+		return fieldErr(path+".for", "must be > 0")
+	case w.Every < 0 || w.Every > 0 && w.Every <= w.For:
+		return fieldErr(path+".every", "must be 0 (once) or longer than for")
 	}
 	return nil
 }
