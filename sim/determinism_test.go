@@ -141,6 +141,7 @@ var goldenDigests = []struct {
 	{"overflow", "8e7d4811b97d518a", 120887},
 	{"exactly-once", "f75b21de7ec77caa", 3915},
 	{"swarm", "171ddcf6949aacb5", 8700},
+	{"ttl-edge", "1a614415682654bc", 10922},
 	{"mixed", "7c44423d6b32f283", 36995},
 }
 

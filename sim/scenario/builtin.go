@@ -120,6 +120,27 @@ var builtins = []Scenario{
 		Network: Network{Latency: cellular, Swarm: true},
 	},
 	{
+		// TTL at the resume: Tencent stores a message "for a maximum of 24
+		// hours", expires a session 24 h after its disconnect and replays
+		// one stored message per 500 ms (seeds/000_a55b5faa331c953c.txt).
+		// The devices leave at 5m (DISCONNECT, so expiry counts from there)
+		// and are back 25 s before it; about 100 commands each were queued
+		// 10 s to 15 s after they left, so their TTL passes 35 s to 40 s
+		// into the replay, which has sent about 70 of them by then.
+		Name:        "ttl-edge",
+		Description: "a burst of commands just after the devices leave; they return 35 s before the burst's 24 h TTL, so stored copies reach their TTL during the replay",
+		Duration:    24*hour + 15*min_, Heal: 15 * min_, Sample: 10 * min_,
+		Groups: []Group{
+			with(actuators, func(g *Group) {
+				g.Count, g.Offline = 6, &Offline{Start: 5 * min_, For: 24*hour - 25*sec, Graceful: true}
+			}),
+			with(backends, func(g *Group) {
+				g.PublishEvery, g.PublishWindow = 50*ms, &Window{Start: 5*min_ + 10*sec, For: 5 * sec}
+			}),
+		},
+		Network: Network{Latency: cellular},
+	},
+	{
 		Name:        "mixed",
 		Description: "a day and a bit of a mixed fleet: nightly offline, one outage storm, a flaky subset, some devices away past 24 h; command devices have Wills and retained statuses, which the clean-session backend gets replayed after the outage",
 		Duration:    26 * hour, Heal: 30 * min_, Sample: 5 * min_,
