@@ -12,7 +12,8 @@ import (
 )
 
 // ttlWatch follows the core's events and counts the copies dropped with
-// reason ttl while their subscriber is online again on a resumed session.
+// reason ttl while their subscriber is online again on a resumed session,
+// and when publications were accepted.
 type ttlWatch struct {
 	resumedAt map[string]broker.Time // online clients on a resumed session: since when
 	online    map[string]bool
@@ -20,6 +21,9 @@ type ttlWatch struct {
 	offline   int           // ttl drops while offline
 	first     time.Duration // time from the resume to the first such drop
 	firstSeen bool
+	published int         // publications accepted,
+	pubFirst  broker.Time // the first at
+	pubLast   broker.Time // and the last at
 }
 
 func (w *ttlWatch) Step(rec *broker.Record) {
@@ -33,6 +37,11 @@ func (w *ttlWatch) Step(rec *broker.Record) {
 		case broker.EvDisconnected:
 			w.online[ev.ClientID] = false
 			delete(w.resumedAt, ev.ClientID)
+		case broker.EvPublished:
+			if w.published++; w.published == 1 {
+				w.pubFirst = ev.At
+			}
+			w.pubLast = ev.At
 		case broker.EvDropped:
 			if ev.Reason != broker.ReasonTTL {
 				continue
@@ -79,6 +88,12 @@ func TestTTLEdge(t *testing.T) {
 			t.Fatalf("seed %d: run truncated: %v", seed, res)
 		}
 		t.Logf("seed %d: %d ttl drops while online after a resume (first %v after it), %d while offline; %v", seed, w.drops, w.first, w.offline, res)
+		// The backend's publish_window: every command is accepted inside
+		// it, give or take a data-centre link's delay.
+		win := sc.Groups[1].PublishWindow
+		if w.published == 0 || w.pubFirst < win.Start || w.pubLast > win.Start+win.For+100*time.Millisecond {
+			t.Errorf("seed %d: %d publications accepted from %v to %v, want them all in the window %+v", seed, w.published, w.pubFirst, w.pubLast, *win)
+		}
 		if w.drops == 0 {
 			t.Errorf("seed %d: no copy was dropped with reason ttl while its subscriber was online after a resume", seed)
 		}
