@@ -151,13 +151,19 @@ const (
 )
 
 // Event is one observation. Fields not meaningful for a kind are zero.
+// (Fields are ordered against padding: every Output carries one.)
 type Event struct {
+	At        Time
+	Conn      ConnID
+	ClientID  string
+	Msg       MsgID
+	Topic     string
+	Copies    int    // EvPublished: copies owed
+	Publisher string // EvSent/EvDelivered/EvDropped/EvEnqueued: who published Msg
+	// Cause is what made the broker accept Msg: set on EvPublished,
+	// EvWillPublished and the EvDropped of a publication refused as a whole.
+	Cause          Cause
 	Kind           EventKind
-	At             Time
-	Conn           ConnID
-	ClientID       string
-	Msg            MsgID
-	Topic          string
 	QoS            packet.QoS
 	PacketID       uint16
 	Dup            bool
@@ -165,11 +171,6 @@ type Event struct {
 	Retain         bool // EvPublished, EvSent: a retained message replayed on SUBSCRIBE (RETAIN=1)
 	SessionPresent bool
 	Clean          bool
-	Copies         int // EvPublished: copies owed
 	ReturnCode     packet.ReturnCode
 	Reason         Reason
-	Publisher      string // EvSent/EvDelivered/EvDropped/EvEnqueued: who published Msg
-	// Cause is what made the broker accept Msg: set on EvPublished,
-	// EvWillPublished and the EvDropped of a publication refused as a whole.
-	Cause Cause
 }

@@ -81,9 +81,9 @@ func (k CauseKind) String() string { return enumName(causeKindNames[:], int(k), 
 // Cause names what made the broker accept a message: set on EvPublished,
 // EvWillPublished and on the EvDropped of a publication refused as a whole.
 type Cause struct {
-	Kind     CauseKind
 	Conn     ConnID
 	PacketID uint16
+	Kind     CauseKind
 }
 
 // String describes the cause, e.g. "publish@3#7" (connection 3, packet id

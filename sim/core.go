@@ -30,7 +30,8 @@ func (r *runner) stepPacket(c netsim.ConnID, p packet.Packet) {
 // the timer is re-armed after it. (The broker has one timer, so the stale
 // events are few; devices use timers instead.)
 func (r *runner) step(in broker.Input) {
-	rec := r.core.Step(r.now, in)
+	r.rec = r.core.Step(r.now, in) // a field, so that observers' &r.rec does not allocate
+	rec := &r.rec
 	rec.At, rec.Input = r.now, in // what the simulator fed, whatever the core says
 	if r.trace != nil {
 		fmt.Fprintf(r.trace, "%v   broker <- %v\n", r.now, in)
@@ -38,9 +39,9 @@ func (r *runner) step(in broker.Input) {
 			fmt.Fprintf(r.trace, "%v   broker -> %v\n", r.now, o)
 		}
 	}
-	r.ledger.step(&rec, r.curUID)
+	r.ledger.step(rec, r.curUID)
 	if r.opts.Observer != nil {
-		r.opts.Observer.Step(&rec)
+		r.opts.Observer.Step(rec)
 	}
 	for i := range rec.Outputs {
 		o := &rec.Outputs[i]

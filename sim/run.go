@@ -21,6 +21,7 @@ type runner struct {
 	sc     scenario.Scenario
 	opts   Options
 	core   Core
+	rec    broker.Record // the last step's record
 	net    *netsim.Network[packet.Packet]
 	knobs  netsim.Knobs
 	q      queue

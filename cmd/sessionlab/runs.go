@@ -3,6 +3,7 @@ package main
 import (
 	"fmt"
 	"io"
+	"runtime"
 	"runtime/debug"
 	"strings"
 	"sync"
@@ -60,6 +61,10 @@ func simulateAll(sc scenario.Scenario, a simulateArgs, stderr io.Writer) (*metri
 	}
 	runs := make([]runRecord, len(a.profiles))
 	errs := make([]error, len(a.profiles))
+	// With a core to spare per run, each run's checker takes a goroutine of
+	// its own (check.RunConcurrent: same verdict, the check off the run's
+	// critical path); otherwise checking in line costs less.
+	concurrent := 2*len(a.profiles) <= runtime.GOMAXPROCS(0)
 	var wg sync.WaitGroup
 	for i, name := range a.profiles {
 		opts := sim.Options{Wire: a.wire, NewCore: coreForTest}
@@ -72,7 +77,7 @@ func simulateAll(sc scenario.Scenario, a simulateArgs, stderr io.Writer) (*metri
 					errs[i] = fmt.Errorf("%s: %v\n%s", failCrash, r, debug.Stack())
 				}
 			}()
-			runs[i], errs[i] = simulateOne(sc, name, a.seed, a.check, opts)
+			runs[i], errs[i] = simulateOne(sc, name, a.seed, a.check, concurrent, opts)
 			if errs[i] != nil { // an error inside the run is a crash too
 				errs[i] = fmt.Errorf("%s: %w", failCrash, errs[i])
 			}
@@ -90,17 +95,21 @@ func simulateAll(sc scenario.Scenario, a simulateArgs, stderr io.Writer) (*metri
 }
 
 // simulateOne runs sc under one profile, checked by the in-simulation
-// invariant checker (package sim/check) when checked is set.
-func simulateOne(sc scenario.Scenario, profile string, seed uint64, checked bool, opts sim.Options) (runRecord, error) {
+// invariant checker (package sim/check) when checked is set, on a goroutine
+// of its own when concurrent is set.
+func simulateOne(sc scenario.Scenario, profile string, seed uint64, checked, concurrent bool, opts sim.Options) (runRecord, error) {
 	pol, err := broker.Profile(profile)
 	if err != nil {
 		return runRecord{}, err
 	}
 	var res *sim.Result
 	var v *check.Violation
-	if checked {
+	switch {
+	case checked && concurrent:
+		res, v, err = check.RunConcurrent(sc, pol, seed, opts)
+	case checked:
 		res, v, err = check.Run(sc, pol, seed, opts)
-	} else {
+	default:
 		res, err = sim.Run(sc, pol, seed, opts)
 	}
 	if err != nil {

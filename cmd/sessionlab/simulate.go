@@ -97,6 +97,7 @@ func runSimulate(args []string, stdout, stderr io.Writer) int {
 	if !ok {
 		return code
 	}
+	batchGC()
 	sc, err := loadScenario(a.scenario)
 	if err != nil {
 		return c.usageError("flag -scenario: %v", err)

@@ -97,6 +97,7 @@ func runSweep(args []string, stdout, stderr io.Writer) int {
 	if !ok {
 		return code
 	}
+	batchGC()
 	jobs, err := sweepJobs(a)
 	if err != nil {
 		return c.usageError("%v", err)

@@ -48,7 +48,7 @@ func BenchmarkRun(b *testing.B) {
 
 // BenchmarkNightlyOffline is the README's checking-speed figure at a
 // fifth of the scale: nightly-offline under tencent, 2,000 devices for 24
-// h, bare and checked (the full-size command is `sessionlab simulate
+// h, bare, checked in line and checked on a goroutine of its own (the full-size command is `sessionlab simulate
 // --scenario nightly-offline --profile tencent --devices 10000 --duration
 // 24h --seed 7`). It reports simulated events per second.
 func BenchmarkNightlyOffline(b *testing.B) {
@@ -62,19 +62,18 @@ func BenchmarkNightlyOffline(b *testing.B) {
 	if err != nil {
 		b.Fatal(err)
 	}
-	for _, checked := range []bool{false, true} {
-		name := "bare"
-		if checked {
-			name = "checked"
-		}
-		b.Run(name, func(b *testing.B) {
+	for _, mode := range []string{"bare", "checked", "concurrent"} {
+		b.Run(mode, func(b *testing.B) {
 			var events int64
 			for range b.N {
 				var res *sim.Result
 				var v *Violation
-				if checked {
+				switch mode {
+				case "checked":
 					res, v, err = Run(sc, pol, 7, sim.Options{})
-				} else {
+				case "concurrent":
+					res, v, err = RunConcurrent(sc, pol, 7, sim.Options{})
+				default:
 					res, err = sim.Run(sc, pol, 7, sim.Options{})
 				}
 				if err != nil || v != nil {

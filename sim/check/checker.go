@@ -37,7 +37,7 @@ type Checker struct {
 	clients map[string]*client
 	msgs    map[broker.MsgID]*msg
 	copies  map[copyKey]*copyRec
-	uids    map[uint64][]broker.MsgID // payload id -> messages carrying it
+	uids    map[uint64]*msg           // payload id -> the newest message carrying it (older ones chained)
 	order   map[orderKey]broker.MsgID // last first-received message per publisher and topic
 
 	lastPub wirePub      // the last PUBLISH the broker sent, to hold EvSent to it
@@ -61,7 +61,7 @@ func New(cfg Config) *Checker {
 	k := &Checker{cfg: cfg,
 		conns: map[broker.ConnID]*conn{}, clients: map[string]*client{},
 		msgs: map[broker.MsgID]*msg{}, copies: map[copyKey]*copyRec{},
-		uids: map[uint64][]broker.MsgID{}, order: map[orderKey]broker.MsgID{}}
+		uids: map[uint64]*msg{}, order: map[orderKey]broker.MsgID{}}
 	if cfg.Bound > 0 {
 		k.dues.add(due{at: cfg.HealAt + cfg.Bound + livenessEvery(cfg.Bound), kind: dueLiveness})
 	}
@@ -134,7 +134,10 @@ func (k *Checker) failAt(kind Kind, at time.Duration, cl *client, inv broker.Inv
 func (k *Checker) clientOf(id string) *client {
 	cl := k.clients[id]
 	if cl == nil {
-		cl = &client{id: id}
+		if len(k.clients) >= 1<<clientBits {
+			panic("sim/check: more clients than a copyKey can name")
+		}
+		cl = &client{id: id, idx: uint32(len(k.clients))}
 		k.clients[id] = cl
 	}
 	return cl

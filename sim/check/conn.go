@@ -133,7 +133,7 @@ func (k *Checker) endConn(c *conn) {
 		delete(k.conns, c.id)
 	}
 	for _, r := range c.qos0 {
-		if r.received == 0 && k.copies[copyKey{r.m.id, r.cl}] == r {
+		if r.received == 0 && k.copies[keyOf(r.m.id, r.cl)] == r {
 			k.forgetCopy(r)
 		}
 	}

@@ -14,9 +14,9 @@ func (k *Checker) published(ev *broker.Event) {
 	}
 	m.owed += ev.Copies
 	k.fresh = append(k.fresh, m)
-	if k.curUID != 0 && !ev.Retain && m.uid == 0 {
+	if k.curUID != 0 && ev.Cause.Kind == broker.CausePublish && m.uid == 0 {
 		m.uid = k.curUID
-		k.uids[m.uid] = append(k.uids[m.uid], ev.Msg)
+		m.older, k.uids[m.uid] = k.uids[m.uid], m
 	}
 }
 
@@ -24,7 +24,7 @@ func (k *Checker) published(ev *broker.Event) {
 // event of the copy. It returns nil (after reporting) for an event about a
 // copy already finished, or of a message never published.
 func (k *Checker) copyOf(cl *client, ev *broker.Event) *copyRec {
-	key := copyKey{ev.Msg, cl}
+	key := keyOf(ev.Msg, cl)
 	if r := k.copies[key]; r != nil {
 		if r.done() && !(ev.Kind == broker.EvSent && r.waitComp) {
 			k.fail(cl, broker.InvConservation, "(DESIGN.md invariant 15)", "%v for message %d after its copy was already %s",

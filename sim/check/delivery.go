@@ -1,7 +1,6 @@
 package check
 
 import (
-	"slices"
 	"strconv"
 	"time"
 
@@ -83,7 +82,7 @@ func (k *Checker) finishCopy(r *copyRec) {
 // forgetCopy drops the checker's record of r, and of its message once no
 // record is left and every copy is accounted for.
 func (k *Checker) forgetCopy(r *copyRec) {
-	delete(k.copies, copyKey{r.m.id, r.cl})
+	delete(k.copies, keyOf(r.m.id, r.cl))
 	r.m.records--
 	k.maybeForgetMsg(r.m)
 }
@@ -97,12 +96,20 @@ func (k *Checker) maybeForgetMsg(m *msg) {
 	if m.uid == 0 {
 		return
 	}
-	ids := slices.DeleteFunc(k.uids[m.uid], func(id broker.MsgID) bool { return id == m.id })
-	if len(ids) == 0 {
+	switch head := k.uids[m.uid]; {
+	case head == m && m.older == nil:
 		delete(k.uids, m.uid)
-		return
+	case head == m:
+		k.uids[m.uid] = m.older
+	default:
+		for p := head; p != nil; p = p.older {
+			if p.older == m {
+				p.older = m.older
+				break
+			}
+		}
 	}
-	k.uids[m.uid] = ids
+	m.older = nil
 }
 
 // dropped checks that a copy is dropped only for a reason the policy

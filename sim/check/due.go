@@ -1,7 +1,6 @@
 package check
 
 import (
-	"container/heap"
 	"time"
 
 	"github.com/sessionlab/sessionlab/broker"
@@ -35,39 +34,64 @@ type due struct {
 	offlineAt time.Duration
 }
 
-// dueHeap is a min-heap of deadlines ordered by (at, seq).
+// dueHeap is a min-heap of deadlines ordered by (at, seq), typed so that
+// pushing and popping do not box each entry in an interface.
 type dueHeap struct {
 	items []due
 	seq   uint64
 }
 
 func (h *dueHeap) Len() int { return len(h.items) }
-func (h *dueHeap) Less(i, j int) bool {
+
+func (h *dueHeap) less(i, j int) bool {
 	a, b := &h.items[i], &h.items[j]
 	return a.at < b.at || (a.at == b.at && a.seq < b.seq)
-}
-func (h *dueHeap) Swap(i, j int) { h.items[i], h.items[j] = h.items[j], h.items[i] }
-func (h *dueHeap) Push(x any)    { h.items = append(h.items, x.(due)) }
-func (h *dueHeap) Pop() any {
-	n := len(h.items) - 1
-	d := h.items[n]
-	h.items[n] = due{}
-	h.items = h.items[:n]
-	return d
 }
 
 // add schedules d.
 func (h *dueHeap) add(d due) {
 	h.seq++
 	d.seq = h.seq
-	heap.Push(h, d)
+	h.items = append(h.items, d)
+	for i := len(h.items) - 1; i > 0; {
+		p := (i - 1) / 2
+		if !h.less(i, p) {
+			break
+		}
+		h.items[i], h.items[p] = h.items[p], h.items[i]
+		i = p
+	}
+}
+
+// pop removes and returns the earliest deadline.
+func (h *dueHeap) pop() due {
+	n := len(h.items) - 1
+	d := h.items[0]
+	h.items[0] = h.items[n]
+	h.items[n] = due{}
+	h.items = h.items[:n]
+	for i := 0; ; {
+		l, m := 2*i+1, i
+		if l < n && h.less(l, m) {
+			m = l
+		}
+		if r := l + 1; r < n && h.less(r, m) {
+			m = r
+		}
+		if m == i {
+			break
+		}
+		h.items[i], h.items[m] = h.items[m], h.items[i]
+		i = m
+	}
+	return d
 }
 
 // expireDues checks every deadline that passed strictly before now: the
 // broker had until that instant, and the simulator steps it at it.
 func (k *Checker) expireDues(now time.Duration) {
 	for k.dues.Len() > 0 && k.dues.items[0].at < now {
-		d := heap.Pop(&k.dues).(due)
+		d := k.dues.pop()
 		switch d.kind {
 		case dueKeepalive:
 			c := d.conn

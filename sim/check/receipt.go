@@ -39,29 +39,20 @@ func (k *Checker) receiptOf(cl *client, p *packet.Publish) *copyRec {
 	uid := payloadID(p.Payload)
 	if p.QoS > 0 {
 		for _, r := range cl.inflight {
-			if r.pid == p.PacketID && k.carries(r.m.id, uid) {
+			if r.pid == p.PacketID && (uid == 0 || r.m.uid == uid) {
 				return r
 			}
 		}
 	}
-	for _, id := range k.uids[uid] {
-		if r := k.copies[copyKey{id, cl}]; r != nil && r.sent && r.qos == p.QoS {
+	var found *copyRec // the oldest message's copy that matches
+	for m := k.uids[uid]; m != nil; m = m.older {
+		if r := k.copies[keyOf(m.id, cl)]; r != nil && r.sent && r.qos == p.QoS {
 			if r.received == 0 || r.qos > 0 {
-				return r
+				found = r
 			}
 		}
 	}
-	return nil
-}
-
-// carries reports whether message id was published with payload id uid.
-func (k *Checker) carries(id broker.MsgID, uid uint64) bool {
-	for _, x := range k.uids[uid] {
-		if x == id {
-			return true
-		}
-	}
-	return uid == 0
+	return found
 }
 
 // checkOrder checks that m, received for the first time by cl, does not

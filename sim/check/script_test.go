@@ -107,7 +107,8 @@ func (s *script) lose(c broker.ConnID, id string) {
 // conn c and being accepted as message m owing copies.
 func (s *script) publish(c broker.ConnID, publisher string, m broker.MsgID, uid uint64, topic string, qos packet.QoS, copies int) {
 	s.packetIn(c, &packet.Publish{QoS: qos, Topic: topic, PacketID: uint16(uid), Payload: payload(uid)})
-	s.ev(broker.Event{Kind: broker.EvPublished, ClientID: publisher, Msg: m, Topic: topic, QoS: qos, Copies: copies, Publisher: publisher})
+	s.ev(broker.Event{Kind: broker.EvPublished, ClientID: publisher, Msg: m, Topic: topic, QoS: qos, Copies: copies, Publisher: publisher,
+		Cause: broker.Cause{Kind: broker.CausePublish, Conn: c, PacketID: uint16(uid)}})
 }
 
 // sent plays the broker sending message m to id on conn c.
