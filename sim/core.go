@@ -22,7 +22,8 @@ func (r *runner) stepPacket(c netsim.ConnID, p packet.Packet) {
 }
 
 // step drives the core exactly as the TCP server does: one input with the
-// current time, then hand the step's record to the ledger and the observer,
+// current time, then hand the step's record to the watcher (the ledger and
+// the observer),
 // perform every output in order, and re-arm the single broker timer from
 // NextDeadline. The timer is lazy: the armed event is replaced only by an
 // earlier deadline. When a later one was wanted, the armed event fires
@@ -39,10 +40,7 @@ func (r *runner) step(in broker.Input) {
 			fmt.Fprintf(r.trace, "%v   broker -> %v\n", r.now, o)
 		}
 	}
-	r.ledger.step(rec, r.curUID)
-	if r.opts.Observer != nil {
-		r.opts.Observer.Step(rec)
-	}
+	r.w.step(rec, r.curUID)
 	for i := range rec.Outputs {
 		o := &rec.Outputs[i]
 		r.dg.output(r.now, o)

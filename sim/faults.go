@@ -111,9 +111,7 @@ func (r *runner) hostKnobs(dev int32) netsim.Knobs {
 func (r *runner) heal() {
 	r.healed = true
 	r.net.Heal(r.now)
-	if r.phases != nil {
-		r.phases.Healed(r.now)
-	}
+	r.w.healed(r.now)
 	for dev := range r.devs {
 		if r.devs[dev].off {
 			r.powerOn(int32(dev))

@@ -63,8 +63,14 @@ func (r *runner) setup(seed uint64) {
 			h++
 		}
 	}
-	r.ledger = newLedger(&r.m, ids, seed)
-	r.fresh = newFreshness(&r.m, r.groups, len(r.devs))
+	w := &watch{ledger: newLedger(&r.m, ids, seed), fresh: newFreshness(&r.m, r.groups, len(r.devs)), m: &r.m, ids: ids,
+		obs: r.opts.Observer}
+	w.phases, _ = r.opts.Observer.(PhaseObserver)
+	w.devObs, _ = r.opts.Observer.(DeviceObserver)
+	r.w = w
+	if r.opts.Concurrent {
+		r.w = newPipe(w)
+	}
 	for i := range r.devs {
 		r.scheduleDevice(int32(i))
 	}

@@ -34,20 +34,9 @@ func (r *runner) clientActions(dev int32) {
 			r.net.Close(r.now, d.conn, netsim.Client)
 			r.deviceDown(dev)
 		case client.Up:
-			if r.fresh != nil {
-				r.fresh.device(r.now, dev, true)
-			}
-			if r.devObs != nil {
-				r.devObs.DeviceUp(r.now, d.id, a.SessionPresent)
-			}
+			r.w.up(r.now, dev, a.SessionPresent)
 		case client.Deliver:
-			if r.opts.Observer != nil {
-				r.opts.Observer.Received(r.now, d.id, a.Publish)
-			}
-			r.ledger.received(r.now, dev, a.Publish)
-			if r.fresh != nil {
-				r.fresh.received(r.now, dev, a.Publish.Topic, a.Publish.Payload, r.ledger.ids)
-			}
+			r.w.received(r.now, dev, a.Publish)
 		case client.Drop:
 			r.m.ClientDropped[a.Reason.String()]++
 		}
@@ -142,19 +131,14 @@ func (r *runner) notice(e *event) {
 	}
 }
 
-// deviceDown forgets the device's connection and tells a DeviceObserver.
+// deviceDown forgets the device's connection and tells the watcher.
 func (r *runner) deviceDown(dev int32) {
 	d := &r.devs[dev]
 	if d.conn == 0 {
 		return
 	}
 	d.conn = 0
-	if r.fresh != nil {
-		r.fresh.device(r.now, dev, false)
-	}
-	if r.devObs != nil {
-		r.devObs.DeviceDown(r.now, d.id)
-	}
+	r.w.down(r.now, dev)
 }
 
 // notices schedules each notice for its side.

@@ -83,6 +83,13 @@ type Options struct {
 	// it returns true (e.g. a checker has failed), and the Result says
 	// Truncated.
 	Stop func() bool
+	// Concurrent runs everything that watches the run (the ledger behind
+	// the metrics, and Observer) on a goroutine of its own, fed with the
+	// same calls in the same order in batches: same metrics, same
+	// observations, with the watching off the simulation's critical path
+	// when a core is free. The Observer then runs on that goroutine, and a
+	// Stop that depends on it sees its verdict some events late.
+	Concurrent bool
 }
 
 // Result is what a run produced.

@@ -33,8 +33,7 @@ type runner struct {
 	devs      []device
 	groups    []scenario.Group
 	targets   []int32 // command devices, the backends' targets
-	ledger    *ledger
-	fresh     *freshness // nil without the status workload
+	w         watcher // the ledger, freshness and Options.Observer, in line or on their own goroutine
 	m         Metrics
 	dg        digest
 	outages   []window      // broker-wide outages, scripted and drawn
@@ -43,15 +42,12 @@ type runner struct {
 	truncated bool
 	stalled   bool
 	sameAt    int64            // events in a row at r.now
-	phases    PhaseObserver    // Options.Observer, if it implements it
-	devObs    DeviceObserver   // Options.Observer, if it implements it
 	trace     *bufio.Writer    // Options.Trace, buffered
 	byKind    [evEnd + 1]int64 // events processed, by kind
 
 	curUID  uint64 // payload id of the PUBLISH being stepped, for EvPublished
 	nextUID uint64
 	arena   []byte // payload arena: 8-byte ids carved from 4 KiB chunks
-	byDepth []int  // scratch for queue-depth quantiles
 	wireBuf []byte // scratch for Options.Wire
 }
 
@@ -71,8 +67,6 @@ func Run(sc scenario.Scenario, policy broker.Policy, seed uint64, opts Options) 
 		return nil, fmt.Errorf("sim: profile %s: %w", policy.Name, err)
 	}
 	r := &runner{sc: sc, opts: opts, core: core, end: sc.End(), brokerAt: -1, dg: fnvOffset}
-	r.phases, _ = opts.Observer.(PhaseObserver)
-	r.devObs, _ = opts.Observer.(DeviceObserver)
 	r.knobs = Knobs(sc, seed)
 	r.net = netsim.New[packet.Packet](netsim.Config{Latency: sc.Network.Latency, Knobs: r.knobs, HostRand: func(h int) netsim.Rand {
 		s := rng.New(seed, "netsim/host", h)
@@ -86,6 +80,9 @@ func Run(sc scenario.Scenario, policy broker.Policy, seed uint64, opts Options) 
 		fmt.Fprintf(r.trace, "run %v profile=%s seed=%d knobs: %v\n", sc, policy.Name, seed, r.knobs)
 	}
 	r.setup(seed)
+	if p, ok := r.w.(*pipe); ok {
+		defer p.abandon()
+	}
 	r.loop()
 	return r.finish(), nil
 }
@@ -194,13 +191,7 @@ func (r *runner) dispatch(e *event) {
 
 // finish closes the books and returns the result.
 func (r *runner) finish() *Result {
-	if n := len(r.m.Samples); n == 0 || r.m.Samples[n-1].T < r.now.Seconds() {
-		r.byDepth = r.ledger.sample(r.now, r.byDepth) // the state at the end
-	}
-	r.ledger.close()
-	if r.fresh != nil {
-		r.fresh.close(r.now)
-	}
+	r.w.close(r.now)
 	m := &r.m
 	for i := range r.devs {
 		st := r.devs[i].sess.Stats()
@@ -227,7 +218,7 @@ func (r *runner) finish() *Result {
 
 // sample records the fleet series and reports progress.
 func (r *runner) sample() {
-	r.byDepth = r.ledger.sample(r.now, r.byDepth)
+	r.w.sample(r.now)
 	if next := r.now + r.sc.SampleEvery(); next <= r.end {
 		r.at(next, event{kind: evSample, dev: -1})
 	}
