@@ -61,9 +61,10 @@ func simulateAll(sc scenario.Scenario, a simulateArgs, stderr io.Writer) (*metri
 	}
 	runs := make([]runRecord, len(a.profiles))
 	errs := make([]error, len(a.profiles))
-	// With a core to spare per run, each run's checker takes a goroutine of
-	// its own (check.RunConcurrent: same verdict, the check off the run's
-	// critical path); otherwise checking in line costs less.
+	// With a core to spare per run, what watches each run (the checker and
+	// the ledger) takes a goroutine of its own (sim.Options.Concurrent,
+	// check.RunConcurrent: same metrics and verdict, off the run's critical
+	// path); otherwise watching in line costs less.
 	concurrent := 2*len(a.profiles) <= runtime.GOMAXPROCS(0)
 	var wg sync.WaitGroup
 	for i, name := range a.profiles {
@@ -110,6 +111,7 @@ func simulateOne(sc scenario.Scenario, profile string, seed uint64, checked, con
 	case checked:
 		res, v, err = check.Run(sc, pol, seed, opts)
 	default:
+		opts.Concurrent = concurrent // the ledger off the run's goroutine
 		res, err = sim.Run(sc, pol, seed, opts)
 	}
 	if err != nil {
