@@ -272,6 +272,13 @@ type DropView struct {
 	CleanConnect bool
 }
 
+// MayDiscard reports whether a session may end without expiring (with its
+// copies dropped as discarded): a clean session when its connection ends, or
+// any session replaced by a CleanSession=1 CONNECT; a persistent session
+// otherwise ends only by expiry [MQTT-3.1.2-4], [MQTT-3.1.2-6] (invariants
+// 2, 3).
+func MayDiscard(s DropView) bool { return s.Clean || s.CleanConnect }
+
 // DropProblem returns why pol does not allow dropping copy c of session s
 // for reason at now, or "" when it does (invariants 3, 4, 9, 10; the victim
 // of an overflow is Victim's to decide, invariant 8): a QoS 1 or 2 copy owed
@@ -298,7 +305,7 @@ func DropProblem(pol broker.Policy, reason broker.Reason, c CopyView, s DropView
 			return "the session may not expire yet (invariant 10)"
 		}
 	case broker.ReasonSessionDiscarded:
-		if !s.Clean && !s.CleanConnect {
+		if !MayDiscard(s) {
 			return "a persistent session ends only by expiry or a CleanSession=1 CONNECT [MQTT-3.1.2-4]"
 		}
 	case broker.ReasonQoS0Offline:

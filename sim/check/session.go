@@ -104,7 +104,7 @@ func (k *Checker) created(cl *client, ev *broker.Event) {
 // discarded ends a session without expiry: a clean session going offline,
 // or any session replaced by a CleanSession=1 CONNECT [MQTT-3.1.2-6].
 func (k *Checker) discarded(cl *client) {
-	if !cl.clean && !k.cleanConnectOf(cl) {
+	if !model.MayDiscard(model.DropView{Clean: cl.clean, CleanConnect: k.cleanConnectOf(cl)}) {
 		k.fail(cl, broker.InvOfflineStorage, "[MQTT-3.1.2-4]", "a persistent session was discarded without a CleanSession=1 CONNECT")
 	}
 	k.ended(cl)
