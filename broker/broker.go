@@ -1,18 +1,19 @@
 // Package broker is the MQTT 3.1.1 broker core: a pure, deterministic state
 // machine. It reads no clock, spawns no goroutines, touches no network and
 // never lets map iteration order reach an output. Drivers (the simulator, the
-// TCP adapter, the property suites) feed it inputs with the current time and
-// drain its outputs after every input:
+// TCP adapter, the property suites) feed it inputs with the current time;
+// each Step returns the step's Record (the instant, the input, its outputs in
+// order), which the driver hands to its observers and then performs:
 //
 //	policy, _ := broker.Profile("tencent")
 //	b, err := broker.New(broker.Config{Policy: policy})
 //	for {
-//		b.Step(now, in)                   // one input, with now
-//		for _, out := range b.Outputs() { // drain before the next Step
+//		rec := b.Step(now, in)  // one input, with now
+//		observe(&rec)           // metrics, checkers, history: the whole step
+//		for _, out := range rec.Outputs { // valid until the next Step
 //			switch out.Kind {
 //			case broker.OutSend:  write(out.Conn, out.Packet)
 //			case broker.OutClose: closeConn(out.Conn)
-//			case broker.OutEvent: observe(out.Event)
 //			}
 //		}
 //		if t, ok := b.NextDeadline(); ok { armTimer(t) } // then Step(t, Input{Kind: InDeadline})

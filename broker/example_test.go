@@ -8,7 +8,7 @@ import (
 )
 
 // Example shows the driver loop: one input with the current time, then the
-// outputs, then NextDeadline. A persistent subscriber goes offline, a message
+// step record's outputs, then NextDeadline. A persistent subscriber goes offline, a message
 // is stored for it, and it is delivered when the session resumes.
 func Example() {
 	policy, _ := broker.Profile("mosquitto")
@@ -17,8 +17,8 @@ func Example() {
 		panic(err)
 	}
 	step := func(now broker.Time, in broker.Input) {
-		b.Step(now, in)
-		for _, out := range b.Outputs() {
+		rec := b.Step(now, in)
+		for _, out := range rec.Outputs {
 			if out.Kind == broker.OutSend || out.Kind == broker.OutClose {
 				fmt.Println(out)
 			}
