@@ -79,6 +79,7 @@ type Broker struct {
 	retained map[string]*message // retained message per topic
 
 	timers timerHeap
+	next   nextDeadline // NextDeadline's last answer
 	dirty  []*session
 
 	freeMsgs []*message

@@ -11,8 +11,8 @@ func (b *Broker) Clone() *Broker {
 		sessions: make(map[string]*session, len(b.sessions)),
 		sessSeq:  b.sessSeq, autoIDs: b.autoIDs, nextMsg: b.nextMsg,
 		retained: make(map[string]*message, len(b.retained)),
-		timers:   timerHeap{items: append([]timer(nil), b.timers.items...)},
-		pkts:     arenas{reuse: b.cfg.ReusePackets},
+		timers:   timerHeap{items: append([]timer(nil), b.timers.items...)}, next: b.next,
+		pkts: arenas{reuse: b.cfg.ReusePackets},
 	}
 	msgs := make(map[*message]*message)
 	cloneMsg := func(m *message) *message {

@@ -196,6 +196,7 @@ func (b *Broker) end(s *session, reason Reason) {
 	}
 	s.subs, s.inbound2, s.backlog = nil, nil, 0
 	delete(b.sessions, s.clientID)
+	b.next.known = false
 }
 
 // forget removes an in-flight copy: one still waiting for PUBACK or PUBREC is

@@ -25,6 +25,10 @@ func (b *Broker) Step(now Time, in Input) Record {
 	case InPacket:
 		if c := b.conns[in.Conn]; c != nil {
 			c.lastRecv = b.now
+			b.forgetNext(timerKeepalive, uint64(c.id))
+			if c.sess != nil {
+				b.forgetNext(timerSession, c.sess.seq)
+			}
 			b.stepPacket(c, in.Packet)
 		}
 	case InLost:
@@ -108,6 +112,7 @@ func (b *Broker) lose(c *conn, reason Reason, closeOut bool) {
 		return
 	}
 	delete(b.conns, c.id)
+	b.next.known = false
 	s := c.sess
 	if s != nil {
 		b.becomeOffline(s, reason)

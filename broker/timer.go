@@ -79,7 +79,7 @@ func (b *Broker) armConn(c *conn) {
 		return
 	}
 	c.pushedKA, c.armedKA = at, true
-	b.timers.push(timer{at: at, kind: timerKeepalive, owner: uint64(c.id)})
+	b.pushTimer(timer{at: at, kind: timerKeepalive, owner: uint64(c.id)})
 }
 
 // keepaliveDue is when c has been silent for 1.5 x its keepalive
@@ -104,6 +104,7 @@ func (b *Broker) touch(s *session) {
 func (b *Broker) settleDirty() {
 	for i := 0; i < len(b.dirty); i++ {
 		s := b.dirty[i]
+		b.forgetNext(timerSession, s.seq)
 		if b.sessions[s.clientID] == s {
 			b.pump(s)
 			b.armSession(s)
@@ -124,7 +125,7 @@ func (b *Broker) armSession(s *session) {
 		return
 	}
 	s.pushed, s.armed = at, true
-	b.timers.push(timer{at: at, kind: timerSession, owner: s.seq, client: s.clientID})
+	b.pushTimer(timer{at: at, kind: timerSession, owner: s.seq, client: s.clientID})
 }
 
 // sessionDue is the earliest of s's deadlines, computed from its state:
@@ -151,12 +152,51 @@ func (b *Broker) sessionDue(s *session) (Time, bool) {
 	return at, ok
 }
 
+// pushTimer adds t to the heap; NextDeadline must look again.
+func (b *Broker) pushTimer(t timer) {
+	b.timers.push(t)
+	b.next.known = false
+}
+
+// nextDeadline remembers what NextDeadline last answered. The answer is the
+// heap's first live entry, so it stands until the heap changes (a push, a
+// deadline stepped) or the state of that entry's owner changes (a packet on
+// its connection, its session touched, a connection or session gone):
+// forgetNext and the pushes watch for those, so NextDeadline after most
+// Steps costs nothing.
+type nextDeadline struct {
+	at        Time
+	ok, known bool
+}
+
+// forgetNext forgets the remembered answer when the heap's first entry
+// belongs to the connection or session of kind and owner.
+func (b *Broker) forgetNext(kind timerKind, owner uint64) {
+	if b.next.known && len(b.timers.items) > 0 {
+		if top := &b.timers.items[0]; top.kind == kind && top.owner == owner {
+			b.next.known = false
+		}
+	}
+}
+
 // NextDeadline reports the earliest time at which the broker wants an
-// InDeadline input, and false when it wants none. It first discards stale
-// heap entries, so the time returned is a real deadline. It may be at or
-// before the time of the last Step (a copy resumed after its RetryFor ran
-// out): the driver then steps InDeadline at once, with that Step's now.
+// InDeadline input, and false when it wants none. It discards stale heap
+// entries first, so the time returned is a real deadline, and remembers the
+// answer until the heap or the state of its first entry's owner changes
+// (see nextDeadline). It may be at or before the time of the last Step (a
+// copy resumed after its RetryFor ran out): the driver then steps
+// InDeadline at once, with that Step's now.
 func (b *Broker) NextDeadline() (Time, bool) {
+	if !b.next.known {
+		b.next.at, b.next.ok = b.nextDue()
+		b.next.known = true
+	}
+	return b.next.at, b.next.ok
+}
+
+// nextDue discards stale heap entries and returns the earliest real
+// deadline.
+func (b *Broker) nextDue() (Time, bool) {
 	for len(b.timers.items) > 0 {
 		top := b.timers.items[0]
 		due, ok := b.timerDue(top)
@@ -215,6 +255,7 @@ func (b *Broker) rearm(t timer) {
 // stepDeadline fires every timer due at or before now, in (time, kind,
 // owner) order.
 func (b *Broker) stepDeadline() {
+	b.next.known = false
 	for len(b.timers.items) > 0 && b.timers.items[0].at <= b.now {
 		t := b.timers.pop()
 		b.disarm(t)
