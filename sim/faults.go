@@ -97,7 +97,7 @@ func (r *runner) schedulePartition(dev int32) {
 
 // hostKnobs returns the fault knobs in force for dev.
 func (r *runner) hostKnobs(dev int32) netsim.Knobs {
-	g := r.groups[r.devs[dev].group]
+	g := &r.groups[r.devs[dev].group]
 	switch {
 	case g.Reliable || g.Kind == scenario.Backend:
 		return netsim.Knobs{}

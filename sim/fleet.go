@@ -137,7 +137,7 @@ func (r *runner) initDevice(seed uint64, h, gi, i int) {
 // offline window and first random partition.
 func (r *runner) scheduleDevice(dev int32) {
 	d := &r.devs[dev]
-	g := r.groups[d.group]
+	g := &r.groups[d.group]
 	on := d.work.Uniform(0, InitialSpread)
 	r.at(on, event{kind: evPowerOn, dev: dev})
 	if every := r.publishEvery(g); every > 0 {
@@ -151,7 +151,7 @@ func (r *runner) scheduleDevice(dev int32) {
 
 // publishEvery returns the mean time between one device's publishes: for
 // a backend, its share of one command per command device per PublishEvery.
-func (r *runner) publishEvery(g scenario.Group) time.Duration {
+func (r *runner) publishEvery(g *scenario.Group) time.Duration {
 	switch g.Kind {
 	case scenario.Telemetry:
 		return g.PublishEvery
@@ -185,7 +185,7 @@ func (r *runner) scheduleWindow(dev int32) {
 // an event of an older chain is ignored.
 func (r *runner) publish(dev int32, gen uint16) {
 	d := &r.devs[dev]
-	g := r.groups[d.group]
+	g := &r.groups[d.group] // a pointer: a Group is too large to copy per publish
 	if d.off || gen != d.pubGen {
 		return
 	}
@@ -256,7 +256,7 @@ func (r *runner) powerOn(dev int32) {
 	if !wasOff {
 		return
 	}
-	if every := r.publishEvery(r.groups[d.group]); every > 0 {
+	if every := r.publishEvery(&r.groups[d.group]); every > 0 {
 		d.pubGen++
 		if t, ok := r.groups[d.group].PublishWindow.After(r.now, d.work.Exp(every)); ok {
 			r.at(t, event{kind: evPublish, dev: dev, arg: d.pubGen})
