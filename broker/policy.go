@@ -68,7 +68,7 @@ type Policy struct {
 	// core closes a connection whose PUBLISH exceeds it.
 	MaxPacketSize int
 
-	// Promises lists the invariants (numbered as in DESIGN.md) this profile
+	// Promises lists the invariants (numbered as in the README's table) this profile
 	// promises; the property suites check exactly these.
 	Promises Invariants
 }
@@ -101,10 +101,11 @@ const (
 	DropOldestQoS0First
 )
 
-// Invariant numbers an invariant of DESIGN.md (1..18).
+// Invariant numbers one of the 18 invariants of the README's table, each
+// decided by a function of package model (see model/rules.go).
 type Invariant uint8
 
-// The invariants of DESIGN.md.
+// The invariants, numbered as in the README's table.
 const (
 	InvSessionPresent Invariant = 1 + iota
 	InvCleanSession
