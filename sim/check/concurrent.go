@@ -21,6 +21,7 @@ func RunConcurrent(sc scenario.Scenario, pol broker.Policy, seed uint64, opts si
 	k := New(Config{Policy: pol, HealAt: sc.Duration, Bound: Bound(sc, pol), Next: opts.Observer})
 	f := flagging{Checker: k, failed: new(atomic.Bool)}
 	inline := opts
+	inline.Concurrent = false
 	opts.Observer, opts.Concurrent = f, true
 	opts.Stop = func() bool { return f.failed.Load() || inline.Stop != nil && inline.Stop() }
 	res, err := sim.Run(sc, pol, seed, opts)

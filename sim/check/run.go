@@ -65,6 +65,7 @@ func Bound(sc scenario.Scenario, pol broker.Policy) time.Duration {
 func Run(sc scenario.Scenario, pol broker.Policy, seed uint64, opts sim.Options) (*sim.Result, *Violation, error) {
 	k := New(Config{Policy: pol, HealAt: sc.Duration, Bound: Bound(sc, pol), Next: opts.Observer})
 	opts.Observer = k
+	opts.Concurrent = false // the Stop below reads the checker: same goroutine (RunConcurrent is the other way)
 	stop := opts.Stop
 	opts.Stop = func() bool { return k.first != nil || stop != nil && stop() }
 	res, err := sim.Run(sc, pol, seed, opts)
