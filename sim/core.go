@@ -23,9 +23,8 @@ func (r *runner) stepPacket(c netsim.ConnID, p packet.Packet) {
 
 // step drives the core exactly as the TCP server does: one input with the
 // current time, then hand the step's record to the watcher (the ledger and
-// the observer),
-// perform every output in order, and re-arm the single broker timer from
-// NextDeadline. The timer is lazy: the armed event is replaced only by an
+// the observer), perform every output in order, and re-arm the single broker
+// timer from NextDeadline. The timer is lazy: the armed event is replaced only by an
 // earlier deadline. When a later one was wanted, the armed event fires
 // early, the InDeadline is a no-op for the core (as its contract says), and
 // the timer is re-armed after it. (The broker has one timer, so the stale
