@@ -4,8 +4,9 @@
 //
 // One run is one goroutine and one discrete-event loop. Events are ordered
 // by (time, sequence) in a binary heap of value structs. The broker core is
-// driven exactly as the TCP server drives it: Step(now, input), drain
-// Outputs, then re-arm a single engine timer from NextDeadline. Devices run
+// driven exactly as the TCP server drives it: Step(now, input) gives the
+// step's Record, which goes to the watchers before its outputs are
+// performed, then a single engine timer is re-armed from NextDeadline. Devices run
 // the client session state machine of package client over links simulated
 // by package netsim. All randomness comes from the seed, split into streams
 // per component and device (package rng), so adding a device does not change
@@ -14,7 +15,9 @@
 // A run has a faulty phase (the scenario's Duration), then a healed phase in
 // which faults stop and every device comes online, so that pending messages
 // can converge. The ledger follows every message from publish to a terminal
-// state per subscriber copy and feeds Metrics.
+// state per subscriber copy and feeds Metrics. The ledger and
+// Options.Observer read the same step records, in line or, with
+// Options.Concurrent, on a goroutine of their own (watch.go).
 //
 // A broker outage takes the broker's network front end away (connections
 // refused and reset) while the broker core, and every session in it, keeps
