@@ -59,3 +59,33 @@ func TestConcurrentWatchingChangesNothing(t *testing.T) {
 		})
 	}
 }
+
+// panicky is an Observer that panics at its n-th step.
+type panicky struct{ n int }
+
+func (p *panicky) Step(*broker.Record) {
+	if p.n--; p.n == 0 {
+		panic("observer broke")
+	}
+}
+func (p *panicky) Received(broker.Time, string, *packet.Publish) {}
+
+// TestConcurrentObserverPanicReachesTheCaller: an Observer that panics on
+// the watching goroutine does not kill the process; Run panics in its
+// caller's goroutine with the observer's panic and stack, where simulate
+// and sweep report a crash.
+func TestConcurrentObserverPanicReachesTheCaller(t *testing.T) {
+	sc, err := scenario.Builtin("steady")
+	if err != nil {
+		t.Fatal(err)
+	}
+	sc = sc.Scaled(10)
+	defer func() {
+		v := recover()
+		if s, ok := v.(string); !ok || !strings.Contains(s, "observer broke") || !strings.Contains(s, "goroutine") {
+			t.Fatalf("recovered %v, want the observer's panic with its stack", v)
+		}
+	}()
+	Run(sc, profile(t, "mosquitto"), 1, Options{Observer: &panicky{n: 50}, Concurrent: true})
+	t.Fatal("Run returned although its observer panicked")
+}
