@@ -11,13 +11,13 @@ import (
 // length of 268,435,455 bytes plus a five-byte fixed header (section 2.2.3).
 const protocolMaxPacket = 268435455 + 5
 
-// Seed files, relative to the repository root (../shared/seeds/ from it).
+// The vendor pages the profiles come from, by title and public URL.
 const (
-	seedTencentMD = "seeds/000_a55b5faa331c953c.txt"
-	seedTencent   = "seeds/001_7c95a61cb52d2d98.txt"
-	seedHiveMQ    = "seeds/002_b8ed239d7b997f0e.txt"
-	seedHiveMQ7   = "seeds/003_f03b16b118167831.txt"
-	seedAWS       = "seeds/004_f90e017e28b43d5c.txt"
+	seedTencentMD = `Tencent Cloud IoT Hub, "MQTT Persistent Session", https://www.tencentcloud.com/document/product/1105/41826`
+	seedTencent   = `Tencent Cloud IoT Hub, "MQTT Persistent Session" (updated 2024-12-27), https://www.tencentcloud.com/document/product/1105/41826`
+	seedHiveMQ    = `HiveMQ, "Persistent Session & Queuing Messages - MQTT Essentials: Part 7", https://www.hivemq.com/blog/mqtt-essentials-part-7-persistent-session-queuing-messages/`
+	seedHiveMQ7   = `HiveMQ, "Understanding Persistent Sessions and Clean Sessions - MQTT Essentials: Part 7" (updated 2023-06-27), https://www.hivemq.com/blog/mqtt-essentials-part-7-persistent-session-queuing-messages/`
+	seedAWS       = `AWS IoT Core Developer Guide, "MQTT persistent sessions", https://docs.aws.amazon.com/iot/latest/developerguide/mqtt.html#mqtt-persistent-sessions`
 	awsQuotas     = "AWS IoT Core quotas page (docs.aws.amazon.com/general/latest/gr/iot-core.html)"
 	ourChoice     = "vendor silent: our choice, configurable"
 )
@@ -26,7 +26,7 @@ const (
 type FieldSource struct {
 	Field  string // the Policy field, e.g. "QueueCap"
 	Value  string // the profile's value, e.g. "150"
-	Source string // the seed file or documentation page, or why it is our choice
+	Source string // the vendor's page (title and URL), or why it is our choice
 }
 
 // String formats the citation on one line: "QueueCap=150 (source)".

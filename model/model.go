@@ -2,7 +2,8 @@
 // of MQTT 3.1.1 persistent sessions (CleanSession=0) under a broker.Policy.
 //
 // It is written straight from the MQTT 3.1.1 specification, the policy table
-// and invariants of DESIGN.md and the vendor pages in ../shared/seeds, and
+// and invariants of the README and the vendor pages the profiles cite
+// (broker/profile.go), and
 // shares only data types with the broker core (broker.Input, broker.Output,
 // broker.Event, broker.Policy, the packet structs), none of its logic. It is
 // sequential and deliberately naive: slices and linear scans, no indexes, no

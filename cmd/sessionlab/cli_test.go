@@ -140,7 +140,7 @@ func TestProfilesPrintsValues(t *testing.T) {
 	if code != exitOK {
 		t.Fatalf("exit %d, want 0", code)
 	}
-	for _, want := range []string{"QueueCap", "150", "SessionExpiry", "24h0m0s", "ReplayInterval", "500ms", "SOURCE", "seeds/001_7c95a61cb52d2d98.txt"} {
+	for _, want := range []string{"QueueCap", "150", "SessionExpiry", "24h0m0s", "ReplayInterval", "500ms", "SOURCE", "https://www.tencentcloud.com/document/product/1105/41826"} {
 		if !strings.Contains(stdout, want) {
 			t.Errorf("tencent profile lacks %q:\n%s", want, stdout)
 		}

@@ -28,7 +28,7 @@ combined digest of the runs, and writes into --out: the charts (PNG and SVG),
 metrics.json (redraw with "sessionlab plot") and summary.md.
 
 Every run is watched by the in-simulation invariant checker (the invariants
-of DESIGN.md the profile promises); a safety violation, a liveness failure or
+the profile promises, numbered as in the README); a safety violation, a liveness failure or
 a crash is reported on stderr, by kind, with the command that reproduces it,
 and simulate exits with 1.
 

@@ -305,7 +305,7 @@ func sweepAgain(j sweepJob, pol broker.Policy, wire bool, first *sim.Result) (*c
 	if err != nil || again.Digest == first.Digest {
 		return nil, err
 	}
-	return &check.Violation{Kind: check.Safety, At: j.sc.End(), Inv: broker.InvDeterminism, Source: "(DESIGN.md invariant 17)",
+	return &check.Violation{Kind: check.Safety, At: j.sc.End(), Inv: broker.InvDeterminism, Source: "(invariant 17)",
 		Detail: fmt.Sprintf("same seed and scenario, digests %s (%d events) and %s (%d events)",
 			first.DigestHex(), first.Events, again.DigestHex(), again.Events)}, nil
 }

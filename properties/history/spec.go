@@ -142,7 +142,7 @@ func send(pol broker.Policy, s session, op Op) (session, string) {
 	}
 	if op.Stored && pol.Promises.Has(broker.InvPacing) {
 		if next := model.PaceAt(pol, s.paced); op.At < next {
-			return s, fmt.Sprintf("stored m%d sent at %v, pacing allows the next one from %v (invariant 11; seeds 001, 004)", o.msg, op.At, next)
+			return s, fmt.Sprintf("stored m%d sent at %v, pacing allows the next one from %v (invariant 11; Tencent IoT Hub, AWS IoT Core)", o.msg, op.At, next)
 		}
 		s.paced = append(slices.Clip(s.paced), op.At)
 		if w := model.PaceWindow(pol); len(s.paced) > w {

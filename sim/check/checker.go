@@ -25,7 +25,7 @@ type Config struct {
 	Next sim.Observer
 }
 
-// Checker is a sim.Observer that checks the invariants of DESIGN.md as a
+// Checker is a sim.Observer that checks the invariants (the README's table) as a
 // run goes. Use it from one goroutine (the run's); call Finish once at the
 // end of the run, then Violation.
 type Checker struct {
@@ -152,7 +152,7 @@ func (k *Checker) settleStep() {
 	k.unreported()
 	for _, m := range k.fresh {
 		if m.seen != m.owed {
-			k.fail(k.clients[m.publisher], broker.InvConservation, "(DESIGN.md invariant 15)",
+			k.fail(k.clients[m.publisher], broker.InvConservation, "(invariant 15)",
 				"message %d on %q owes %d copies but the broker reported %d", m.id, m.topic, m.owed, m.seen)
 		}
 	}

@@ -178,7 +178,7 @@ func TestCheckerInvariants(t *testing.T) {
 			queuedWhileOffline(s)
 			s.publish(1, "pub", 2, 2, "t", 1, 1)
 			s.copyEv(broker.EvDropped, "sub", 2, 1, broker.ReasonQueueFull)
-		}, broker.InvQueueBound, "(DESIGN.md invariant 8, policy tencent)"},
+		}, broker.InvQueueBound, "(invariant 8, policy tencent)"},
 		{"overflow drops the oldest on a drop-oldest policy", "tencent", func(p *broker.Policy) { p.QueueCap = 1 }, func(s *script) {
 			queuedWhileOffline(s)
 			s.publish(1, "pub", 2, 2, "t", 1, 1)
@@ -189,27 +189,27 @@ func TestCheckerInvariants(t *testing.T) {
 			queuedWhileOffline(s)
 			s.publish(1, "pub", 2, 2, "t", 1, 1)
 			s.copyEv(broker.EvEnqueued, "sub", 2, 1, 0)
-		}, broker.InvQueueBound, "(DESIGN.md invariant 8)"},
+		}, broker.InvQueueBound, "(invariant 8)"},
 		{"stored message sent after its TTL", "tencent", func(p *broker.Policy) { p.MessageTTL = sec }, func(s *script) {
 			queuedWhileOffline(s)
 			s.at(4*sec).connect(3, "sub", false, 0, true)
 			s.sent(3, "sub", 1, 1, "t", 1, 1, false, true)
-		}, broker.InvTTL, "(seeds/001_7c95a61cb52d2d98.txt: stored \"for a maximum of 24 hours\")"},
+		}, broker.InvTTL, "(Tencent IoT Hub: stored \"for a maximum of 24 hours\")"},
 		{"expiry before disconnect + E", "emqx", nil, func(s *script) {
 			online(s)
 			s.at(sec).lose(2, "sub")
 			s.at(time.Hour).ev(broker.Event{Kind: broker.EvSessionExpired, ClientID: "sub"})
-		}, broker.InvExpiry, "(DESIGN.md invariant 10)"},
+		}, broker.InvExpiry, "(invariant 10)"},
 		{"session still there after E + tolerance", "aws", nil, func(s *script) {
 			online(s)
 			s.at(sec).lose(2, "sub")
 			s.at(sec + 90*time.Minute + ms).in(broker.Input{Kind: broker.InDeadline})
-		}, broker.InvExpiry, "(DESIGN.md invariant 10; aws expires up to 30m0s late, e.g. AWS: seeds/004_f90e017e28b43d5c.txt)"},
+		}, broker.InvExpiry, "(invariant 10; aws expires up to 30m0s late, e.g. AWS IoT Core: \"up to 30 minutes longer (but not less)\")"},
 		{"emqx session still there after E", "emqx", nil, func(s *script) {
 			online(s)
 			s.at(sec).lose(2, "sub")
 			s.at(sec + 2*time.Hour + ms).in(broker.Input{Kind: broker.InDeadline})
-		}, broker.InvExpiry, "(DESIGN.md invariant 10)"},
+		}, broker.InvExpiry, "(invariant 10)"},
 		{"aws expiry within its 30 minutes of tolerance", "aws", nil, func(s *script) {
 			online(s)
 			s.at(sec).lose(2, "sub")
@@ -282,21 +282,21 @@ func TestCheckerInvariants(t *testing.T) {
 			s.at(sec).publish(1, "pub", 1, 1, "t", 1, 2)
 			s.copyEv(broker.EvEnqueued, "sub", 1, 1, 0)
 			s.at(2 * sec).in(broker.Input{Kind: broker.InDeadline})
-		}, broker.InvConservation, "(DESIGN.md invariant 15)"},
+		}, broker.InvConservation, "(invariant 15)"},
 		{"a PUBLISH sent without its event", "mosquitto", nil, func(s *script) {
 			online(s)
 			s.at(sec).publish(1, "pub", 1, 1, "t", 1, 1)
 			s.copyEv(broker.EvEnqueued, "sub", 1, 1, 0)
 			s.send(2, &packet.Publish{QoS: 1, Topic: "t", PacketID: 1, Payload: payload(1)})
 			s.at(2 * sec).in(broker.Input{Kind: broker.InDeadline})
-		}, broker.InvConservation, "(DESIGN.md invariant 15)"},
+		}, broker.InvConservation, "(invariant 15)"},
 		{"a copy delivered twice", "mosquitto", nil, func(s *script) {
 			online(s)
 			s.at(sec).publish(1, "pub", 1, 1, "t", 0, 1)
 			s.sent(2, "sub", 1, 1, "t", 0, 0, false, false)
 			s.copyEv(broker.EvDelivered, "sub", 1, 0, 0)
 			s.copyEv(broker.EvDropped, "sub", 1, 0, broker.ReasonQueueFull)
-		}, broker.InvConservation, "(DESIGN.md invariant 15)"},
+		}, broker.InvConservation, "(invariant 15)"},
 		{"Will after DISCONNECT", "mosquitto", nil, func(s *script) {
 			s.in(broker.Input{Kind: broker.InOpen, Conn: 1})
 			s.packetIn(1, &packet.Connect{ProtocolName: "MQTT", ProtocolLevel: 4, ClientID: "dev", WillFlag: true, WillTopic: "w"})

@@ -185,7 +185,7 @@ func (k *Checker) unreported() {
 		if c := k.conns[w.conn]; c != nil {
 			cl = c.client
 		}
-		k.fail(cl, broker.InvConservation, "(DESIGN.md invariant 15)",
+		k.fail(cl, broker.InvConservation, "(invariant 15)",
 			"PUBLISH (dup=%v q%d id=%d) sent on conn %d without an EvSent", w.dup, w.qos, w.pid, w.conn)
 		k.lastPub = wirePub{}
 	}

@@ -27,7 +27,7 @@ func (k *Checker) copyOf(cl *client, ev *broker.Event) *copyRec {
 	key := keyOf(ev.Msg, cl)
 	if r := k.copies[key]; r != nil {
 		if r.done() && !(ev.Kind == broker.EvSent && r.waitComp) {
-			k.fail(cl, broker.InvConservation, "(DESIGN.md invariant 15)", "%v for message %d after its copy was already %s",
+			k.fail(cl, broker.InvConservation, "(invariant 15)", "%v for message %d after its copy was already %s",
 				ev.Kind, ev.Msg, doneWord(r))
 			return nil
 		}
@@ -35,12 +35,12 @@ func (k *Checker) copyOf(cl *client, ev *broker.Event) *copyRec {
 	}
 	m := k.msgs[ev.Msg]
 	if m == nil {
-		k.fail(cl, broker.InvConservation, "(DESIGN.md invariant 15)", "%v for message %d, which was never published", ev.Kind, ev.Msg)
+		k.fail(cl, broker.InvConservation, "(invariant 15)", "%v for message %d, which was never published", ev.Kind, ev.Msg)
 		return nil
 	}
 	m.seen++
 	if m.seen > m.owed {
-		k.fail(cl, broker.InvConservation, "(DESIGN.md invariant 15)", "message %d owes %d copies but a copy number %d appeared",
+		k.fail(cl, broker.InvConservation, "(invariant 15)", "message %d owes %d copies but a copy number %d appeared",
 			m.id, m.owed, m.seen)
 	}
 	r := &copyRec{m: m, cl: cl, gen: cl.gen, qos: ev.QoS}
@@ -68,7 +68,7 @@ func (k *Checker) enqueued(cl *client, ev *broker.Event) {
 		return
 	}
 	if r.queued || r.sent {
-		k.fail(cl, broker.InvConservation, "(DESIGN.md invariant 15)", "message %d queued twice", ev.Msg)
+		k.fail(cl, broker.InvConservation, "(invariant 15)", "message %d queued twice", ev.Msg)
 		return
 	}
 	if !cl.online && !model.StoresOffline(k.cfg.Policy, ev.QoS) {
@@ -76,7 +76,7 @@ func (k *Checker) enqueued(cl *client, ev *broker.Event) {
 			ev.Msg, k.cfg.Policy.Name)
 	}
 	if model.QueueFull(k.cfg.Policy, len(cl.queue)) {
-		k.fail(cl, broker.InvQueueBound, "(DESIGN.md invariant 8)", "%d copies queued, above the cap of %d", len(cl.queue)+1, k.cfg.Policy.QueueCap)
+		k.fail(cl, broker.InvQueueBound, "(invariant 8)", "%d copies queued, above the cap of %d", len(cl.queue)+1, k.cfg.Policy.QueueCap)
 	}
 	r.queued, r.wasQueued, r.queuedAt = true, true, k.now
 	cl.queue = append(cl.queue, r)
@@ -119,7 +119,7 @@ func (k *Checker) sent(cl *client, ev *broker.Event) {
 			ev.Msg, r.gen, cl.gen)
 	}
 	if r.queued && model.TTLExpired(k.cfg.Policy, r.queuedAt, k.now) {
-		k.fail(cl, broker.InvTTL, "(seeds/001_7c95a61cb52d2d98.txt: stored \"for a maximum of 24 hours\")",
+		k.fail(cl, broker.InvTTL, "(Tencent IoT Hub: stored \"for a maximum of 24 hours\")",
 			"message %d sent %v after it was stored, past the TTL of %v", ev.Msg, k.now-r.queuedAt, k.cfg.Policy.MessageTTL)
 	}
 	unqueue(r)

@@ -22,7 +22,7 @@ func (k *Checker) delivered(cl *client, ev *broker.Event) {
 		return
 	}
 	if !r.sent {
-		k.fail(cl, broker.InvConservation, "(DESIGN.md invariant 15)", "message %d delivered but never sent", ev.Msg)
+		k.fail(cl, broker.InvConservation, "(invariant 15)", "message %d delivered but never sent", ev.Msg)
 	}
 	if r.qos > 0 && r.received == 0 {
 		k.fail(cl, broker.InvQoSGuarantee, "[MQTT-4.3.2-2]", "QoS %d message %d acknowledged but its application never received it",
@@ -170,7 +170,7 @@ func (k *Checker) checkVictim(cl *client, r *copyRec) {
 	pol := k.cfg.Policy
 	q := cl.queue // the victim, if queued, is still in it
 	if !model.QueueFull(pol, len(q)) {
-		k.fail(cl, broker.InvQueueBound, "(DESIGN.md invariant 8)", "message %d dropped as queue-full with %d of %d queued",
+		k.fail(cl, broker.InvQueueBound, "(invariant 8)", "message %d dropped as queue-full with %d of %d queued",
 			r.m.id, len(q), pol.QueueCap)
 		return
 	}
@@ -183,10 +183,10 @@ func (k *Checker) checkVictim(cl *client, r *copyRec) {
 	}
 	switch {
 	case want == nil && r.queued:
-		k.fail(cl, broker.InvQueueBound, "(DESIGN.md invariant 8, policy "+pol.Name+")",
+		k.fail(cl, broker.InvQueueBound, "(invariant 8, policy "+pol.Name+")",
 			"overflow dropped queued message %d, but the policy's victim is the arriving message", r.m.id)
 	case want != nil && want != r:
-		k.fail(cl, broker.InvQueueBound, "(DESIGN.md invariant 8, policy "+pol.Name+")",
+		k.fail(cl, broker.InvQueueBound, "(invariant 8, policy "+pol.Name+")",
 			"overflow dropped message %d, but the policy's victim is message %d", r.m.id, want.m.id)
 	}
 }

@@ -120,10 +120,10 @@ func (k *Checker) expireDues(now time.Duration) {
 // expirySource names where the policy's expiry tolerance comes from.
 func (k *Checker) expirySource() string {
 	if k.cfg.Policy.ExpirySweep > 0 {
-		return "(DESIGN.md invariant 10; " + k.cfg.Policy.Name + " expires up to " + k.cfg.Policy.ExpirySweep.String() +
-			" late, e.g. AWS: seeds/004_f90e017e28b43d5c.txt)"
+		return "(invariant 10; " + k.cfg.Policy.Name + " expires up to " + k.cfg.Policy.ExpirySweep.String() +
+			" late, e.g. AWS IoT Core: \"up to 30 minutes longer (but not less)\")"
 	}
-	return "(DESIGN.md invariant 10)"
+	return "(invariant 10)"
 }
 
 // livenessScan reports the earliest copy overdue at time at, if any, and

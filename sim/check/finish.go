@@ -25,7 +25,7 @@ func (k *Checker) Finish(end time.Duration) *Violation {
 	for _, m := range k.msgs {
 		if m.seen != m.owed {
 			found = append(found, &Violation{Kind: Safety, At: end, Client: m.publisher, Inv: broker.InvConservation,
-				Source: "(DESIGN.md invariant 15)",
+				Source: "(invariant 15)",
 				Detail: fmt.Sprintf("message %d owes %d copies, the broker reported %d", m.id, m.owed, m.seen)})
 		}
 	}
@@ -55,7 +55,7 @@ func (k *Checker) overdue(end time.Duration) []*Violation {
 			state = "in flight, packet id " + itoa(uint64(r.pid))
 		}
 		found = append(found, &Violation{Kind: Liveness, At: since + k.cfg.Bound, Client: r.cl.id, Inv: broker.InvLiveness,
-			Source: "(DESIGN.md invariant 16)", Recent: r.cl.recentLines(),
+			Source: "(invariant 16)", Recent: r.cl.recentLines(),
 			Detail: fmt.Sprintf("QoS %d message %d (published %v) still %s %v after the healed phase began (bound %v)",
 				r.qos, r.m.id, r.m.at, state, end-k.cfg.HealAt, k.cfg.Bound)})
 	}

@@ -84,6 +84,6 @@ func Run(sc scenario.Scenario, pol broker.Policy, seed uint64, opts sim.Options)
 // Stall is the liveness failure of a run whose virtual time stopped passing
 // (sim.Result.Stalled).
 func Stall(res *sim.Result) *Violation {
-	return &Violation{Kind: Liveness, At: res.StalledAt, Inv: broker.InvLiveness, Source: "(DESIGN.md invariant 16)",
+	return &Violation{Kind: Liveness, At: res.StalledAt, Inv: broker.InvLiveness, Source: "(invariant 16)",
 		Detail: fmt.Sprintf("virtual time stalled: %d events in a row at this instant (a deadline that asks to be woken again at once)", sim.StallEvents)}
 }

@@ -127,7 +127,7 @@ func (k *Checker) expired(cl *client) {
 	case !ok:
 		k.fail(cl, broker.InvExpiry, "[MQTT-4.1.0-1]", "session expired but the policy never expires sessions")
 	case k.now < earliest:
-		k.fail(cl, broker.InvExpiry, "(DESIGN.md invariant 10)", "session expired %v after its disconnect, before the expiry of %v",
+		k.fail(cl, broker.InvExpiry, "(invariant 10)", "session expired %v after its disconnect, before the expiry of %v",
 			k.now-cl.offlineAt, k.cfg.Policy.SessionExpiry)
 	}
 	k.ended(cl)
@@ -137,7 +137,7 @@ func (k *Checker) expired(cl *client) {
 // with a reason before (15).
 func (k *Checker) ended(cl *client) {
 	if n := len(cl.queue) + len(cl.inflight); n > 0 && !(len(cl.queue) == 0 && allWaitComp(cl.inflight)) {
-		k.fail(cl, broker.InvConservation, "(DESIGN.md invariant 15)", "session ended with %d copies neither delivered nor dropped", n)
+		k.fail(cl, broker.InvConservation, "(invariant 15)", "session ended with %d copies neither delivered nor dropped", n)
 	}
 	for _, r := range cl.inflight {
 		r.inflight = false

@@ -36,7 +36,7 @@ type Violation struct {
 	Client string        // the ClientId concerned, "" when none
 	Inv    broker.Invariant
 	// Source is the MQTT spec ID (e.g. "[MQTT-3.2.2-2]") or the vendor
-	// source (seed file or documentation page) the rule comes from.
+	// source (the vendor's page) the rule comes from.
 	Source string
 	Detail string
 	// Recent are the last events of Client, oldest first, one line each.
@@ -73,7 +73,7 @@ func (v *Violation) Report() string {
 	return b.String()
 }
 
-// invariantNames are the short names of DESIGN.md's invariants, by number.
+// invariantNames are the short names of the invariants, by number.
 var invariantNames = [...]string{"?", "session-present", "clean-session", "offline-storage",
 	"qos0-not-stored", "redelivery", "qos-guarantee", "order", "queue-bound", "ttl", "expiry",
 	"pacing", "takeover", "keepalive", "packet-ids", "conservation", "liveness", "determinism", "will"}
