@@ -10,7 +10,7 @@ import "fmt"
 type Metrics struct {
 	Scenario      string  `json:"scenario"`
 	Profile       string  `json:"profile"`
-	Seed          uint64  `json:"seed"`
+	Seed          uint64  `json:"seed,string"` // a string: JSON tools read a 64-bit number as a float
 	Devices       int     `json:"devices"`
 	Duration      float64 `json:"duration_s"` // faulty phase
 	Heal          float64 `json:"heal_s"`     // healed phase after it

@@ -16,7 +16,7 @@ import (
 // alone.
 type metricsFile struct {
 	Scenario string `json:"scenario"`
-	Seed     uint64 `json:"seed"`
+	Seed     uint64 `json:"seed,string"` // a string: JSON tools read a 64-bit number as a float and lose digits
 	// Digest combines the runs' digests in order (see combinedDigest).
 	Digest string `json:"digest"`
 	// Rules are the replay pacing rules of the profiles, drawn as reference

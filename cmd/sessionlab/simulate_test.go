@@ -2,6 +2,7 @@ package main
 
 import (
 	"bytes"
+	"encoding/json"
 	"os"
 	"path/filepath"
 	"reflect"
@@ -231,5 +232,35 @@ func TestSimulateReportsACrashingCoreWithTheReproduceCommand(t *testing.T) {
 		if !strings.Contains(stderr, want) {
 			t.Errorf("stderr lacks %q:\n%s", want, stderr)
 		}
+	}
+}
+
+// TestMetricsFileKeepsTheSeedExact: metrics.json writes 64-bit seeds as
+// strings, which JSON tools (jq, JavaScript) read without rounding them to a
+// float, and plot reads them back.
+func TestMetricsFileKeepsTheSeedExact(t *testing.T) {
+	out := t.TempDir()
+	const seed = "18446744073709551557" // near 2^64: a float64 would round it
+	if code, _, stderr := runCLI("simulate", "--scenario", "testdata/tiny.yaml", "--profile", "tencent",
+		"--seed", seed, "--out", out); code != exitOK {
+		t.Fatalf("exit %d; stderr:\n%s", code, stderr)
+	}
+	raw, err := os.ReadFile(filepath.Join(out, "metrics.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var loose map[string]any // how a generic JSON reader sees it
+	if err := json.Unmarshal(raw, &loose); err != nil {
+		t.Fatal(err)
+	}
+	if got := loose["seed"]; got != seed {
+		t.Errorf("metrics.json seed = %#v, want the string %q", got, seed)
+	}
+	run := loose["runs"].([]any)[0].(map[string]any)["metrics"].(map[string]any)
+	if got := run["seed"]; got != seed {
+		t.Errorf("run metrics seed = %#v, want the string %q", got, seed)
+	}
+	if code, _, stderr := runCLI("plot", filepath.Join(out, "metrics.json"), "--out", t.TempDir()); code != exitOK {
+		t.Errorf("plot could not read it back: exit %d\n%s", code, stderr)
 	}
 }
