@@ -175,3 +175,15 @@ func TestParseProfiles(t *testing.T) {
 		}
 	}
 }
+
+// TestVersion: --version prints one line naming the program and the Go
+// version it was built with, and exits 0.
+func TestVersion(t *testing.T) {
+	for _, arg := range []string{"--version", "version"} {
+		code, stdout, _ := runCLI(arg)
+		if code != exitOK || !strings.HasPrefix(stdout, "sessionlab ") || !strings.Contains(stdout, "go1.") ||
+			strings.Count(stdout, "\n") != 1 {
+			t.Errorf("%s: exit %d, stdout %q", arg, code, stdout)
+		}
+	}
+}

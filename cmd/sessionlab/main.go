@@ -114,6 +114,9 @@ func run(args []string, stdout, stderr io.Writer) int {
 		usage(stdout)
 		return exitOK
 	}
+	if args[0] == "--version" || args[0] == "-version" || args[0] == "version" {
+		return printVersion(stdout)
+	}
 	if args[0] == "help" {
 		if len(args) == 1 {
 			usage(stdout)
@@ -141,6 +144,7 @@ func usage(w io.Writer) {
 	for _, name := range names {
 		fmt.Fprintf(w, "  %-10s %s\n", name, commands[name].summary)
 	}
-	fmt.Fprintln(w, "\nRun \"sessionlab <command> --help\" for a command's flags and examples.")
+	fmt.Fprintln(w, "\nRun \"sessionlab <command> --help\" for a command's flags and examples,")
+	fmt.Fprintln(w, "\"sessionlab --version\" for the build.")
 	fmt.Fprintln(w, "\n"+exitCodesHelp)
 }
