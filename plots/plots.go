@@ -54,8 +54,10 @@ type Profile struct {
 	LiveLatency   []Point `json:"live_latency"`
 	StoredLatency []Point `json:"stored_latency"`
 
-	// QueueP50, QueueP99 and QueueMax are the quantiles across sessions of
-	// the queue depth over time: X in seconds since the start, Y in messages.
+	// QueueP50 and QueueP99 are quantiles across sessions of the queue depth
+	// at each sample, QueueMax the deepest queue of any session within each
+	// sampling interval (Input.SampleSeconds): X in seconds since the start,
+	// Y in messages.
 	QueueP50 []Point `json:"queue_p50"`
 	QueueP99 []Point `json:"queue_p99"`
 	QueueMax []Point `json:"queue_max"`
@@ -82,4 +84,7 @@ type Input struct {
 	Profiles []Profile `json:"profiles"`
 	// Rules are reference lines on the replay drain chart.
 	Rules []Rule `json:"rules"`
+	// SampleSeconds is the interval between the samples of the time charts,
+	// stated on the queue-depth chart (0: not stated).
+	SampleSeconds float64 `json:"sample_s"`
 }

@@ -2,6 +2,7 @@ package plots
 
 import (
 	"image/color"
+	"time"
 
 	"gonum.org/v1/plot"
 	"gonum.org/v1/plot/vg"
@@ -65,12 +66,21 @@ func QueueChart(in Input) Chart {
 	panels := timePanels(in, "queue depth (messages)", func(i int, p Profile) []curve {
 		c := profileColor(i)
 		return []curve{
-			{"max", p.QueueMax, c, dotted},
+			{maxLabel(in.SampleSeconds), p.QueueMax, c, dotted},
 			{"p99", p.QueueP99, c, dashed},
 			{"p50", p.QueueP50, c, solid},
 		}
 	})
 	return timeChart("queue_depth", "Queue depth across sessions", in, panels)
+}
+
+// maxLabel names the queue chart's maximum curve: the deepest queue within
+// each sampling interval, e.g. "max in each 5m0s".
+func maxLabel(sampleSeconds float64) string {
+	if sampleSeconds <= 0 {
+		return "max"
+	}
+	return "max in each " + time.Duration(sampleSeconds*float64(time.Second)).String()
 }
 
 // Colours of the fleet states, the same in every profile's panel.

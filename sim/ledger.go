@@ -63,6 +63,7 @@ type ledger struct {
 	copies  map[copyKey]copyRec
 	pids    map[uint64]copyKey // untracked copies in flight, by pidKey
 	depth   []int32            // per device: copies queued by the broker
+	peak    int32              // the deepest queue since the last sample
 	state   []uint8            // per device: sessNone...
 	counts  [4]int             // devices per state
 	replay  []replayState
@@ -239,6 +240,7 @@ func (l *ledger) dequeue(c *copyRec, sub int32, now time.Duration) {
 
 func (l *ledger) addDepth(sub int32, d int32) {
 	l.depth[sub] += d
+	l.peak = max(l.peak, l.depth[sub])
 	l.m.MaxQueueDepth = max(l.m.MaxQueueDepth, int(l.depth[sub]))
 }
 
@@ -362,6 +364,8 @@ func (l *ledger) sample(now time.Duration, byDepth []int) []int {
 		s.QueueTotal += int64(d)
 	}
 	s.QueueP50, s.QueueP99, s.QueueMax = rankOf(byDepth, len(l.depth), 0.5), rankOf(byDepth, len(l.depth), 0.99), rankOf(byDepth, len(l.depth), 1)
+	s.QueuePeak = max(int(l.peak), s.QueueMax)
+	l.peak = int32(s.QueueMax) // the next interval starts from the depths now
 	l.m.Samples = append(l.m.Samples, s)
 	return byDepth
 }

@@ -2,6 +2,7 @@ package sim
 
 import (
 	"encoding/binary"
+	"reflect"
 	"testing"
 	"time"
 
@@ -174,5 +175,29 @@ func TestLedgerSampleQuantiles(t *testing.T) {
 	got := m.Samples[0]
 	if got.QueueP50 != 49 || got.QueueP99 != 98 || got.QueueMax != 99 || got.QueueTotal != 4950 {
 		t.Errorf("sample = %v total %d, want p50=49 p99=98 max=99 total=4950", got, got.QueueTotal)
+	}
+}
+
+// TestSamplePeakCatchesWhatInstantsMiss: a queue that fills and drains
+// between two samples shows in the sample's QueuePeak (the chart's "max in
+// each interval") though every instant's maximum is 0, and the table's
+// MaxQueueDepth agrees with the largest peak.
+func TestSamplePeakCatchesWhatInstantsMiss(t *testing.T) {
+	var m Metrics
+	l := newLedger(&m, []string{"a", "b"}, 1)
+	var scratch []int
+	scratch = l.sample(0, scratch)
+	for range 5 {
+		l.addDepth(1, 1)
+	}
+	l.addDepth(1, -5)
+	scratch = l.sample(time.Minute, scratch)
+	l.sample(2*time.Minute, scratch)
+	got := []int{m.Samples[1].QueueMax, m.Samples[1].QueuePeak, m.Samples[2].QueuePeak}
+	if want := []int{0, 5, 0}; !reflect.DeepEqual(got, want) {
+		t.Errorf("max at the instant, peak in the interval, next peak = %v, want %v", got, want)
+	}
+	if m.MaxQueueDepth != 5 {
+		t.Errorf("MaxQueueDepth = %d, want 5", m.MaxQueueDepth)
 	}
 }

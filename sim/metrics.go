@@ -105,11 +105,16 @@ type Sample struct {
 	Offline int     `json:"offline"` // sessions stored, device disconnected
 	Expired int     `json:"expired"` // sessions expired, device not back yet
 	// Queue depth (messages queued by the broker per session) across all
-	// devices: median, 99th percentile, maximum, and the fleet total.
+	// devices at this instant: median, 99th percentile, maximum, and the
+	// fleet total.
 	QueueP50   int   `json:"queue_p50"`
 	QueueP99   int   `json:"queue_p99"`
 	QueueMax   int   `json:"queue_max"`
 	QueueTotal int64 `json:"queue_total"`
+	// QueuePeak is the deepest queue of any session at any instant since
+	// the previous sample (the true maximum within the interval, which
+	// samples at instants miss); the run's MaxQueueDepth is the largest.
+	QueuePeak int `json:"queue_peak"`
 }
 
 // Replay is one resumed session's backlog and how long it took to drain.

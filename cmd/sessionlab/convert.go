@@ -15,6 +15,9 @@ func plotInput(f *metricsFile) plots.Input {
 		Subtitle: fmt.Sprintf("%s, seed %d", f.Scenario, f.Seed),
 		Rules:    f.Rules,
 	}
+	if len(f.Runs) > 0 {
+		in.SampleSeconds = f.Runs[0].Metrics.SampleSeconds
+	}
 	reasons := dropReasons(f.Runs)
 	for _, r := range f.Runs {
 		in.Profiles = append(in.Profiles, plotProfile(r.Profile, &r.Metrics, reasons))
@@ -33,7 +36,7 @@ func plotProfile(name string, m *sim.Metrics, reasons []string) plots.Profile {
 	for _, s := range m.Samples {
 		p.QueueP50 = append(p.QueueP50, plots.Point{X: s.T, Y: float64(s.QueueP50)})
 		p.QueueP99 = append(p.QueueP99, plots.Point{X: s.T, Y: float64(s.QueueP99)})
-		p.QueueMax = append(p.QueueMax, plots.Point{X: s.T, Y: float64(s.QueueMax)})
+		p.QueueMax = append(p.QueueMax, plots.Point{X: s.T, Y: float64(max(s.QueuePeak, s.QueueMax))}) // files before queue_peak: the instant's
 		p.Online = append(p.Online, plots.Point{X: s.T, Y: float64(s.Online)})
 		p.Offline = append(p.Offline, plots.Point{X: s.T, Y: float64(s.Offline)})
 		p.Expired = append(p.Expired, plots.Point{X: s.T, Y: float64(s.Expired)})
