@@ -53,15 +53,39 @@ func (b *progressBar) update(i int) func(sim.Progress) {
 	}
 }
 
+// progressWidth is the most columns the bar's line takes, so that it never
+// wraps on an 80-column terminal (a wrapped line is not redrawn in place).
+const progressWidth = 79
+
+// barCells returns how many cells each run's bar gets so that the line fits
+// progressWidth: up to 10, fewer with many or long profile names, 0 (the
+// percentages alone) when not even 3 fit.
+func (b *progressBar) barCells() int {
+	fixed := 0
+	for _, name := range b.names {
+		fixed += len(name) + len(" [] 100%  ")
+	}
+	cells := (progressWidth - fixed) / max(1, len(b.names))
+	if cells < 3 {
+		return 0
+	}
+	return min(cells, 10)
+}
+
 // draw rewrites the line; the caller holds mu.
 func (b *progressBar) draw() {
 	var sb strings.Builder
 	sb.WriteString("\r")
+	cells := b.barCells()
 	for i, name := range b.names {
-		filled := b.pct[i] / 10
-		fmt.Fprintf(&sb, "%s [%s%s] %3d%%  ", name, strings.Repeat("#", filled), strings.Repeat(".", 10-filled), b.pct[i])
+		if cells == 0 {
+			fmt.Fprintf(&sb, "%s %3d%%  ", name, b.pct[i])
+			continue
+		}
+		filled := b.pct[i] * cells / 100
+		fmt.Fprintf(&sb, "%s [%s%s] %3d%%  ", name, strings.Repeat("#", filled), strings.Repeat(".", cells-filled), b.pct[i])
 	}
-	io.WriteString(b.w, sb.String())
+	io.WriteString(b.w, strings.TrimRight(sb.String(), " "))
 }
 
 // done ends the bar's line.

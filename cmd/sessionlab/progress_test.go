@@ -70,3 +70,31 @@ func TestIsTerminal(t *testing.T) {
 		}
 	}
 }
+
+// TestProgressBarFitsEightyColumns: with every profile the line stays under
+// 80 columns (a wrapped line cannot be redrawn in place), and the usual
+// three profiles keep full ten-cell bars.
+func TestProgressBarFitsEightyColumns(t *testing.T) {
+	for _, tt := range []struct {
+		names []string
+		cells int
+	}{
+		{[]string{"tencent", "aws", "hivemq"}, 10},
+		{[]string{"tencent", "aws", "hivemq", "mosquitto", "emqx"}, 0},
+		{[]string{"tencent", "aws", "hivemq", "mosquitto"}, 3},
+	} {
+		var buf bytes.Buffer
+		b := newProgressBar(&buf, tt.names)
+		for i := range tt.names {
+			b.update(i)(sim.Progress{Now: 100, End: 100})
+		}
+		for _, line := range strings.Split(buf.String(), "\r") {
+			if len(line) > progressWidth {
+				t.Errorf("%v: line of %d columns: %q", tt.names, len(line), line)
+			}
+		}
+		if got := b.barCells(); got != tt.cells {
+			t.Errorf("%v: %d cells per bar, want %d", tt.names, got, tt.cells)
+		}
+	}
+}
