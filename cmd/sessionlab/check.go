@@ -22,19 +22,23 @@ ClientId and each partition must be linearizable under the policy named in
 the file's header.
 
 It exits 0 when the history is linearizable and 1 (a safety violation)
-when it is not: the first operation a replay rejects is printed, and with
---html porcupine's visualisation is written. A file that cannot be read and
-no verdict within --timeout are input errors (exit 2).
+when it is not: the first operation a replay rejects is printed. With
+--html porcupine's visualisation is written either way. A file that cannot
+be read and no verdict within --timeout are input errors (exit 2).
+
+"sessionlab simulate --history" records its runs' histories into --out;
+"sessionlab serve --history FILE" records a live broker's.
 
 examples:
-  sessionlab check out/history.jsonl
+  sessionlab simulate --scenario steady --devices 20 --duration 10m --profile tencent --history
+  sessionlab check out/history.jsonl --html out/history.html
   sessionlab check history.jsonl --html violation.html --timeout 2m
 `
 
 // runCheck is the check subcommand.
 func runCheck(args []string, stdout, stderr io.Writer) int {
 	c := newCLI("check", checkHelp, stdout, stderr)
-	html := c.flags.String("html", "", "write porcupine's visualisation to `FILE` when the history is not linearizable")
+	html := c.flags.String("html", "", "write porcupine's visualisation to `FILE` (whether the history passes or not)")
 	timeout := c.flags.Duration("timeout", time.Minute, "give up after `D` without a verdict")
 	path, rest, code, ok := parseWithFile(c, args)
 	if !ok {
@@ -51,6 +55,9 @@ func runCheck(args []string, stdout, stderr io.Writer) int {
 		return c.inputError(err)
 	}
 	fmt.Fprintf(stdout, "%s: %v\n", path, res)
+	if res.HTML != "" {
+		fmt.Fprintf(stdout, "visualisation written to %s\n", res.HTML)
+	}
 	switch {
 	case res.OK:
 		return exitOK

@@ -86,3 +86,22 @@ func writeFile(t *testing.T, dir, name, content string) string {
 	}
 	return path
 }
+
+// TestSimulateHistoryChecks: simulate --history writes the run's history
+// into --out, check passes it and writes the visualisation even though it
+// passes.
+func TestSimulateHistoryChecks(t *testing.T) {
+	out := t.TempDir()
+	if code, _, stderr := runCLI("simulate", "--scenario", "testdata/tiny.yaml", "--profile", "tencent",
+		"--seed", "4", "--history", "--out", out); code != exitOK {
+		t.Fatalf("simulate: exit %d\n%s", code, stderr)
+	}
+	hist, html := filepath.Join(out, "history.jsonl"), filepath.Join(out, "history.html")
+	code, stdout, stderr := runCLI("check", hist, "--html", html)
+	if code != exitOK || !strings.Contains(stdout, "ok:") {
+		t.Fatalf("check: exit %d\n%s%s", code, stdout, stderr)
+	}
+	if st, err := os.Stat(html); err != nil || st.Size() == 0 {
+		t.Errorf("no visualisation for a passing history: %v", err)
+	}
+}

@@ -1,14 +1,19 @@
 package main
 
 import (
+	"errors"
 	"fmt"
 	"io"
+	"os"
+	"path/filepath"
 	"runtime"
 	"runtime/debug"
 	"strings"
 	"sync"
 
 	"github.com/sessionlab/sessionlab/broker"
+	"github.com/sessionlab/sessionlab/broker/packet"
+	"github.com/sessionlab/sessionlab/properties/history"
 	"github.com/sessionlab/sessionlab/sim"
 	"github.com/sessionlab/sessionlab/sim/check"
 	"github.com/sessionlab/sessionlab/sim/scenario"
@@ -65,7 +70,9 @@ func simulateAll(sc scenario.Scenario, a simulateArgs, stderr io.Writer) (*metri
 	// the ledger) takes a goroutine of its own (sim.Options.Concurrent,
 	// check.RunConcurrent: same metrics and verdict, off the run's critical
 	// path); otherwise watching in line costs less.
-	concurrent := 2*len(a.profiles) <= runtime.GOMAXPROCS(0)
+	// A recorded history must see each run once: in line, since a failing
+	// concurrent run is run twice (check.RunConcurrent).
+	concurrent := 2*len(a.profiles) <= runtime.GOMAXPROCS(0) && !a.history
 	var wg sync.WaitGroup
 	for i, name := range a.profiles {
 		opts := sim.Options{Wire: a.wire, NewCore: coreForTest}
@@ -78,7 +85,7 @@ func simulateAll(sc scenario.Scenario, a simulateArgs, stderr io.Writer) (*metri
 					errs[i] = fmt.Errorf("%s: %v\n%s", failCrash, r, debug.Stack())
 				}
 			}()
-			runs[i], errs[i] = simulateOne(sc, name, a.seed, a.check, concurrent, opts)
+			runs[i], errs[i] = simulateOne(sc, name, a.seed, a.check, concurrent, historyPath(a, name), opts)
 			if errs[i] != nil { // an error inside the run is a crash too
 				errs[i] = fmt.Errorf("%s: %w", failCrash, errs[i])
 			}
@@ -95,13 +102,47 @@ func simulateAll(sc scenario.Scenario, a simulateArgs, stderr io.Writer) (*metri
 	return f, nil
 }
 
+// historyPath is where simulate --history writes the history of the run
+// under profile: history.jsonl in --out, or history-PROFILE.jsonl when
+// several profiles run; "" without --history.
+func historyPath(a simulateArgs, profile string) string {
+	switch {
+	case !a.history:
+		return ""
+	case len(a.profiles) == 1:
+		return filepath.Join(a.out, "history.jsonl")
+	}
+	return filepath.Join(a.out, "history-"+profile+".jsonl")
+}
+
+// historyObserver records a run's step records as a history for
+// "sessionlab check".
+type historyObserver struct{ rec *history.Recorder }
+
+func (h historyObserver) Step(rec *broker.Record)                       { h.rec.Step(rec) }
+func (h historyObserver) Received(broker.Time, string, *packet.Publish) {}
+
 // simulateOne runs sc under one profile, checked by the in-simulation
 // invariant checker (package sim/check) when checked is set, on a goroutine
-// of its own when concurrent is set.
-func simulateOne(sc scenario.Scenario, profile string, seed uint64, checked, concurrent bool, opts sim.Options) (runRecord, error) {
+// of its own when concurrent is set, and records its history into
+// historyPath when that is not empty.
+func simulateOne(sc scenario.Scenario, profile string, seed uint64, checked, concurrent bool, historyPath string, opts sim.Options) (r runRecord, err error) {
 	pol, err := broker.Profile(profile)
 	if err != nil {
 		return runRecord{}, err
+	}
+	if historyPath != "" {
+		f, err := os.Create(historyPath)
+		if err != nil {
+			return runRecord{}, err
+		}
+		rec := history.NewRecorder(f, pol)
+		opts.Observer = historyObserver{rec}
+		defer func() {
+			if cerr := errors.Join(rec.Flush(), f.Close()); err == nil && cerr != nil {
+				err = fmt.Errorf("--history: %w", cerr)
+			}
+		}()
 	}
 	var res *sim.Result
 	var v *check.Violation
@@ -120,7 +161,7 @@ func simulateOne(sc scenario.Scenario, profile string, seed uint64, checked, con
 	if want := sim.Knobs(sc, seed); res.Knobs != want {
 		return runRecord{}, fmt.Errorf("the run drew knobs %v, but %v were printed: the CLI's copy of the draw is stale", res.Knobs, want)
 	}
-	r := runRecord{
+	r = runRecord{
 		Profile: profile, Digest: res.DigestHex(), Events: res.Events,
 		Knobs: res.Knobs, Truncated: res.Truncated, Metrics: res.Metrics, Checked: checked,
 	}

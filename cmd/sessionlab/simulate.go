@@ -6,6 +6,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"os"
 	"path/filepath"
 	"strings"
 	"time"
@@ -54,6 +55,7 @@ type simulateArgs struct {
 	out      string
 	wire     bool
 	check    bool
+	history  bool
 }
 
 // parseSimulate parses and validates simulate's flags; ok=false means stop
@@ -68,6 +70,7 @@ func parseSimulate(c *cli, args []string) (a simulateArgs, code int, ok bool) {
 	fs.StringVar(&a.out, "out", "out", "output `directory` for plots, metrics.json and summary.md")
 	fs.BoolVar(&a.wire, "wire", false, "pass every packet through the byte codec")
 	fs.BoolVar(&a.check, "check", true, "check every run with the in-simulation invariant checker (sim/check); -check=false skips it")
+	fs.BoolVar(&a.history, "history", false, "also record each run's history into --out (history.jsonl, or history-PROFILE.jsonl for several profiles) for \"sessionlab check\"")
 	if code, ok := c.parse(args); !ok {
 		return a, code, false
 	}
@@ -110,6 +113,11 @@ func runSimulate(args []string, stdout, stderr io.Writer) int {
 		a.seed = randomSeed()
 	}
 	printPreamble(stdout, a, sc)
+	if a.history {
+		if err := os.MkdirAll(a.out, 0o755); err != nil {
+			return c.inputError(fmt.Errorf("--out: %w", err))
+		}
+	}
 	f, err := simulateAll(sc, a, stderr)
 	if err != nil { // a run crashed: no table, no files
 		fmt.Fprintf(stderr, "sessionlab simulate: %v\n  reproduce: %s\n", err, reproduce(a))
@@ -173,6 +181,11 @@ func report(stdout io.Writer, f *metricsFile, a simulateArgs) error {
 	paths, err := writeOutputs(a.out, f, t, reproduce(a))
 	if err != nil {
 		return err
+	}
+	for _, p := range a.profiles {
+		if h := historyPath(a, p); h != "" {
+			paths = append(paths, h)
+		}
 	}
 	fmt.Fprintf(stdout, "\nwrote %d files into %s: %s\n", len(paths), a.out, strings.Join(baseNames(paths), " "))
 	fmt.Fprintf(stdout, "digest: %s\n", f.Digest)

@@ -81,8 +81,9 @@ func partition(history []porcupine.Operation) [][]porcupine.Operation {
 }
 
 // Check checks ops against pol with porcupine, giving up after timeout. On
-// a violation it explains the first rejected operation and, if htmlOut is
-// not empty, writes porcupine's visualisation there.
+// a violation it explains the first rejected operation. When htmlOut is not
+// empty and porcupine reached a verdict, it writes porcupine's
+// visualisation there, whether the history passed or not.
 //
 // porcupine's cache grows with the square of a partition's length: 10,000
 // operations take tens of milliseconds, 170,000 (a day of retries every
@@ -110,15 +111,14 @@ func Check(pol broker.Policy, ops []Op, htmlOut string, timeout time.Duration) (
 		r.OK, r.Unknown, r.Sequential, r.Elapsed = r.Violation == "", false, true, time.Since(start)
 		return r, nil
 	}
-	if verdict != porcupine.Illegal {
-		return r, nil
-	}
-	r.Violation = Explain(pol, ops)
-	if htmlOut != "" {
+	if htmlOut != "" && verdict != porcupine.Unknown { // passing or not: a reader may want to look
 		if err := porcupine.VisualizePath(m, info, htmlOut); err != nil {
 			return r, fmt.Errorf("history: visualisation: %w", err)
 		}
 		r.HTML = htmlOut
+	}
+	if verdict == porcupine.Illegal {
+		r.Violation = Explain(pol, ops)
 	}
 	return r, nil
 }
@@ -166,9 +166,5 @@ func CheckFile(path string, htmlOut string, timeout time.Duration) (Result, erro
 	if err != nil {
 		return Result{}, fmt.Errorf("%s: %w", path, err)
 	}
-	r, err := Check(pol, ops, htmlOut, timeout)
-	if r.HTML != "" {
-		fmt.Fprintf(os.Stderr, "history: visualisation of the violation written to %s\n", r.HTML)
-	}
-	return r, err
+	return Check(pol, ops, htmlOut, timeout)
 }
