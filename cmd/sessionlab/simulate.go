@@ -20,7 +20,7 @@ func init() {
 
 const simulateHelp = `
 usage: sessionlab simulate [--scenario NAME|FILE] [--profile P1,P2,...] [--devices N]
-                           [--duration D] [--seed N] [--out DIR] [--wire] [--check=false]
+                           [--duration D] [--seed N] [--out DIR] [--wire] [--check=false] [--history]
 
 Runs a fleet scenario in virtual time once per vendor profile, side by side
 (one goroutine per profile; each run is deterministic given the seed). It
