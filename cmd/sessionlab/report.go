@@ -184,3 +184,50 @@ func checkCell(r runRecord) string {
 	}
 	return "ok"
 }
+
+// rowMeanings defines every row of the comparison table, for summary.md.
+// Drop-reason rows (indented under "dropped") are defined by dropMeaning.
+var rowMeanings = map[string]string{
+	"published":           "messages the broker accepted: PUBLISHes from devices and backends, Wills, and retained messages replayed on SUBSCRIBE (each replay is a message of its own)",
+	"copies owed":         "subscriber copies those messages owed: one per matching session when the broker accepted them",
+	"delivered":           "copies that reached their end at the broker: QoS 0 sent, QoS 1 acknowledged with PUBACK, QoS 2 with PUBREC",
+	"dropped":             "copies the broker dropped, by the reason below; copies owed = delivered + dropped + pending",
+	"pending at end":      "copies neither delivered nor dropped when the run ended (queued or in flight)",
+	"duplicates":          "PUBLISHes a device application received again after its first receipt of the same copy (QoS 1 at least once)",
+	"latency live p50":    "median time from the broker accepting a message to the application receiving it, for copies sent while the session was online",
+	"latency live p99":    "99th percentile of the same",
+	"latency live max":    "the largest",
+	"latency stored p50":  "median of the same for copies that waited in the session's queue while it was offline (or were re-sent on resume)",
+	"latency stored p99":  "99th percentile of the same",
+	"latency stored max":  "the largest",
+	"max queue depth":     "the most copies queued for one session at any instant (the queue-depth chart's largest 'max in each interval')",
+	"replays":             "resumes that found a backlog queued, whose drain time is measured",
+	"replay drain p50":    "median time from such a resume until its backlog was delivered",
+	"replay drain p99":    "99th percentile of the same",
+	"replay rate p50":     "median of backlog / drain time over resumes of 5 or more messages: the pacing as a client measures it; n= is how many resumes it rests on",
+	"sessions expired":    "persistent sessions the broker expired",
+	"wills published":     "Wills the broker published after a connection ended without DISCONNECT",
+	"retained replayed":   "retained messages sent to subscribers because of a SUBSCRIBE",
+	"  delivered":         "of those, copies delivered",
+	"status wrong p50":    "median length of the episodes in which a backend's last status of a device (online/offline) disagreed with whether the device had a session up",
+	"status wrong p99":    "99th percentile of the same",
+	"status wrong at end": "devices whose status was still wrong at a backend when the run ended",
+	"invariants":          "the in-simulation checker's verdict: ok, or the first violation (safety, liveness) or crash",
+	"digest":              "the run's trace hash: the same seed and scenario give the same digest",
+}
+
+// dropMeaning defines a drop-reason row.
+func dropMeaning(reason string) string {
+	return "copies dropped with reason " + reason
+}
+
+// rowMeaning returns the definition of a table row, or "" for none.
+func rowMeaning(name string) string {
+	if m, ok := rowMeanings[name]; ok {
+		return m
+	}
+	if strings.HasPrefix(name, "  ") {
+		return dropMeaning(strings.TrimSpace(name))
+	}
+	return ""
+}

@@ -177,3 +177,15 @@ func TestViolationsAreReportedWithTheReproduceCommand(t *testing.T) {
 		t.Errorf("unchecked run: cell %q, want unchecked", got)
 	}
 }
+
+// TestEveryRowIsDefined: summary.md defines every row the comparison table
+// can have, the status rows and drop reasons included.
+func TestEveryRowIsDefined(t *testing.T) {
+	runs := []runRecord{{Profile: "tencent", Metrics: sim.Metrics{WillsPublished: 1,
+		Dropped: map[string]int64{"queue-full": 1, "ttl": 2}}}}
+	for _, row := range comparison(runs).rows {
+		if rowMeaning(row[0]) == "" {
+			t.Errorf("row %q has no definition in rowMeanings", row[0])
+		}
+	}
+}

@@ -11,7 +11,7 @@ import (
 // order summary.md shows them.
 var chartCaptions = []struct{ name, title, caption string }{
 	{"latency_cdf", "Delivery latency", "Cumulative distribution of the time from the broker accepting a message to the subscriber's application receiving it, on a log time axis: solid lines for live deliveries, dashed for deliveries from the offline queue."},
-	{"queue_depth", "Queue depth", "Messages queued per session over time, across the fleet: median, 99th percentile and maximum, one panel per profile."},
+	{"queue_depth", "Queue depth", "Messages queued per session over time, across the fleet: median and 99th percentile at each sample, and the deepest queue of any session within each sampling interval (the table's max queue depth is its largest value), one panel per profile."},
 	{"fleet_state", "Fleet state", "Persistent sessions online, offline (kept by the broker) and expired over time, one panel per profile."},
 	{"replay_drain", "Replay drain", "Time from a resume until its stored backlog was delivered, against the backlog's size, one dot per resume; grey lines are the profiles' pacing rules."},
 	{"drops", "Drops by reason", "Dropped copies by reason and profile."},
@@ -38,6 +38,10 @@ func writeSummary(path string, f *metricsFile, t table, command string) error {
 	fmt.Fprintf(&b, "- digest: `%s`\n\n", f.Digest)
 	b.WriteString("## Comparison\n\n")
 	t.writeMarkdown(&b)
+	b.WriteString("\nWhat the rows mean:\n\n")
+	for _, row := range t.rows {
+		fmt.Fprintf(&b, "- **%s**: %s\n", strings.TrimSpace(row[0]), rowMeaning(row[0]))
+	}
 	b.WriteString("\n## Charts\n")
 	for _, c := range chartCaptions {
 		fmt.Fprintf(&b, "\n### %s\n\n![%s](%s.png)\n\n%s ([SVG](%s.svg))\n", c.title, c.title, c.name, c.caption, c.name)
