@@ -55,8 +55,9 @@ func Parse(file string, data []byte) (Scenario, error) {
 // yamlLine matches yaml.v3's "line N: message" error lines; yamlValue
 // the offending value quoted in a type error.
 var (
-	yamlLine  = regexp.MustCompile(`^(?:yaml: )?line (\d+): (.*)$`)
-	yamlValue = regexp.MustCompile("^cannot unmarshal \\S+ `([^`]*)`")
+	yamlLine    = regexp.MustCompile(`^(?:yaml: )?line (\d+): (.*)$`)
+	yamlValue   = regexp.MustCompile("^cannot unmarshal \\S+ `([^`]*)`")
+	yamlUnknown = regexp.MustCompile(`^field (\S+) not found in type \S+$`)
 )
 
 // yamlError turns a yaml.v3 error into "file:line: message" lines. With
@@ -79,8 +80,15 @@ func yamlError(file string, err error, root *yaml.Node) error {
 		}
 		if i == 0 {
 			first.Line, first.Msg = line, text
-			if v := yamlValue.FindStringSubmatch(text); v != nil && root != nil && te != nil {
+			switch v, u := yamlValue.FindStringSubmatch(text), yamlUnknown.FindStringSubmatch(text); {
+			case root == nil || te == nil:
+			case u != nil: // not a Go type name: the field's path, and where every field is shown
+				first.Path = keyAt(root, "", line, u[1])
+				first.Msg = "unknown field (sim/scenario/testdata/fleet.yaml shows every field)"
+			case v != nil:
 				first.Path = pathAt(root, "", line, v[1])
+			default: // a list or a mapping where a value belongs: name the key on that line
+				first.Path = keyAt(root, "", line, "")
 			}
 			continue
 		}
@@ -148,6 +156,38 @@ func pathAt(n *yaml.Node, path string, line int, value string) string {
 	case yaml.ScalarNode:
 		if n.Line == line && n.Value == value {
 			return path
+		}
+	}
+	return ""
+}
+
+// keyAt returns the dotted path of the mapping key named name (any name when
+// name is "") on line under n, or "" when there is none.
+func keyAt(n *yaml.Node, path string, line int, name string) string {
+	switch n.Kind {
+	case yaml.DocumentNode, yaml.SequenceNode:
+		for i, c := range n.Content {
+			p := path
+			if n.Kind == yaml.SequenceNode {
+				p = fmt.Sprintf("%s[%d]", path, i)
+			}
+			if found := keyAt(c, p, line, name); found != "" {
+				return found
+			}
+		}
+	case yaml.MappingNode:
+		for i := 0; i+1 < len(n.Content); i += 2 {
+			k := n.Content[i]
+			kp := k.Value
+			if path != "" {
+				kp = path + "." + k.Value
+			}
+			if k.Line == line && (name == "" || k.Value == name) {
+				return kp
+			}
+			if found := keyAt(n.Content[i+1], kp, line, name); found != "" {
+				return found
+			}
 		}
 	}
 	return ""

@@ -144,10 +144,11 @@ func TestParseErrorsNameLineAndField(t *testing.T) {
 		want    string
 	}{
 		{"count zero", [2]string{"count: 10", "count: 0"}, "t.yaml:8: groups[0].count: must be > 0"},
-		{"unknown field", [2]string{"clean: true", "cleen: true"}, "t.yaml:10: field cleen not found"},
+		{"unknown field", [2]string{"clean: true", "cleen: true"}, "t.yaml:10: groups[0].cleen: unknown field"},
 		{"wrong type", [2]string{"count: 5", "count: five"}, "t.yaml:15: groups[1].count: cannot unmarshal"},
 		{"status not a bool", [2]string{"qos: 1\n    offline", "qos: 1\n    status: maybe\n    offline"}, "t.yaml:18: groups[1].status: cannot unmarshal !!str `maybe` into bool"},
-		{"status in a flow mapping", [2]string{"kind: outage, at", "kind: outage, status: 1, at"}, "t.yaml:23: field status not found"},
+		{"status in a flow mapping", [2]string{"kind: outage, at", "kind: outage, status: 1, at"}, "t.yaml:23: events[0].status: unknown field"},
+		{"a list for a number", [2]string{"count: 5", "count: [5]"}, "t.yaml:15: groups[1].count: cannot unmarshal !!seq"},
 		{"bad qos", [2]string{"qos: 1\n    offline", "qos: 3\n    offline"}, "t.yaml:17: groups[1].qos: must be 0, 1 or 2"},
 		{"nested offline", [2]string{"for: 30m}", "for: 0s}"}, "t.yaml:18: groups[1].offline.for: must be > 0"},
 		{"netsim knob", [2]string{"resets_per_hour: 0.5", "resets_per_hour: -1"}, "t.yaml:21: network.faults.resets_per_hour: must be a finite rate >= 0"},
