@@ -56,7 +56,6 @@ func cloneSession(s *session, cloneMsg func(*message) *message) *session {
 	ns.conn, ns.dirty = nil, false
 	ns.subs = append([]subscription(nil), s.subs...)
 	ns.inbound2 = append([]uint16(nil), s.inbound2...)
-	ns.window = append([]Time(nil), s.window...)
 	ns.inflight = append([]delivery(nil), s.inflight...)
 	for i := range ns.inflight {
 		ns.inflight[i].msg = cloneMsg(ns.inflight[i].msg)

@@ -119,7 +119,7 @@ func (b *Broker) becomeOnline(s *session, c *conn, present bool) {
 		s.queue.at(i).stored = true
 	}
 	s.backlog = s.queue.Len()
-	s.replayed, s.window, s.windowHead = false, s.window[:0], 0
+	s.replayed = false
 	for i := range s.inflight {
 		d := &s.inflight[i]
 		if d.state == copyWaitComp {

@@ -173,32 +173,22 @@ func (b *Broker) replayAllowed(s *session) bool {
 }
 
 // replayNext is the earliest time pacing lets s send its next stored copy:
-// ReplayInterval after the previous one, and no more than ReplayRate in any
-// window [t, t+1s).
+// ReplayInterval after the previous one, and 1/ReplayRate after it, so that
+// a client never receives more than ReplayRate stored messages in any
+// second (AWS IoT Core: "at a maximum rate of 10 messages per second").
 func (b *Broker) replayNext(s *session) Time {
-	var next Time
-	if b.pol.ReplayInterval > 0 && s.replayed {
-		next = s.lastReplay + b.pol.ReplayInterval
+	if !s.replayed {
+		return 0
 	}
-	if n := b.pol.ReplayRate; n > 0 && len(s.window) == n {
-		next = max(next, s.window[s.windowHead]+time.Second)
+	next := s.lastReplay + b.pol.ReplayInterval
+	if n := b.pol.ReplayRate; n > 0 {
+		next = max(next, s.lastReplay+time.Second/Time(n))
 	}
 	return next
 }
 
 // noteReplay records a stored send at now for pacing.
-func (b *Broker) noteReplay(s *session) {
-	s.lastReplay, s.replayed = b.now, true
-	n := b.pol.ReplayRate
-	switch {
-	case n == 0:
-	case len(s.window) < n:
-		s.window = append(s.window, b.now)
-	default:
-		s.window[s.windowHead] = b.now
-		s.windowHead = (s.windowHead + 1) % n
-	}
-}
+func (b *Broker) noteReplay(s *session) { s.lastReplay, s.replayed = b.now, true }
 
 // replayDue is when pacing next lets a blocked stored copy go.
 func (b *Broker) replayDue(s *session) (Time, bool) {

@@ -46,8 +46,9 @@ type Policy struct {
 	// ReplayInterval is the least spacing between stored messages sent after
 	// a session resumes (0: no spacing).
 	ReplayInterval time.Duration
-	// ReplayRate is the most stored messages sent in any one-second window
-	// after a session resumes (0: unlimited).
+	// ReplayRate is the most stored messages a client receives in any one
+	// second after its session resumes (0: unlimited): consecutive stored
+	// messages leave at least 1/ReplayRate apart.
 	ReplayRate int
 	// ReplayBlocksLive holds live messages behind the stored backlog until
 	// it has drained (sequential replay); otherwise live traffic interleaves.

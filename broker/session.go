@@ -34,10 +34,8 @@ type session struct {
 	expires   bool
 
 	backlog    int    // stored copies still in the queue since the last resume
-	lastReplay Time   // last stored send (ReplayInterval)
-	replayed   bool   // lastReplay is meaningful
-	window     []Time // times of the last ReplayRate stored sends, ring order
-	windowHead int
+	lastReplay Time // last stored send (ReplayInterval, ReplayRate)
+	replayed   bool // lastReplay is meaningful
 
 	pushed Time // earliest timer heap entry of s
 	armed  bool // pushed is meaningful

@@ -105,10 +105,6 @@ func appendSession(dst []byte, s *session) []byte {
 	dst = binary.AppendUvarint(dst, uint64(s.backlog))
 	dst = appendBool(dst, s.replayed)
 	dst = binary.AppendUvarint(dst, uint64(s.lastReplay))
-	dst = binary.AppendUvarint(dst, uint64(len(s.window)))
-	for i := range s.window {
-		dst = binary.AppendUvarint(dst, uint64(s.window[(s.windowHead+i)%len(s.window)]))
-	}
 	return dst
 }
 

@@ -164,22 +164,25 @@ func RetryGivenUp(pol broker.Policy, firstSent, now broker.Time) bool {
 }
 
 // PaceWindow is how many of the latest stored sends PaceAt looks at.
-func PaceWindow(pol broker.Policy) int { return max(pol.ReplayRate, 1) }
+func PaceWindow(broker.Policy) int { return 1 }
 
 // PaceAt returns the earliest time pol lets a resumed session send its next
 // stored copy, given the send times of the stored copies sent since the
 // resume, oldest first (only the last PaceWindow matter): ReplayInterval
 // after the last one (Tencent IoT Hub: "sequentially at 500 ms
-// intervals"), and no more than ReplayRate in any one-second window (AWS
-// IoT Core: "a maximum rate of 10 messages per second") (invariant 11).
+// intervals"), and 1/ReplayRate after it, so that a client never receives
+// more than ReplayRate stored messages in any one second (AWS IoT Core: "a
+// maximum rate of 10 messages per second"; a burst of 10 at once, a second
+// apart, would let a client see up to 19 in one second) (invariant 11).
 // Zero means now.
 func PaceAt(pol broker.Policy, sent []broker.Time) broker.Time {
-	n, at := len(sent), broker.Time(0)
-	if pol.ReplayInterval > 0 && n > 0 {
-		at = sent[n-1] + pol.ReplayInterval
+	n := len(sent)
+	if n == 0 {
+		return 0
 	}
-	if r := pol.ReplayRate; r > 0 && n >= r {
-		at = max(at, sent[n-r]+time.Second) // at most r in any one-second window
+	at := sent[n-1] + pol.ReplayInterval
+	if r := pol.ReplayRate; r > 0 {
+		at = max(at, sent[n-1]+time.Second/time.Duration(r))
 	}
 	return at
 }

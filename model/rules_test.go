@@ -30,8 +30,8 @@ func TestPacing(t *testing.T) {
 	}{
 		{"tencent first", tencent, nil, 0},
 		{"tencent after one", tencent, []broker.Time{3 * time.Second}, 3*time.Second + 500*ms},
-		{"aws under the rate", aws, []broker.Time{0, 1, 2}, 0},
-		{"aws tenth in the window", aws, []broker.Time{0, 1, 2, 3, 4, 5, 6, 7, 8, 9}, time.Second},
+		{"aws spaces by 1/rate", aws, []broker.Time{0, 1, 2}, 2 + 100*ms},
+		{"aws after ten", aws, []broker.Time{0, 1, 2, 3, 4, 5, 6, 7, 8, 9}, 9 + 100*ms},
 	} {
 		if got := PaceAt(tt.pol, tt.sent); got != tt.want {
 			t.Errorf("%s: PaceAt = %v, want %v", tt.name, got, tt.want)

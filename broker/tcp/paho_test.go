@@ -378,3 +378,67 @@ func TestTencentCapAndPacing(t *testing.T) {
 		}
 	}
 }
+
+// TestAWSPacingAsAClientMeasuresIt: under the aws profile a client that
+// resumes a session with 30 stored messages never receives more than 10 in
+// any one second ("sent at a maximum rate of 10 messages per second", AWS
+// IoT Core, "MQTT persistent sessions"): the core spaces them at least
+// 100 ms apart (asserted exactly on its send times), and the client's own
+// arrival times are held to the rule with 20 ms of allowance for scheduling
+// jitter: consecutive arrivals at least 80 ms apart (bursts of 10, as the
+// profile once sent them, fail here), and at most 10 in any 980 ms.
+func TestAWSPacingAsAClientMeasuresIt(t *testing.T) {
+	policy, err := broker.Profile("aws")
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, addr, rec := startServer(t, Config{Broker: broker.Config{Policy: policy}})
+	sub := connectPaho(t, addr, "dev-aws", false)
+	sub.subscribe(t, "t", 1, 1)
+	sub.Disconnect(100)
+	rec.wait(t, 0, "EvDisconnected(dev-aws)", kind(broker.EvDisconnected, "dev-aws"))
+	pub := connectPaho(t, addr, "pub", true)
+	const stored = 30
+	for i := range stored {
+		pub.publish(t, "t", 1, false, fmt.Sprint("m", i))
+	}
+	back := connectPaho(t, addr, "dev-aws", false)
+	arrivals := make([]time.Time, 0, stored)
+	for i := range stored {
+		if m, want := back.next(t), fmt.Sprint("m", i); string(m.Payload()) != want {
+			t.Errorf("stored message %d = %q, want %q", i, m.Payload(), want)
+		}
+		arrivals = append(arrivals, time.Now())
+	}
+	const jitter = 20 * time.Millisecond
+	spacing := time.Second / time.Duration(policy.ReplayRate)
+	for i := 1; i < len(arrivals); i++ {
+		if gap := arrivals[i].Sub(arrivals[i-1]); gap < spacing-jitter {
+			t.Errorf("client received stored messages %d and %d %v apart, want about %v or more", i-1, i, gap, spacing)
+		}
+	}
+	const window = time.Second - jitter
+	for i := range arrivals {
+		n := 0
+		for j := i; j < len(arrivals) && arrivals[j].Sub(arrivals[i]) < window; j++ {
+			n++
+		}
+		if n > policy.ReplayRate {
+			t.Errorf("client received %d stored messages within %v of message %d, want at most %d", n, window, i, policy.ReplayRate)
+		}
+	}
+	storedSend := func(ev broker.Event) bool { return ev.Kind == broker.EvSent && ev.ClientID == "dev-aws" && ev.Stored }
+	seen := 0
+	rec.wait(t, 0, "every stored EvSent", func(ev broker.Event) bool {
+		if storedSend(ev) {
+			seen++
+		}
+		return seen == stored
+	})
+	sent := rec.all(storedSend)
+	for i := 1; i < len(sent); i++ {
+		if gap := sent[i].At - sent[i-1].At; gap < time.Second/time.Duration(policy.ReplayRate) {
+			t.Errorf("core sent stored messages %d and %d %v apart, want >= %v", i-1, i, gap, time.Second/time.Duration(policy.ReplayRate))
+		}
+	}
+}

@@ -22,8 +22,8 @@ func testRuns() []runRecord {
 			Published: 10, Copies: 12, Delivered: 11, DroppedTotal: 1,
 			Dropped:     map[string]int64{"session_expired": 1},
 			ReplayDrain: sim.Histogram{Count: 2, P50: 7200, P99: 30},
-			Replays: []sim.Replay{{Backlog: 1, Drain: 0}, {Backlog: 20, Drain: 2},
-				{Backlog: 5, Drain: 0.25}, {Backlog: 100, Drain: 10.1}},
+			Replays: []sim.Replay{{Backlog: 1, Drain: 0}, {Backlog: 20, Drain: 1.9},
+				{Backlog: 5, Drain: 0.25}, {Backlog: 100, Drain: 9.9}},
 			LatencyLive: sim.Histogram{Count: 3, P50: 0, P99: 0.0004, Max: 0.002},
 		}},
 	}

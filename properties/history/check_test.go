@@ -128,10 +128,10 @@ func TestCheck(t *testing.T) {
 		ops:     with(offlineTwo("d"), sendOp("d", 10*sec, 1, "t", 1, false, true), sendOp("d", 10*sec+100*ms, 2, "t", 1, false, true)),
 		want:    "pacing allows the next one from 10.5s",
 	}, {
-		name:    "aws eleven stored messages in one second",
+		name:    "aws stored messages closer than 1/10 s",
 		profile: "aws",
 		ops:     awsBurst(11, 90*ms),
-		want:    "pacing allows the next one from 11s",
+		want:    "pacing allows the next one from 10.1s",
 	}, {
 		name:    "aws ten stored messages per second",
 		profile: "aws",
