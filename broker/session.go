@@ -33,7 +33,7 @@ type session struct {
 	expireAt  Time // offline persistent sessions with expiry: when it expires
 	expires   bool
 
-	backlog    int    // stored copies still in the queue since the last resume
+	backlog    int  // stored copies still in the queue since the last resume
 	lastReplay Time // last stored send (ReplayInterval, ReplayRate)
 	replayed   bool // lastReplay is meaningful
 
