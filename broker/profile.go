@@ -18,7 +18,7 @@ const (
 	seedHiveMQ    = `HiveMQ, "Persistent Session & Queuing Messages - MQTT Essentials: Part 7", https://www.hivemq.com/blog/mqtt-essentials-part-7-persistent-session-queuing-messages/`
 	seedHiveMQ7   = `HiveMQ, "Understanding Persistent Sessions and Clean Sessions - MQTT Essentials: Part 7" (updated 2023-06-27), https://www.hivemq.com/blog/mqtt-essentials-part-7-persistent-session-queuing-messages/`
 	seedAWS       = `AWS IoT Core Developer Guide, "MQTT persistent sessions", https://docs.aws.amazon.com/iot/latest/developerguide/mqtt.html#mqtt-persistent-sessions`
-	awsQuotas     = "AWS IoT Core quotas page (docs.aws.amazon.com/general/latest/gr/iot-core.html)"
+	awsQuotas     = `AWS General Reference, "AWS IoT Core endpoints and quotas", https://docs.aws.amazon.com/general/latest/gr/iot-core.html`
 	ourChoice     = "vendor silent: our choice, configurable"
 )
 

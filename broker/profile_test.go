@@ -2,7 +2,9 @@ package broker
 
 import (
 	"errors"
+	"os"
 	"reflect"
+	"regexp"
 	"slices"
 	"strings"
 	"testing"
@@ -169,5 +171,31 @@ func TestProfileSourcesCiteEveryField(t *testing.T) {
 	aws, _ := ProfileSources("aws")
 	if got := aws[16].Value; got != "1,2,3,4,5,6,8,9,10,11,12,13,14,15,16,17,18" {
 		t.Errorf("aws Promises = %s", got)
+	}
+}
+
+// TestSourcesAreDocumented: every page a profile cites is listed in
+// docs/sources.md, and no citation points at a file outside the repository.
+func TestSourcesAreDocumented(t *testing.T) {
+	doc, err := os.ReadFile("../docs/sources.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	url := regexp.MustCompile(`https://[^\s"` + "`" + `)]*[^\s"` + "`" + `):.,;]`) // a trailing colon or stop is prose
+	for _, name := range ProfileNames() {
+		srcs, err := ProfileSources(name)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, s := range srcs {
+			if strings.Contains(s.Source, "seeds/") || strings.Contains(s.Source, "DESIGN.md") {
+				t.Errorf("%s %s cites a file a user does not have: %s", name, s.Field, s.Source)
+			}
+			for _, u := range url.FindAllString(s.Source, -1) {
+				if !strings.Contains(string(doc), u) {
+					t.Errorf("%s %s cites %s, which docs/sources.md does not list", name, s.Field, u)
+				}
+			}
+		}
 	}
 }
