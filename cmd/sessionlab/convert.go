@@ -3,7 +3,6 @@ package main
 import (
 	"fmt"
 
-	"github.com/sessionlab/sessionlab/broker"
 	"github.com/sessionlab/sessionlab/model"
 	"github.com/sessionlab/sessionlab/plots"
 	"github.com/sessionlab/sessionlab/sim"
@@ -68,7 +67,7 @@ func histogramCDF(h *sim.Histogram) []plots.Point {
 func pacingRules(names []string) []plots.Rule {
 	var rules []plots.Rule
 	for _, name := range names {
-		pol, err := broker.Profile(name)
+		pol, err := resolveProfile(name)
 		if err != nil || pol.ReplayInterval == 0 && pol.ReplayRate == 0 {
 			continue
 		}

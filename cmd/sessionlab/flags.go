@@ -85,14 +85,41 @@ func parseProfiles(list string) ([]string, error) {
 	var names []string
 	for _, name := range strings.Split(list, ",") {
 		name = strings.TrimSpace(name)
-		if !slices.Contains(valid, name) {
-			return nil, fmt.Errorf("unknown profile %q (valid: %s)", name, strings.Join(valid, ", "))
+		if scenario.IsProfileFile(name) {
+			if _, err := scenario.LoadProfile(name); err != nil {
+				return nil, err
+			}
+		} else if !slices.Contains(valid, name) {
+			return nil, fmt.Errorf("unknown profile %q (valid: %s, or a profile file)", name, strings.Join(valid, ", "))
 		}
 		if !slices.Contains(names, name) {
 			names = append(names, name)
 		}
 	}
 	return names, nil
+}
+
+// resolveProfile returns the built-in profile called ref or, when ref looks
+// like a file name, the profile in that file (scenario.ParseProfile).
+func resolveProfile(ref string) (broker.Policy, error) {
+	if scenario.IsProfileFile(ref) {
+		pf, err := scenario.LoadProfile(ref)
+		return pf.Policy, err
+	}
+	return broker.Profile(ref)
+}
+
+// describeProfile is how a run's header names a profile: a built-in by its
+// name, a file by its path, its base and its overrides.
+func describeProfile(ref string) string {
+	if !scenario.IsProfileFile(ref) {
+		return ref
+	}
+	pf, err := scenario.LoadProfile(ref)
+	if err != nil {
+		return ref
+	}
+	return fmt.Sprintf("%s (file %s: base %s; %s)", pf.Policy.Name, ref, pf.Base, strings.Join(pf.Overrides, ", "))
 }
 
 // loadScenario returns the built-in scenario called ref or, when ref looks

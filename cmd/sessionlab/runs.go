@@ -48,7 +48,11 @@ func printPreamble(w io.Writer, a simulateArgs, sc scenario.Scenario) {
 		fmt.Fprintf(w, "  event %v\n", e)
 	}
 	fmt.Fprintf(w, "  sample every %v, wire codec %v, invariant checker %v\n", sc.SampleEvery(), a.wire, a.check)
-	fmt.Fprintf(w, "profiles: %s\n", strings.Join(a.profiles, ", "))
+	described := make([]string, len(a.profiles))
+	for i, p := range a.profiles {
+		described[i] = describeProfile(p)
+	}
+	fmt.Fprintf(w, "profiles: %s\n", strings.Join(described, ", "))
 }
 
 // coreForTest, when set, builds the core of every run instead of
@@ -112,6 +116,9 @@ func historyPath(a simulateArgs, profile string) string {
 	case len(a.profiles) == 1:
 		return filepath.Join(a.out, "history.jsonl")
 	}
+	if scenario.IsProfileFile(profile) { // a profile file is named after itself
+		profile = strings.TrimSuffix(filepath.Base(profile), filepath.Ext(profile))
+	}
 	return filepath.Join(a.out, "history-"+profile+".jsonl")
 }
 
@@ -127,7 +134,7 @@ func (h historyObserver) Received(broker.Time, string, *packet.Publish) {}
 // of its own when concurrent is set, and records its history into
 // historyPath when that is not empty.
 func simulateOne(sc scenario.Scenario, profile string, seed uint64, checked, concurrent bool, historyPath string, opts sim.Options) (r runRecord, err error) {
-	pol, err := broker.Profile(profile)
+	pol, err := resolveProfile(profile)
 	if err != nil {
 		return runRecord{}, err
 	}
@@ -162,7 +169,7 @@ func simulateOne(sc scenario.Scenario, profile string, seed uint64, checked, con
 		return runRecord{}, fmt.Errorf("the run drew knobs %v, but %v were printed: the CLI's copy of the draw is stale", res.Knobs, want)
 	}
 	r = runRecord{
-		Profile: profile, Digest: res.DigestHex(), Events: res.Events,
+		Profile: pol.Name, Digest: res.DigestHex(), Events: res.Events,
 		Knobs: res.Knobs, Truncated: res.Truncated, Metrics: res.Metrics, Checked: checked,
 	}
 	if v == nil && res.Stalled {

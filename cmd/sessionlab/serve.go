@@ -11,7 +11,6 @@ import (
 	"net/http"
 	"os"
 	"os/signal"
-	"slices"
 	"strings"
 	"syscall"
 	"time"
@@ -83,7 +82,7 @@ func parseServe(args []string, stdout, stderr io.Writer) (serveOptions, int, boo
 	fs := flag.NewFlagSet("sessionlab serve", flag.ContinueOnError)
 	fs.SetOutput(io.Discard)
 	fs.StringVar(&o.listen, "listen", "127.0.0.1:1883", "TCP `address` to accept MQTT connections on")
-	fs.StringVar(&o.profile, "profile", "mosquitto", "vendor `profile`: "+strings.Join(broker.ProfileNames(), ", "))
+	fs.StringVar(&o.profile, "profile", "mosquitto", "vendor `profile`: "+strings.Join(broker.ProfileNames(), ", ")+", or a profile file")
 	fs.StringVar(&o.metrics, "metrics", "", "serve Prometheus metrics on http://`ADDR`/metrics (off when empty)")
 	fs.StringVar(&o.passwords, "passwords", "", "mosquitto_passwd `file` ($7$ PBKDF2-SHA512 or $6$ SHA512 entries); refuse unknown users")
 	fs.StringVar(&o.acl, "acl", "", "Mosquitto acl_file `file` (topic/user/pattern lines)")
@@ -108,8 +107,8 @@ func parseServe(args []string, stdout, stderr io.Writer) (serveOptions, int, boo
 	if fs.NArg() > 0 {
 		return usageError("unexpected argument %q", fs.Arg(0))
 	}
-	if !slices.Contains(broker.ProfileNames(), o.profile) {
-		return usageError("--profile: unknown profile %q (valid: %s)", o.profile, strings.Join(broker.ProfileNames(), ", "))
+	if _, err := parseProfiles(o.profile); err != nil {
+		return usageError("--profile: %v", err)
 	}
 	for _, f := range []struct {
 		name string
@@ -134,7 +133,7 @@ func parseServe(args []string, stdout, stderr io.Writer) (serveOptions, int, boo
 // loadAccess reads --passwords and --acl into o.server.Broker's
 // Authenticator and Authorizer, naming the flag in errors.
 func (o *serveOptions) loadAccess() error {
-	policy, err := broker.Profile(o.profile)
+	policy, err := resolveProfile(o.profile)
 	if err != nil {
 		return fmt.Errorf("--profile: %w", err)
 	}

@@ -286,7 +286,7 @@ func sweepOne(j sweepJob, wire, twice bool) (r *sweepResult) {
 			r.panicked = fmt.Sprintf("panic: %v\n%s", p, debug.Stack())
 		}
 	}()
-	pol, err := broker.Profile(j.profile)
+	pol, err := resolveProfile(j.profile)
 	if err != nil {
 		r.err = err
 		return r

@@ -32,7 +32,7 @@ type ProfileFile struct {
 	Path      string
 	Base      string
 	Policy    broker.Policy
-	Overrides []string // "queue_cap: 500", in file order
+	Overrides []string // the fields that differ from Base, "queue_cap: 500", in file order
 }
 
 // IsProfileFile reports whether a --profile argument names a file rather
@@ -96,7 +96,9 @@ func ParseProfile(file string, data []byte) (ProfileFile, error) {
 		if err := setField(v.FieldByName(field), val); err != nil {
 			return ProfileFile{}, &FieldError{File: file, Line: val.Line, Path: k.Value, Msg: err.Error()}
 		}
-		pf.Overrides = append(pf.Overrides, k.Value+": "+scalarOrList(val))
+		if field != "Name" && !reflect.DeepEqual(v.FieldByName(field).Interface(), reflect.ValueOf(base).FieldByName(field).Interface()) {
+			pf.Overrides = append(pf.Overrides, k.Value+": "+scalarOrList(val))
+		}
 	}
 	if err := pf.Policy.Validate(); err != nil {
 		fe := &FieldError{File: file, Line: lines["base"], Msg: err.Error()}
