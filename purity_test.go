@@ -12,12 +12,12 @@ import (
 
 // purePackages are the deterministic state machines of the module: given
 // the same inputs they compute the same outputs, so the simulator and the
-// checkers can replay them. The broker core (DESIGN.md's core contract), the
+// checkers can replay them. The broker core (the contract in broker/broker.go), the
 // executable specification, the simulated network and the simulated device
 // client.
 var purePackages = []string{"broker", "model", "netsim", "sim/client"}
 
-// TestPackagesArePure enforces the core contract of DESIGN.md on every
+// TestPackagesArePure enforces the core contract (broker/broker.go) on every
 // package of purePackages: their non-test files import no network,
 // synchronisation, OS, randomness or reflection packages, start no
 // goroutines and read no clock. Randomness comes from the caller (a seeded

@@ -56,7 +56,7 @@ func (s *session) removeInflight(i int) delivery {
 // giveUpRetries drops copies of an online session left unacknowledged for
 // RetryFor since their first send (ReasonRetryExhausted; AWS IoT Core quotas
 // page: retried for up to one hour). Offline, they are stored like the
-// queue (seed 004) until the session resumes or expires.
+// queue (the AWS page) until the session resumes or expires.
 func (b *Broker) giveUpRetries(s *session) {
 	if b.pol.RetryFor == 0 || !s.online() {
 		return

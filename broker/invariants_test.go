@@ -9,7 +9,7 @@ import (
 	"github.com/sessionlab/sessionlab/broker/packet"
 )
 
-// The tests in this file check the invariants of DESIGN.md, one test per
+// The tests in this file check the invariants (the README's table), one test per
 // invariant, under every profile that promises it. The harness also checks
 // conservation (15), the queue bound (8) and packet ids (14) after every Step.
 

@@ -296,7 +296,7 @@ func TestRetryForOnlyWhileOnline(t *testing.T) {
 	h.lost(1)
 	h.at(65 * time.Minute)
 	if n := h.b.InflightLen("s"); n != 1 || len(events(h.all, EvDropped)) != 0 {
-		t.Fatalf("offline past RetryFor: in flight %d, drops %v; want the copy stored (seed 004)", n, events(h.all, EvDropped))
+		t.Fatalf("offline past RetryFor: in flight %d, drops %v; want the copy stored (the AWS page)", n, events(h.all, EvDropped))
 	}
 	h.connect(3, "s", false, 0)
 	if got := h.sent(3); len(got) != 1 || !got[0].Dup {

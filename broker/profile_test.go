@@ -49,7 +49,7 @@ func TestProfileNamesIsACopy(t *testing.T) {
 	}
 }
 
-// TestProfileTable checks each profile against the DESIGN.md policy table.
+// TestProfileTable checks each profile against the policy table its sources give (docs/sources.md).
 func TestProfileTable(t *testing.T) {
 	tests := []struct {
 		name       string

@@ -142,9 +142,9 @@ func (m *Model) victim(s *session, cp *copyOf) *copyOf {
 // pump sends what an online session may send now. The backlog of a resume
 // (the PUBLISHes to re-send, then the stored copies) and the live copies are
 // two first-in-first-out lanes sharing the in-flight window. The backlog
-// waits for the replay pacing (Tencent: one per ReplayInterval, seed 001;
-// AWS: ReplayRate per second, seed 004). When the policy holds live traffic
-// behind the backlog (ReplayBlocksLive, seed 001 "sequentially") the live
+// waits for the replay pacing (Tencent: one per ReplayInterval;
+// AWS: ReplayRate per second, the AWS page). When the policy holds live traffic
+// behind the backlog (ReplayBlocksLive, Tencent: "sequentially") the live
 // lane waits until the backlog is empty; otherwise the lanes interleave (seed
 // 004). Within a lane copies keep their order, since a copy of QoS 1 or 2
 // waiting for the window holds back those behind it. Only the single lane

@@ -67,9 +67,9 @@ func (m *Model) takeover(s *session) {
 // resume re-sends what was in flight [MQTT-4.4.0-1]: a PUBREL at once for
 // each QoS 2 copy already PUBRECed; the unacknowledged PUBLISHes, with DUP=1
 // and their packet ids, in order [MQTT-4.6.0-1], but as part of the stored
-// backlog, which pacing spaces: seed 004 counts "unacknowledged QoS 1
+// backlog, which pacing spaces: the AWS page counts "unacknowledged QoS 1
 // messages" among the stored messages "sent at a maximum rate of 10 messages
-// per second", and seed 001 lists them with the stored messages it sends "at
+// per second", and the Tencent page lists them with the stored messages it sends "at
 // 500 ms intervals". Everything queued becomes stored backlog too.
 func (m *Model) resume(s *session) {
 	resend, pubrel := Resume(s.inflight, func(cp *copyOf) bool { return cp.completed })
@@ -124,7 +124,7 @@ func (m *Model) discard(s *session) {
 	m.removeSession(s)
 }
 
-// expire ends the offline session s at its expiry time (seeds 001, 004).
+// expire ends the offline session s at its expiry time (the Tencent and AWS pages).
 func (m *Model) expire(s *session) {
 	m.dropAll(s, broker.ReasonSessionExpired)
 	m.emit(broker.Event{Kind: broker.EvSessionExpired, ClientID: s.client})

@@ -48,8 +48,8 @@ func (m *Model) NextDeadline() (broker.Time, bool) {
 
 // fireTimers does everything due at the current time: keepalive timeouts
 // (a disconnect, the Will fires [MQTT-3.1.2-24]), retries given up, TTLs
-// reached (seed 001: "for a maximum of 24 hours"), sessions expired (seeds
-// 001, 004), resends on a live connection, and paced sends.
+// reached (Tencent: "for a maximum of 24 hours"), sessions expired (the
+// Tencent and AWS pages), resends on a live connection, and paced sends.
 func (m *Model) fireTimers() {
 	for _, c := range append([]*conn(nil), m.conns...) {
 		if at, ok := KeepaliveDeadline(c.lastRecv, c.keepalive); ok && c.client != "" && m.now >= at {
@@ -70,7 +70,7 @@ func (m *Model) fireTimers() {
 // expireCopies drops queued copies older than MessageTTL and, on a live
 // connection, in-flight copies retried for RetryFor (AWS quotas page:
 // retried "for up to one hour"); offline, unacknowledged copies are stored
-// like the queue (seed 004) until the session resumes or expires.
+// like the queue (the AWS page) until the session resumes or expires.
 func (m *Model) expireCopies(s *session) {
 	for _, cp := range append([]*copyOf(nil), s.inflight...) {
 		if s.conn != 0 && RetryGivenUp(m.pol, cp.firstSent, m.now) {

@@ -1,4 +1,4 @@
-// Package properties holds the invariant suites of DESIGN.md that drive the
+// Package properties holds the invariant suites (the README's table) that drive the
 // broker core directly:
 //
 //   - Lockstep runs the core and the executable specification (package

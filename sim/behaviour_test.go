@@ -38,7 +38,7 @@ func TestScenariosShowTheirEffect(t *testing.T) {
 			atLeast(t, "stored deliveries", m.LatencyStored.Count, 10)
 			atLeast(t, "broker keepalive timeouts (power cuts)", m.KeepaliveKicks, 5)
 			// Tencent replays one stored message per 500 ms
-			// (seeds/000_a55b5faa331c953c.txt): drain >= (backlog-1) × 0.5 s.
+			// (Tencent Cloud IoT Hub, "MQTT Persistent Session"): drain >= (backlog-1) × 0.5 s.
 			for _, r := range m.Replays {
 				if r.Drain < float64(r.Backlog-1)*0.5-0.001 {
 					t.Errorf("replay %v faster than 500 ms per message", r)
@@ -46,7 +46,7 @@ func TestScenariosShowTheirEffect(t *testing.T) {
 			}
 		}},
 		{"nightly-offline", "aws", 40, func(t *testing.T, m *Metrics) {
-			// AWS expires sessions 1 h after disconnect (seeds/004_f90e017e28b43d5c.txt);
+			// AWS expires sessions 1 h after disconnect (AWS IoT Core, "MQTT persistent sessions");
 			// devices are away about 8 h.
 			atLeast(t, "expired", m.Expired, 5)
 			atLeast(t, "dropped: session expired", m.Dropped["session-expired"], 1)
@@ -67,7 +67,7 @@ func TestScenariosShowTheirEffect(t *testing.T) {
 			atLeast(t, "resumes", m.Resumes, 1)
 		}},
 		{"overflow", "tencent", 20, func(t *testing.T, m *Metrics) {
-			// Tencent stores up to 150 messages (seeds/000_a55b5faa331c953c.txt).
+			// Tencent stores up to 150 messages (Tencent Cloud IoT Hub, "MQTT Persistent Session").
 			atLeast(t, "queue-full drops", m.Dropped["queue-full"], 100)
 			if m.MaxQueueDepth != 150 {
 				t.Errorf("max queue depth = %d, want the cap 150", m.MaxQueueDepth)

@@ -319,7 +319,7 @@ func TestWill(t *testing.T) {
 // TestTencentCapAndPacing: under the tencent profile an offline session
 // keeps at most 150 messages and stored messages are replayed one per 500 ms
 // ("sends the stored QoS 1 messages sequentially at 500 ms intervals ... Up
-// to 150 messages can be stored", seed 000_a55b5faa331c953c.txt). Only lower bounds on the gaps are
+// to 150 messages can be stored", Tencent Cloud IoT Hub, "MQTT Persistent Session"). Only lower bounds on the gaps are
 // asserted: the core's send times exactly, the client's arrival times with
 // 100 ms allowance for scheduling jitter between two deliveries.
 func TestTencentCapAndPacing(t *testing.T) {

@@ -14,7 +14,7 @@ import (
 )
 
 // maxHistoryOps bounds the histories given to porcupine, whose search is
-// exponential in overlapping operations (DESIGN.md, "Checking").
+// exponential in overlapping operations.
 const maxHistoryOps = 4000
 
 // TestHistories records drawn simulator runs small enough for porcupine and

@@ -71,8 +71,8 @@ var builtins = []Scenario{
 		Network: Network{Latency: flaky, Faults: churn},
 	},
 	{
-		// Expiry after disconnect: Tencent 24 h (seeds/000_a55b5faa331c953c.txt),
-		// AWS 1 h, up to 30 min late (seeds/004_f90e017e28b43d5c.txt), EMQX 2 h.
+		// Expiry after disconnect: Tencent 24 h (Tencent Cloud IoT Hub, "MQTT Persistent Session"),
+		// AWS 1 h, up to 30 min late (AWS IoT Core, "MQTT persistent sessions"), EMQX 2 h.
 		Name:        "expiry-cliff",
 		Description: "devices away for 3 h and for 25 h, past the session expiry of most profiles",
 		Duration:    26 * hour, Heal: 30 * min_, Sample: 10 * min_,
@@ -89,7 +89,7 @@ var builtins = []Scenario{
 		Network: Network{Latency: cellular},
 	},
 	{
-		// Caps: Tencent 150 (seeds/000_a55b5faa331c953c.txt), 1000 for
+		// Caps: Tencent 150 (Tencent Cloud IoT Hub, "MQTT Persistent Session"), 1000 for
 		// HiveMQ, Mosquitto and EMQX.
 		Name:        "overflow",
 		Description: "devices offline for 3 h while commands arrive every 8 s: more than any queue cap",
@@ -122,7 +122,7 @@ var builtins = []Scenario{
 	{
 		// TTL at the resume: Tencent stores a message "for a maximum of 24
 		// hours", expires a session 24 h after its disconnect and replays
-		// one stored message per 500 ms (seeds/000_a55b5faa331c953c.txt).
+		// one stored message per 500 ms (Tencent Cloud IoT Hub, "MQTT Persistent Session").
 		// The devices leave at 5m (DISCONNECT, so expiry counts from there)
 		// and are back 25 s before it; about 100 commands each were queued
 		// 10 s to 15 s after they left, so their TTL passes 35 s to 40 s
