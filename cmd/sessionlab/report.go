@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"io"
 	"slices"
+	"strconv"
 	"strings"
 	"unicode/utf8"
 
@@ -47,7 +48,7 @@ func comparison(runs []runRecord) table {
 	latencyRows(row, "latency stored", func(m *sim.Metrics) *sim.Histogram { return &m.LatencyStored })
 	row("max queue depth", func(m *sim.Metrics) string { return fmt.Sprint(m.MaxQueueDepth) })
 	row("replays", count(func(m *sim.Metrics) int64 { return m.ReplaysTotal }))
-	row("replay drain p50", func(m *sim.Metrics) string { return quantile(&m.ReplayDrain, m.ReplayDrain.P50) })
+	row("replay drain p50", func(m *sim.Metrics) string { return counted(&m.ReplayDrain, m.ReplayDrain.P50) })
 	row("replay drain p99", func(m *sim.Metrics) string { return quantile(&m.ReplayDrain, m.ReplayDrain.P99) })
 	row("replay rate p50", replayRate)
 	row("sessions expired", count(func(m *sim.Metrics) int64 { return m.Expired }))
@@ -55,7 +56,7 @@ func comparison(runs []runRecord) table {
 		row("wills published", count(func(m *sim.Metrics) int64 { return m.WillsPublished }))
 		row("retained replayed", count(func(m *sim.Metrics) int64 { return m.RetainedReplayed }))
 		row("  delivered", count(func(m *sim.Metrics) int64 { return m.RetainedDelivered }))
-		row("status wrong p50", func(m *sim.Metrics) string { return quantile(&m.StatusWrong, m.StatusWrong.P50) })
+		row("status wrong p50", func(m *sim.Metrics) string { return counted(&m.StatusWrong, m.StatusWrong.P50) })
 		row("status wrong p99", func(m *sim.Metrics) string { return quantile(&m.StatusWrong, m.StatusWrong.P99) })
 		row("status wrong at end", count(func(m *sim.Metrics) int64 { return m.StatusWrongAtEnd }))
 	}
@@ -96,7 +97,7 @@ func replayRate(m *sim.Metrics) string {
 
 // latencyRows adds the p50, p99 and max rows of a latency histogram.
 func latencyRows(row func(string, func(*sim.Metrics) string), name string, h func(*sim.Metrics) *sim.Histogram) {
-	row(name+" p50", func(m *sim.Metrics) string { return quantile(h(m), h(m).P50) })
+	row(name+" p50", func(m *sim.Metrics) string { return counted(h(m), h(m).P50) })
 	row(name+" p99", func(m *sim.Metrics) string { return quantile(h(m), h(m).P99) })
 	row(name+" max", func(m *sim.Metrics) string { return quantile(h(m), h(m).Max) })
 }
@@ -107,6 +108,15 @@ func quantile(h *sim.Histogram, v float64) string {
 		return "-"
 	}
 	return seconds(v)
+}
+
+// counted formats a median of h with how many values it rests on, e.g.
+// "2.62s n=2179": the p50 row says it for the rows of its histogram below.
+func counted(h *sim.Histogram, v float64) string {
+	if h.Count == 0 {
+		return "-"
+	}
+	return seconds(v) + " n=" + strconv.FormatInt(h.Count, 10)
 }
 
 // dropReasons returns every drop reason any run recorded, sorted.
@@ -194,7 +204,7 @@ var rowMeanings = map[string]string{
 	"dropped":             "copies the broker dropped, by the reason below; copies owed = delivered + dropped + pending",
 	"pending at end":      "copies neither delivered nor dropped when the run ended (queued or in flight)",
 	"duplicates":          "PUBLISHes a device application received again after its first receipt of the same copy (QoS 1 at least once)",
-	"latency live p50":    "median time from the broker accepting a message to the application receiving it, for copies sent while the session was online",
+	"latency live p50":    "median time from the broker accepting a message to the application receiving it, for copies sent while the session was online; n= is how many receipts the three latency rows rest on",
 	"latency live p99":    "99th percentile of the same",
 	"latency live max":    "the largest",
 	"latency stored p50":  "median of the same for copies that waited in the session's queue while it was offline (or were re-sent on resume)",
@@ -202,14 +212,14 @@ var rowMeanings = map[string]string{
 	"latency stored max":  "the largest",
 	"max queue depth":     "the most copies queued for one session at any instant (the queue-depth chart's largest 'max in each interval')",
 	"replays":             "resumes that found a backlog queued, whose drain time is measured",
-	"replay drain p50":    "median time from such a resume until its backlog was delivered",
+	"replay drain p50":    "median time from such a resume until its backlog was delivered; n= is how many resumes the drain rows rest on",
 	"replay drain p99":    "99th percentile of the same",
 	"replay rate p50":     "median of (backlog - 1) / drain time over resumes of 5 or more messages (the first stored message goes at once): the pacing as a client measures it; n= is how many resumes it rests on",
 	"sessions expired":    "persistent sessions the broker expired",
 	"wills published":     "Wills the broker published after a connection ended without DISCONNECT",
 	"retained replayed":   "retained messages sent to subscribers because of a SUBSCRIBE",
 	"  delivered":         "of those, copies delivered",
-	"status wrong p50":    "median length of the episodes in which a backend's last status of a device (online/offline) disagreed with whether the device had a session up",
+	"status wrong p50":    "median length of the episodes in which a backend's last status of a device (online/offline) disagreed with whether the device had a session up; n= is how many episodes",
 	"status wrong p99":    "99th percentile of the same",
 	"status wrong at end": "devices whose status was still wrong at a backend when the run ended",
 	"invariants":          "the in-simulation checker's verdict: ok, or the first violation (safety, liveness) or crash",
