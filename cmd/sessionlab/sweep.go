@@ -4,6 +4,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"maps"
 	"runtime"
 	"runtime/debug"
 	"slices"
@@ -357,12 +358,40 @@ type sweepTally struct {
 	byInv                map[broker.Invariant]int
 	events               int64
 	wall                 time.Duration
+	byProfile            map[string]*profileTally
+}
+
+// profileTally adds up what the runs of one profile did, beyond pass or
+// fail: how many copies were owed, delivered, dropped (by reason) and left
+// pending, the worst p99 of stored latency and the deepest queue of any run.
+type profileTally struct {
+	runs                                int
+	copies, delivered, dropped, pending int64
+	reasons                             map[string]int64
+	storedP99                           float64
+	maxDepth                            int
 }
 
 func (t *sweepTally) add(r *sweepResult) {
 	t.runs++
 	if r.res != nil {
 		t.events += r.res.Events
+		if t.byProfile == nil {
+			t.byProfile = map[string]*profileTally{}
+		}
+		p := t.byProfile[r.job.profile]
+		if p == nil {
+			p = &profileTally{reasons: map[string]int64{}}
+			t.byProfile[r.job.profile] = p
+		}
+		m := &r.res.Metrics
+		p.runs++
+		p.copies, p.delivered, p.dropped, p.pending = p.copies+m.Copies, p.delivered+m.Delivered, p.dropped+m.DroppedTotal, p.pending+m.Pending
+		for reason, n := range m.Dropped { // sums: order does not matter
+			p.reasons[reason] += n
+		}
+		p.storedP99 = max(p.storedP99, m.LatencyStored.P99)
+		p.maxDepth = max(p.maxDepth, m.MaxQueueDepth)
 	}
 	switch {
 	case r.panicked != "":
@@ -397,6 +426,25 @@ func (t *sweepTally) print(w io.Writer) {
 		rate = float64(t.events) / s
 	}
 	fmt.Fprintf(w, "wall time: %v  events: %d  events/s: %.0f\n", t.wall.Round(time.Millisecond), t.events, rate)
+	t.printProfiles(w)
+}
+
+// printProfiles writes what each profile's runs did, in profile order.
+func (t *sweepTally) printProfiles(w io.Writer) {
+	names := slices.Sorted(maps.Keys(t.byProfile))
+	for _, name := range names {
+		p := t.byProfile[name]
+		reasons := slices.Sorted(maps.Keys(p.reasons))
+		var drops []string
+		for _, r := range reasons {
+			drops = append(drops, fmt.Sprintf("%s %d", r, p.reasons[r]))
+		}
+		fmt.Fprintf(w, "  %s: %d runs, copies %d, delivered %d, dropped %d", name, p.runs, p.copies, p.delivered, p.dropped)
+		if len(drops) > 0 {
+			fmt.Fprintf(w, " (%s)", strings.Join(drops, ", "))
+		}
+		fmt.Fprintf(w, ", pending %d, worst stored latency p99 %s, deepest queue %d\n", p.pending, seconds(p.storedP99), p.maxDepth)
+	}
 }
 
 // code reports the failures on stderr and returns the exit code; an error

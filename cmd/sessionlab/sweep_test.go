@@ -58,6 +58,11 @@ func TestSweepPassesInSeedOrder(t *testing.T) {
 			t.Errorf("summary lacks %q:\n%s", line, stdout)
 		}
 	}
+	// Beyond pass or fail: what each profile's runs did, profiles in order.
+	perProfile := regexp.MustCompile(`(?m)^  (\w+): 3 runs, copies (\d+), delivered (\d+), dropped \d+.*, pending \d+, worst stored latency p99 \S+, deepest queue \d+$`).FindAllStringSubmatch(stdout, -1)
+	if len(perProfile) != 2 || perProfile[0][1] != "mosquitto" || perProfile[1][1] != "tencent" || perProfile[0][2] == "0" {
+		t.Errorf("per-profile lines %q, want mosquitto then tencent with their copies:\n%s", perProfile, stdout)
+	}
 }
 
 // TestSweepTwice runs seeds twice: the simulator is deterministic, so the
