@@ -2,9 +2,14 @@ package scenario
 
 import (
 	"math"
+	"os"
+	"reflect"
+	"regexp"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/sessionlab/sessionlab/netsim"
 )
 
 func TestBuiltinsAreValid(t *testing.T) {
@@ -230,6 +235,28 @@ func TestWindowAfter(t *testing.T) {
 		got, ok := tt.w.After(tt.from, tt.gap)
 		if got != tt.want || ok != tt.ok {
 			t.Errorf("%+v.After(%v, %v) = %v, %v; want %v, %v", tt.w, tt.from, tt.gap, got, ok, tt.want, tt.ok)
+		}
+	}
+}
+
+// TestExampleFileShowsEveryField: the example scenario file, which the
+// README and the unknown-field error point users at, names every field a
+// scenario file can have (as a key, or in a comment).
+func TestExampleFileShowsEveryField(t *testing.T) {
+	example, err := os.ReadFile("testdata/fleet.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, v := range []any{Scenario{}, Group{}, Offline{}, Window{}, Network{}, Event{}, netsim.Latency{}, netsim.Knobs{}} {
+		ty := reflect.TypeOf(v)
+		for i := range ty.NumField() {
+			key, _, _ := strings.Cut(ty.Field(i).Tag.Get("yaml"), ",")
+			if key == "" || key == "-" {
+				continue
+			}
+			if !regexp.MustCompile(`\b` + key + `:`).Match(example) {
+				t.Errorf("testdata/fleet.yaml does not show %s.%s (%s:)", ty.Name(), ty.Field(i).Name, key)
+			}
 		}
 	}
 }
