@@ -6,6 +6,7 @@ import (
 	"github.com/sessionlab/sessionlab/model"
 	"github.com/sessionlab/sessionlab/plots"
 	"github.com/sessionlab/sessionlab/sim"
+	"github.com/sessionlab/sessionlab/sim/scenario"
 )
 
 // plotInput converts the runs of f into the plots package's input.
@@ -64,10 +65,10 @@ func histogramCDF(h *sim.Histogram) []plots.Point {
 // reference lines whose slope is the model's pacing (model.ReplayDrain over
 // a long backlog), labelled with the policy's own figure. Profiles whose
 // policy cannot be had, or that do not pace, are skipped.
-func pacingRules(names []string) []plots.Rule {
+func pacingRules(names []string, sc ...scenario.Scenario) []plots.Rule {
 	var rules []plots.Rule
 	for _, name := range names {
-		pol, err := resolveProfile(name)
+		pol, err := resolveProfile(name, sc...)
 		if err != nil || pol.ReplayInterval == 0 && pol.ReplayRate == 0 {
 			continue
 		}

@@ -80,12 +80,14 @@ func printHelp(w io.Writer, help string, flags *flag.FlagSet) {
 // parseProfiles splits a comma-separated list of profile names, keeping
 // their order and dropping repeats. An unknown or empty name is an error
 // listing the valid names.
-func parseProfiles(list string) ([]string, error) {
+func parseProfiles(list string, scenarios ...scenario.Scenario) ([]string, error) {
 	valid := broker.ProfileNames()
 	var names []string
 	for _, name := range strings.Split(list, ",") {
 		name = strings.TrimSpace(name)
-		if scenario.IsProfileFile(name) {
+		if inlineProfile(name, scenarios) {
+			// written in a scenario file
+		} else if scenario.IsProfileFile(name) {
 			if _, err := scenario.LoadProfile(name); err != nil {
 				return nil, err
 			}
@@ -99,9 +101,25 @@ func parseProfiles(list string) ([]string, error) {
 	return names, nil
 }
 
-// resolveProfile returns the built-in profile called ref or, when ref looks
-// like a file name, the profile in that file (scenario.ParseProfile).
-func resolveProfile(ref string) (broker.Policy, error) {
+// inlineProfile reports whether one of scenarios writes a profile called name.
+func inlineProfile(name string, scenarios []scenario.Scenario) bool {
+	for _, sc := range scenarios {
+		if _, ok := sc.Profile(name); ok {
+			return true
+		}
+	}
+	return false
+}
+
+// resolveProfile returns the profile called ref that sc writes, if it does,
+// else the built-in called ref or, when ref looks like a file name, the
+// profile in that file (scenario.ParseProfile).
+func resolveProfile(ref string, sc ...scenario.Scenario) (broker.Policy, error) {
+	for _, s := range sc {
+		if pf, ok := s.Profile(ref); ok {
+			return pf.Policy, nil
+		}
+	}
 	if scenario.IsProfileFile(ref) {
 		pf, err := scenario.LoadProfile(ref)
 		return pf.Policy, err
@@ -111,7 +129,10 @@ func resolveProfile(ref string) (broker.Policy, error) {
 
 // describeProfile is how a run's header names a profile: a built-in by its
 // name, a file by its path, its base and its overrides.
-func describeProfile(ref string) string {
+func describeProfile(ref string, sc scenario.Scenario) string {
+	if pf, ok := sc.Profile(ref); ok {
+		return fmt.Sprintf("%s (in the scenario file: base %s; %s)", ref, pf.Base, strings.Join(pf.Overrides, ", "))
+	}
 	if !scenario.IsProfileFile(ref) {
 		return ref
 	}

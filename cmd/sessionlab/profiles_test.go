@@ -38,3 +38,33 @@ func TestProfileFileEverywhere(t *testing.T) {
 		t.Errorf("a bad profile file: exit %d, stderr %q", code, stderr)
 	}
 }
+
+// TestScenarioFileProfiles: profiles written in a scenario file run by
+// default, can be named by --profile next to built-ins, and work in sweep.
+func TestScenarioFileProfiles(t *testing.T) {
+	dir := t.TempDir()
+	path := filepath.Join(dir, "with-profile.yaml")
+	tiny, err := os.ReadFile("testdata/tiny.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	text := string(tiny) + "\nprofiles:\n  - {base: tencent, name: tencent-long, session_expiry: 72h}\n"
+	if err := os.WriteFile(path, []byte(text), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	code, stdout, stderr := runCLI("simulate", "--scenario", path, "--seed", "5", "--out", t.TempDir())
+	if code != exitOK || !strings.Contains(stdout, "profiles: tencent-long (in the scenario file: base tencent; session_expiry: 72h)") {
+		t.Fatalf("default run: exit %d\n%s%s", code, stdout, stderr)
+	}
+	code, stdout, stderr = runCLI("simulate", "--scenario", path, "--profile", "aws,tencent-long", "--seed", "5", "--out", t.TempDir())
+	if code != exitOK || !strings.Contains(stdout, "profiles: aws, tencent-long") {
+		t.Fatalf("named: exit %d\n%s%s", code, stdout, stderr)
+	}
+	if code, _, stderr := runCLI("sweep", "--seeds", "2", "--scenario", path, "--profile", "tencent-long"); code != exitOK {
+		t.Errorf("sweep: exit %d\n%s", code, stderr)
+	}
+	if code, _, stderr := runCLI("simulate", "--scenario", "testdata/tiny.yaml", "--profile", "tencent-long"); code != exitUsage ||
+		!strings.Contains(stderr, "unknown profile") {
+		t.Errorf("a name only another scenario writes: exit %d, %s", code, stderr)
+	}
+}

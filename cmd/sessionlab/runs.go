@@ -50,7 +50,7 @@ func printPreamble(w io.Writer, a simulateArgs, sc scenario.Scenario) {
 	fmt.Fprintf(w, "  sample every %v, wire codec %v, invariant checker %v\n", sc.SampleEvery(), a.wire, a.check)
 	described := make([]string, len(a.profiles))
 	for i, p := range a.profiles {
-		described[i] = describeProfile(p)
+		described[i] = describeProfile(p, sc)
 	}
 	fmt.Fprintf(w, "profiles: %s\n", strings.Join(described, ", "))
 }
@@ -101,7 +101,7 @@ func simulateAll(sc scenario.Scenario, a simulateArgs, stderr io.Writer) (*metri
 			return nil, fmt.Errorf("profile %s: %w", a.profiles[i], err)
 		}
 	}
-	f := &metricsFile{Scenario: sc.Name, Seed: a.seed, Rules: pacingRules(a.profiles), Runs: runs}
+	f := &metricsFile{Scenario: sc.Name, Seed: a.seed, Rules: pacingRules(a.profiles, sc), Runs: runs}
 	f.Digest = combinedDigest(runs)
 	return f, nil
 }
@@ -134,7 +134,7 @@ func (h historyObserver) Received(broker.Time, string, *packet.Publish) {}
 // of its own when concurrent is set, and records its history into
 // historyPath when that is not empty.
 func simulateOne(sc scenario.Scenario, profile string, seed uint64, checked, concurrent bool, historyPath string, opts sim.Options) (r runRecord, err error) {
-	pol, err := resolveProfile(profile)
+	pol, err := resolveProfile(profile, sc)
 	if err != nil {
 		return runRecord{}, err
 	}

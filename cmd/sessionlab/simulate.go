@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/sessionlab/sessionlab/plots"
+	"github.com/sessionlab/sessionlab/sim/scenario"
 )
 
 func init() {
@@ -87,7 +88,20 @@ func parseSimulate(c *cli, args []string) (a simulateArgs, code int, ok bool) {
 	case a.out == "":
 		return a, c.usageError("flag -out: must not be empty"), false
 	}
-	if a.profiles, err = parseProfiles(*profiles); err != nil {
+	var written []scenario.Scenario // the profiles a scenario file writes; its errors are reported later
+	if sc, err := loadScenario(a.scenario); err == nil {
+		written = append(written, sc)
+		profileSet := false
+		fs.Visit(func(f *flag.Flag) { profileSet = profileSet || f.Name == "profile" })
+		if !profileSet && len(sc.Profiles) > 0 { // the scenario's own profiles by default
+			names := make([]string, len(sc.Profiles))
+			for i, p := range sc.Profiles {
+				names[i] = p.Policy.Name
+			}
+			*profiles = strings.Join(names, ",")
+		}
+	}
+	if a.profiles, err = parseProfiles(*profiles, written...); err != nil {
 		return a, c.usageError("flag -profile: %v", err), false
 	}
 	return a, exitOK, true

@@ -159,12 +159,18 @@ func parseSweep(c *cli, args []string) (a sweepArgs, code int, ok bool) {
 		return a, c.usageError("flag -parallel: must be >= 1, not %d", a.parallel), false
 	}
 	var err error
-	if a.profiles, err = parseProfiles(*profiles); err != nil {
-		return a, c.usageError("flag -profile: %v", err), false
-	}
 	a.scenarios = splitList(*scenarios)
 	if len(a.scenarios) == 0 {
 		return a, c.usageError("flag -scenario: must name at least one scenario"), false
+	}
+	var loaded []scenario.Scenario // for the profiles they write; errors are reported with the jobs
+	for _, ref := range a.scenarios {
+		if sc, err := loadScenario(ref); err == nil {
+			loaded = append(loaded, sc)
+		}
+	}
+	if a.profiles, err = parseProfiles(*profiles, loaded...); err != nil {
+		return a, c.usageError("flag -profile: %v", err), false
 	}
 	return a, exitOK, true
 }
@@ -287,7 +293,7 @@ func sweepOne(j sweepJob, wire, twice bool) (r *sweepResult) {
 			r.panicked = fmt.Sprintf("panic: %v\n%s", p, debug.Stack())
 		}
 	}()
-	pol, err := resolveProfile(j.profile)
+	pol, err := resolveProfile(j.profile, j.sc)
 	if err != nil {
 		r.err = err
 		return r

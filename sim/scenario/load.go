@@ -49,6 +49,21 @@ func Parse(file string, data []byte) (Scenario, error) {
 		}
 		return Scenario{}, err
 	}
+	for i := range s.RawProfiles {
+		pf, err := parseProfileNode(file, &s.RawProfiles[i], "")
+		if err != nil {
+			var fe *FieldError
+			if errors.As(err, &fe) {
+				fe.Path = fmt.Sprintf("profiles[%d].%s", i, fe.Path)
+			}
+			return Scenario{}, err
+		}
+		if _, dup := s.Profile(pf.Policy.Name); dup {
+			return Scenario{}, &FieldError{File: file, Line: s.RawProfiles[i].Line, Path: fmt.Sprintf("profiles[%d].name", i),
+				Msg: fmt.Sprintf("%q is already the name of another profile", pf.Policy.Name)}
+		}
+		s.Profiles = append(s.Profiles, pf)
+	}
 	return s, nil
 }
 

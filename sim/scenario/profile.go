@@ -60,10 +60,18 @@ func ParseProfile(file string, data []byte) (ProfileFile, error) {
 	if err := yaml.Unmarshal(data, &root); err != nil {
 		return ProfileFile{}, yamlError(file, err, nil)
 	}
-	if len(root.Content) == 0 || root.Content[0].Kind != yaml.MappingNode {
+	if len(root.Content) == 0 {
 		return ProfileFile{}, &FieldError{File: file, Line: root.Line, Msg: "a profile file is a mapping: base: NAME, then fields to override"}
 	}
-	m := root.Content[0]
+	return parseProfileNode(file, root.Content[0], strings.TrimSuffix(filepath.Base(file), filepath.Ext(file)))
+}
+
+// parseProfileNode reads one profile mapping of file; a profile without
+// name: is called defaultName ("" makes name: required).
+func parseProfileNode(file string, m *yaml.Node, defaultName string) (ProfileFile, error) {
+	if m.Kind != yaml.MappingNode {
+		return ProfileFile{}, &FieldError{File: file, Line: m.Line, Msg: "a profile file is a mapping: base: NAME, then fields to override"}
+	}
 	pf := ProfileFile{Path: file}
 	lines := map[string]int{}
 	for i := 0; i+1 < len(m.Content); i += 2 {
@@ -79,7 +87,7 @@ func ParseProfile(file string, data []byte) (ProfileFile, error) {
 			Msg: fmt.Sprintf("must name a built-in profile (%s), not %q", known, pf.Base)}
 	}
 	pf.Policy = base
-	pf.Policy.Name = strings.TrimSuffix(filepath.Base(file), filepath.Ext(file))
+	pf.Policy.Name = defaultName
 	v := reflect.ValueOf(&pf.Policy).Elem()
 	for i := 0; i+1 < len(m.Content); i += 2 {
 		k, val := m.Content[i], m.Content[i+1]
@@ -99,6 +107,9 @@ func ParseProfile(file string, data []byte) (ProfileFile, error) {
 		if field != "Name" && !reflect.DeepEqual(v.FieldByName(field).Interface(), reflect.ValueOf(base).FieldByName(field).Interface()) {
 			pf.Overrides = append(pf.Overrides, k.Value+": "+scalarOrList(val))
 		}
+	}
+	if pf.Policy.Name == "" {
+		return ProfileFile{}, &FieldError{File: file, Line: m.Line, Path: "name", Msg: "a profile in a scenario file needs a name"}
 	}
 	if err := pf.Policy.Validate(); err != nil {
 		fe := &FieldError{File: file, Line: lines["base"], Msg: err.Error()}

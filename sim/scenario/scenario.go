@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/sessionlab/sessionlab/netsim"
+	"gopkg.in/yaml.v3"
 )
 
 // Scenario is one workload. A run has a faulty phase of Duration, then a
@@ -28,6 +29,21 @@ type Scenario struct {
 	Groups  []Group       `yaml:"groups" json:"groups"`
 	Network Network       `yaml:"network" json:"network"`
 	Events  []Event       `yaml:"events" json:"events"`
+	// Profiles are profiles written in the scenario file itself, each like a
+	// profile file (base, name, overrides; see ParseProfile), which
+	// --profile can name; Parse reads them from the raw "profiles" list.
+	Profiles    []ProfileFile `yaml:"-" json:"-"`
+	RawProfiles []yaml.Node   `yaml:"profiles,omitempty" json:"-"`
+}
+
+// Profile returns the profile called name written in the scenario, if any.
+func (s Scenario) Profile(name string) (ProfileFile, bool) {
+	for _, p := range s.Profiles {
+		if p.Policy.Name == name {
+			return p, true
+		}
+	}
+	return ProfileFile{}, false
 }
 
 // DefaultSample is the metrics sampling interval when Scenario.Sample is 0.
