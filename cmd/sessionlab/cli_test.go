@@ -8,6 +8,7 @@ import (
 
 	"github.com/sessionlab/sessionlab/broker"
 	"github.com/sessionlab/sessionlab/sim/scenario"
+	"gopkg.in/yaml.v3"
 )
 
 // runCLI runs the CLI in-process and returns the exit code and outputs.
@@ -184,6 +185,28 @@ func TestVersion(t *testing.T) {
 		if code != exitOK || !strings.HasPrefix(stdout, "sessionlab ") || !strings.Contains(stdout, "go1.") ||
 			strings.Count(stdout, "\n") != 1 {
 			t.Errorf("%s: exit %d, stdout %q", arg, code, stdout)
+		}
+	}
+}
+
+// TestScenariosShowRoundTrips: "scenarios show NAME" prints every built-in
+// as a scenario file that reads back as the same scenario.
+func TestScenariosShowRoundTrips(t *testing.T) {
+	for _, name := range scenario.Names() {
+		code, stdout, stderr := runCLI("scenarios", "show", name)
+		if code != exitOK {
+			t.Fatalf("%s: exit %d\n%s", name, code, stderr)
+		}
+		got, err := scenario.Parse(name+".yaml", []byte(stdout))
+		if err != nil {
+			t.Fatalf("%s: %v\n%s", name, err, stdout)
+		}
+		want, _ := scenario.Builtin(name)
+		// The same scenario: the same file again (nil and empty lists are
+		// the same scenario), and the same devices and times.
+		again, _ := yaml.Marshal(got)
+		if first, _ := yaml.Marshal(want); string(again) != string(first) || got.String() != want.String() {
+			t.Errorf("%s: read back as\n%s\nwant\n%s", name, again, first)
 		}
 	}
 }

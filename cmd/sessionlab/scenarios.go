@@ -6,6 +6,7 @@ import (
 	"text/tabwriter"
 
 	"github.com/sessionlab/sessionlab/sim/scenario"
+	"gopkg.in/yaml.v3"
 )
 
 func init() {
@@ -13,14 +14,17 @@ func init() {
 }
 
 const scenariosHelp = `
-usage: sessionlab scenarios
+usage: sessionlab scenarios [show NAME]
 
 Lists the built-in scenarios, one a line: name, size, and what happens in it.
 Pass a name to "sessionlab simulate --scenario NAME", or write your own
-scenario as a YAML file and pass its path.
+scenario as a YAML file and pass its path. "scenarios show NAME" prints a
+built-in as a YAML scenario file to start from (sim/scenario/testdata/fleet.yaml
+shows every field).
 
 examples:
   sessionlab scenarios
+  sessionlab scenarios show nightly-offline > my-fleet.yaml
   sessionlab simulate --scenario outage-storm
 `
 
@@ -29,6 +33,18 @@ func runScenarios(args []string, stdout, stderr io.Writer) int {
 	c := newCLI("scenarios", scenariosHelp, stdout, stderr)
 	if code, ok := c.parse(args); !ok {
 		return code
+	}
+	if c.flags.NArg() == 2 && c.flags.Arg(0) == "show" {
+		s, err := scenario.Builtin(c.flags.Arg(1))
+		if err != nil {
+			return c.usageError("%v", err)
+		}
+		b, err := yaml.Marshal(s)
+		if err != nil {
+			return c.inputError(err)
+		}
+		fmt.Fprintf(stdout, "# The built-in scenario %q as a scenario file.\n%s", s.Name, b)
+		return exitOK
 	}
 	if c.flags.NArg() > 0 {
 		return c.usageError("unexpected argument %q", c.flags.Arg(0))

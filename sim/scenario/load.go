@@ -6,9 +6,13 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"reflect"
 	"regexp"
+	"slices"
 	"strconv"
 	"strings"
+
+	"github.com/sessionlab/sessionlab/netsim"
 
 	"gopkg.in/yaml.v3"
 )
@@ -100,6 +104,9 @@ func yamlError(file string, err error, root *yaml.Node) error {
 			case u != nil: // not a Go type name: the field's path, and where every field is shown
 				first.Path = keyAt(root, "", line, u[1])
 				first.Msg = "unknown field (sim/scenario/testdata/fleet.yaml shows every field)"
+				if near := nearestField(u[1]); near != "" {
+					first.Msg = fmt.Sprintf("unknown field; did you mean %s? (sim/scenario/testdata/fleet.yaml shows every field)", near)
+				}
 			case v != nil:
 				first.Path = pathAt(root, "", line, v[1])
 			default: // a list or a mapping where a value belongs: name the key on that line
@@ -219,4 +226,51 @@ func child(n *yaml.Node, key string) (*yaml.Node, *yaml.Node) {
 		}
 	}
 	return nil, nil
+}
+
+// fieldNames are the keys a scenario file may use, at any level.
+var fieldNames = func() []string {
+	var names []string
+	for _, v := range []any{Scenario{}, Group{}, Offline{}, Window{}, Network{}, Event{}, netsim.Latency{}, netsim.Knobs{}} {
+		t := reflect.TypeOf(v)
+		for i := range t.NumField() {
+			if key, _, _ := strings.Cut(t.Field(i).Tag.Get("yaml"), ","); key != "" && key != "-" && !slices.Contains(names, key) {
+				names = append(names, key)
+			}
+		}
+	}
+	return names
+}()
+
+// nearestField returns the known field closest to name by edit distance,
+// when it is within 2 edits (a typo), else "".
+func nearestField(name string) string {
+	best, bestD := "", 3
+	for _, f := range fieldNames {
+		if d := editDistance(name, f); d < bestD {
+			best, bestD = f, d
+		}
+	}
+	return best
+}
+
+// editDistance is the Levenshtein distance between a and b.
+func editDistance(a, b string) int {
+	prev := make([]int, len(b)+1)
+	cur := make([]int, len(b)+1)
+	for j := range prev {
+		prev[j] = j
+	}
+	for i := 1; i <= len(a); i++ {
+		cur[0] = i
+		for j := 1; j <= len(b); j++ {
+			cost := 1
+			if a[i-1] == b[j-1] {
+				cost = 0
+			}
+			cur[j] = min(prev[j]+1, cur[j-1]+1, prev[j-1]+cost)
+		}
+		prev, cur = cur, prev
+	}
+	return prev[len(b)]
 }

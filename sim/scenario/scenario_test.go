@@ -149,7 +149,7 @@ func TestParseErrorsNameLineAndField(t *testing.T) {
 		want    string
 	}{
 		{"count zero", [2]string{"count: 10", "count: 0"}, "t.yaml:8: groups[0].count: must be > 0"},
-		{"unknown field", [2]string{"clean: true", "cleen: true"}, "t.yaml:10: groups[0].cleen: unknown field"},
+		{"unknown field", [2]string{"clean: true", "cleen: true"}, "t.yaml:10: groups[0].cleen: unknown field; did you mean clean?"},
 		{"wrong type", [2]string{"count: 5", "count: five"}, "t.yaml:15: groups[1].count: cannot unmarshal"},
 		{"status not a bool", [2]string{"qos: 1\n    offline", "qos: 1\n    status: maybe\n    offline"}, "t.yaml:18: groups[1].status: cannot unmarshal !!str `maybe` into bool"},
 		{"status in a flow mapping", [2]string{"kind: outage, at", "kind: outage, status: 1, at"}, "t.yaml:23: events[0].status: unknown field"},
