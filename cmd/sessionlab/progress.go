@@ -6,6 +6,7 @@ import (
 	"os"
 	"strings"
 	"sync"
+	"time"
 
 	"github.com/sessionlab/sessionlab/sim"
 )
@@ -29,11 +30,13 @@ type progressBar struct {
 	w     io.Writer
 	names []string
 	pct   []int
+	start time.Time        // when the runs started, for the ETA
+	now   func() time.Time // the wall clock (a test's own clock)
 }
 
 // newProgressBar returns a bar for the named runs writing to w.
 func newProgressBar(w io.Writer, names []string) *progressBar {
-	return &progressBar{w: w, names: names, pct: make([]int, len(names))}
+	return &progressBar{w: w, names: names, pct: make([]int, len(names)), start: time.Now(), now: time.Now}
 }
 
 // update returns the progress callback of run i.
@@ -61,7 +64,7 @@ const progressWidth = 79
 // progressWidth: up to 10, fewer with many or long profile names, 0 (the
 // percentages alone) when not even 3 fit.
 func (b *progressBar) barCells() int {
-	fixed := 0
+	fixed := len(etaWidth)
 	for _, name := range b.names {
 		fixed += len(name) + len(" [] 100%  ")
 	}
@@ -85,7 +88,30 @@ func (b *progressBar) draw() {
 		filled := b.pct[i] * cells / 100
 		fmt.Fprintf(&sb, "%s [%s%s] %3d%%  ", name, strings.Repeat("#", filled), strings.Repeat(".", cells-filled), b.pct[i])
 	}
+	sb.WriteString(b.eta())
 	io.WriteString(b.w, strings.TrimRight(sb.String(), " "))
+}
+
+// etaWidth is the widest ETA the line makes room for.
+const etaWidth = "ETA 59m59s"
+
+// eta estimates the time left from the slowest run's share done so far
+// ("ETA 1m20s"), or "" before there is anything to go by. The wall clock
+// reaches the terminal only, never a result.
+func (b *progressBar) eta() string {
+	slowest := 100
+	for _, p := range b.pct {
+		slowest = min(slowest, p)
+	}
+	if slowest <= 0 || slowest >= 100 {
+		return ""
+	}
+	elapsed := b.now().Sub(b.start)
+	left := elapsed * time.Duration(100-slowest) / time.Duration(slowest)
+	if left >= time.Hour {
+		return "ETA >1h"
+	}
+	return "ETA " + left.Round(time.Second).String()
 }
 
 // done ends the bar's line.

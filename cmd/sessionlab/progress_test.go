@@ -72,16 +72,16 @@ func TestIsTerminal(t *testing.T) {
 }
 
 // TestProgressBarFitsEightyColumns: with every profile the line stays under
-// 80 columns (a wrapped line cannot be redrawn in place), and the usual
-// three profiles keep full ten-cell bars.
+// 80 columns (a wrapped line cannot be redrawn in place), the ETA included,
+// and the usual three profiles keep bars of 7 cells.
 func TestProgressBarFitsEightyColumns(t *testing.T) {
 	for _, tt := range []struct {
 		names []string
 		cells int
 	}{
-		{[]string{"tencent", "aws", "hivemq"}, 10},
+		{[]string{"tencent", "aws", "hivemq"}, 7},
 		{[]string{"tencent", "aws", "hivemq", "mosquitto", "emqx"}, 0},
-		{[]string{"tencent", "aws", "hivemq", "mosquitto"}, 3},
+		{[]string{"tencent", "aws", "hivemq", "mosquitto"}, 0},
 	} {
 		var buf bytes.Buffer
 		b := newProgressBar(&buf, tt.names)
@@ -96,5 +96,22 @@ func TestProgressBarFitsEightyColumns(t *testing.T) {
 		if got := b.barCells(); got != tt.cells {
 			t.Errorf("%v: %d cells per bar, want %d", tt.names, got, tt.cells)
 		}
+	}
+}
+
+// TestProgressBarETA: the time left is estimated from the slowest run's
+// share done, on the bar's clock.
+func TestProgressBarETA(t *testing.T) {
+	var buf bytes.Buffer
+	b := newProgressBar(&buf, []string{"tencent", "aws"})
+	t0 := time.Unix(0, 0)
+	b.start, b.now = t0, func() time.Time { return t0.Add(10 * time.Second) }
+	b.update(0)(sim.Progress{Now: 50, End: 100})
+	b.update(1)(sim.Progress{Now: 25, End: 100})
+	if got := b.eta(); got != "ETA 30s" {
+		t.Errorf("eta = %q, want ETA 30s (25%% done in 10s)", got)
+	}
+	if !strings.HasSuffix(buf.String(), "ETA 30s") {
+		t.Errorf("line %q does not end with the ETA", buf.String())
 	}
 }
