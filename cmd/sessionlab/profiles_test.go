@@ -1,10 +1,13 @@
 package main
 
 import (
+	"io"
 	"os"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"testing"
+	"time"
 )
 
 // TestProfileFileEverywhere: profiles --format yaml prints a built-in as a
@@ -66,5 +69,32 @@ func TestScenarioFileProfiles(t *testing.T) {
 	if code, _, stderr := runCLI("simulate", "--scenario", "testdata/tiny.yaml", "--profile", "tencent-long"); code != exitUsage ||
 		!strings.Contains(stderr, "unknown profile") {
 		t.Errorf("a name only another scenario writes: exit %d, %s", code, stderr)
+	}
+}
+
+// TestAWSWeekProfile: a profile file with base aws and session_expiry 168h
+// runs through simulate with no session expired in a day offline, where the
+// aws built-in expires them after an hour, and serve runs the same policy.
+func TestAWSWeekProfile(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "aws-week.yaml")
+	if err := os.WriteFile(path, []byte("base: aws\nsession_expiry: 168h\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	out := t.TempDir()
+	code, stdout, stderr := runCLI("simulate", "--scenario", "nightly-offline", "--devices", "20", "--duration", "24h",
+		"--seed", "2", "--profile", "aws,"+path, "--out", out)
+	if code != exitOK {
+		t.Fatalf("simulate: exit %d\n%s", code, stderr)
+	}
+	expired := regexp.MustCompile(`(?m)^sessions expired\s+(\d+)\s+(\d+)$`).FindStringSubmatch(stdout)
+	if expired == nil || expired[1] == "0" || expired[2] != "0" {
+		t.Errorf("sessions expired (aws, aws-week) = %v, want some under aws and none under aws-week:\n%s", expired, stdout)
+	}
+	o, code, ok := parseServe([]string{"--profile", path}, io.Discard, io.Discard)
+	if !ok || code != exitOK {
+		t.Fatalf("serve --profile %s: exit %d", path, code)
+	}
+	if pol := o.server.Broker.Policy; pol.Name != "aws-week" || pol.SessionExpiry != 168*time.Hour || pol.ReplayRate != 10 {
+		t.Errorf("serve runs %v, want aws with a week of session expiry", pol)
 	}
 }
