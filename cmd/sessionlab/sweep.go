@@ -1,10 +1,12 @@
 package main
 
 import (
+	"encoding/json"
 	"flag"
 	"fmt"
 	"io"
 	"maps"
+	"os"
 	"runtime"
 	"runtime/debug"
 	"slices"
@@ -26,6 +28,13 @@ const sweepHelp = `
 usage: sessionlab sweep [--seeds N | --from A --to B] [--scenario S1,S2,...]
                         [--profile P1,P2,...] [--devices N] [--duration D]
                         [--all] [--twice] [--parallel N] [--verbose] [--wire]
+                        [--shard I/N] [--json FILE]
+       sessionlab sweep merge FILE...
+
+A large sweep can run as N independent jobs: --shard I/N runs every N-th run
+from the I-th, --json FILE writes one JSON line per run (seed, scenario,
+profile, outcome, digest, metrics), and "sweep merge" reads the shards' files
+and prints the summary and exit code the whole sweep would have.
 
 Runs a range of seeds under the in-simulation invariant checker (package
 sim/check), one run per goroutine on --parallel workers. Each run is
@@ -71,6 +80,9 @@ type sweepArgs struct {
 	parallel  int
 	verbose   bool
 	wire      bool
+	shardI    int    // --shard I/N: this shard ...
+	shardN    int    // ... of N (0: the whole sweep)
+	json      string // --json FILE
 }
 
 // sweepJob is one run of a sweep.
@@ -93,6 +105,9 @@ type sweepResult struct {
 
 // runSweep is the sweep subcommand.
 func runSweep(args []string, stdout, stderr io.Writer) int {
+	if len(args) > 0 && args[0] == "merge" {
+		return runSweepMerge(args[1:], stdout, stderr)
+	}
 	c := newCLI("sweep", sweepHelp, stdout, stderr)
 	a, code, ok := parseSweep(c, args)
 	if !ok {
@@ -103,13 +118,30 @@ func runSweep(args []string, stdout, stderr io.Writer) int {
 	if err != nil {
 		return c.usageError("%v", err)
 	}
+	if a.shardN > 0 {
+		jobs = shardJobs(jobs, a.shardI, a.shardN)
+		fmt.Fprintf(stdout, "shard %d/%d: ", a.shardI, a.shardN)
+	}
 	fmt.Fprintf(stdout, "sweep: seeds %d..%d, %d runs on %d workers; scenarios %s; profiles %s; devices %d\n",
 		a.from, a.to, len(jobs), a.parallel, strings.Join(a.scenarios, ","), strings.Join(a.profiles, ","), a.devices)
 	start := time.Now()
 	tally := sweepTally{byInv: map[broker.Invariant]int{}}
 	progress := isTerminal(stderr)
+	var records *json.Encoder
+	if a.json != "" {
+		f, err := os.Create(a.json)
+		if err != nil {
+			return c.inputError(fmt.Errorf("--json: %w", err))
+		}
+		defer f.Close()
+		records = json.NewEncoder(f)
+	}
 	sweepRun(jobs, a, func(r *sweepResult) {
-		tally.add(r)
+		rec := r.record()
+		tally.add(rec)
+		if records != nil {
+			records.Encode(rec)
+		}
 		if progress {
 			fmt.Fprintf(stderr, "\r%d/%d runs, %d failed ", tally.runs, len(jobs), tally.runs-tally.passed)
 		}
@@ -139,11 +171,19 @@ func parseSweep(c *cli, args []string) (a sweepArgs, code int, ok bool) {
 	fs.IntVar(&a.parallel, "parallel", runtime.NumCPU(), "run `N` seeds at a time")
 	fs.BoolVar(&a.verbose, "verbose", false, "print one line for every run, not only failures")
 	fs.BoolVar(&a.wire, "wire", false, "pass every packet through the byte codec")
+	shard := fs.String("shard", "", "run only shard `I/N` of the sweep: every N-th run from the I-th (0 <= I < N)")
+	fs.StringVar(&a.json, "json", "", "also write one JSON line per run into `FILE` (for sweep merge)")
 	if code, ok := c.parse(args); !ok {
 		return a, code, false
 	}
 	if fs.NArg() > 0 {
 		return a, c.usageError("unexpected argument %q", fs.Arg(0)), false
+	}
+	if *shard != "" {
+		var err error
+		if a.shardI, a.shardN, err = parseShard(*shard); err != nil {
+			return a, c.usageError("flag -shard: %v", err), false
+		}
 	}
 	set := map[string]bool{}
 	fs.Visit(func(f *flag.Flag) { set[f.Name] = true })
@@ -378,40 +418,39 @@ type profileTally struct {
 	maxDepth                            int
 }
 
-func (t *sweepTally) add(r *sweepResult) {
+func (t *sweepTally) add(r sweepRecord) {
 	t.runs++
-	if r.res != nil {
-		t.events += r.res.Events
+	if r.Ran {
+		t.events += r.Events
 		if t.byProfile == nil {
 			t.byProfile = map[string]*profileTally{}
 		}
-		p := t.byProfile[r.job.profile]
+		p := t.byProfile[r.Profile]
 		if p == nil {
 			p = &profileTally{reasons: map[string]int64{}}
-			t.byProfile[r.job.profile] = p
+			t.byProfile[r.Profile] = p
 		}
-		m := &r.res.Metrics
 		p.runs++
-		p.copies, p.delivered, p.dropped, p.pending = p.copies+m.Copies, p.delivered+m.Delivered, p.dropped+m.DroppedTotal, p.pending+m.Pending
-		for reason, n := range m.Dropped { // sums: order does not matter
+		p.copies, p.delivered, p.dropped, p.pending = p.copies+r.Copies, p.delivered+r.Delivered, p.dropped+r.DroppedTotal, p.pending+r.Pending
+		for reason, n := range r.Dropped { // sums: order does not matter
 			p.reasons[reason] += n
 		}
-		p.storedP99 = max(p.storedP99, m.LatencyStored.P99)
-		p.maxDepth = max(p.maxDepth, m.MaxQueueDepth)
+		p.storedP99 = max(p.storedP99, r.StoredP99)
+		p.maxDepth = max(p.maxDepth, r.MaxDepth)
 	}
-	switch {
-	case r.panicked != "":
+	switch r.Outcome {
+	case outcomeCrash:
 		t.crashes++
-	case r.err != nil:
+	case outcomeError:
 		t.errors++
-	case r.violation == nil:
+	case outcomeOK:
 		t.passed++
-	case r.violation.Kind == check.Liveness:
+	case outcomeLiveness:
 		t.liveness++
-		t.byInv[r.violation.Inv]++
+		t.byInv[broker.Invariant(r.Invariant)]++
 	default:
 		t.safety++
-		t.byInv[r.violation.Inv]++
+		t.byInv[broker.Invariant(r.Invariant)]++
 	}
 }
 
@@ -427,11 +466,11 @@ func (t *sweepTally) print(w io.Writer) {
 	for _, inv := range invs {
 		fmt.Fprintf(w, "  invariant %d %s: %d runs\n", inv, check.InvariantName(inv), t.byInv[inv])
 	}
-	rate := 0.0
 	if s := t.wall.Seconds(); s > 0 {
-		rate = float64(t.events) / s
+		fmt.Fprintf(w, "wall time: %v  events: %d  events/s: %.0f\n", t.wall.Round(time.Millisecond), t.events, float64(t.events)/s)
+	} else { // merged shards: their wall times are the shards' own
+		fmt.Fprintf(w, "events: %d\n", t.events)
 	}
-	fmt.Fprintf(w, "wall time: %v  events: %d  events/s: %.0f\n", t.wall.Round(time.Millisecond), t.events, rate)
 	t.printProfiles(w)
 }
 

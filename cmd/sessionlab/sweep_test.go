@@ -1,7 +1,11 @@
 package main
 
 import (
+	"fmt"
+	"os"
+	"path/filepath"
 	"regexp"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -170,5 +174,50 @@ func TestSweepReproduceExitsLikeTheSweep(t *testing.T) {
 				t.Errorf("%s: exit %d, want the sweep's %d and a %s\n%s", m[1], again, code, tt.kind, simStderr)
 			}
 		})
+	}
+}
+
+// TestShardedSweepMergesToTheWholeSweep: four shards of a sweep run
+// disjoint parts whose records together are exactly the unsharded sweep's,
+// and sweep merge prints the same summary with the same exit code, also when
+// a run fails (a broken core).
+func TestShardedSweepMergesToTheWholeSweep(t *testing.T) {
+	for _, broken := range []bool{false, true} {
+		if broken {
+			coreForTest = func(broker.Config) (sim.Core, error) { return panickingCore{}, nil }
+		}
+		dir := t.TempDir()
+		args := []string{"sweep", "--seeds", "12", "--devices", "4", "--scenario", "steady,flaky-cellular", "--profile", "tencent,aws"}
+		whole := filepath.Join(dir, "whole.jsonl")
+		wantCode, wantOut, _ := runCLI(append(args, "--json", whole)...)
+		var shards []string
+		for i := range 4 {
+			shards = append(shards, filepath.Join(dir, fmt.Sprintf("shard-%d.jsonl", i)))
+			runCLI(append(args, "--shard", fmt.Sprintf("%d/4", i), "--json", shards[i])...)
+		}
+		gotCode, gotOut, _ := runCLI(append([]string{"sweep", "merge"}, shards...)...)
+		coreForTest = nil
+		lines := func(paths ...string) []string {
+			var all []string
+			for _, p := range paths {
+				b, err := os.ReadFile(p)
+				if err != nil {
+					t.Fatal(err)
+				}
+				all = append(all, strings.Split(strings.TrimSpace(string(b)), "\n")...)
+			}
+			slices.Sort(all)
+			return all
+		}
+		if w, g := lines(whole), lines(shards...); len(w) != 12 || !slices.Equal(w, g) {
+			t.Errorf("broken=%v: the shards' %d records are not the sweep's %d", broken, len(g), len(w))
+		}
+		summary := func(out string) string { // from "runs:", without the wall-clock line
+			out = out[strings.Index(out, "\nruns:"):]
+			return regexp.MustCompile(`(?m)^(wall time: .*|events: \d+)\n`).ReplaceAllString(out, "")
+		}
+		if gotCode != wantCode || summary(gotOut) != summary(wantOut) {
+			t.Errorf("broken=%v: merge exit %d\n%s\nsweep exit %d\n%s", broken, gotCode, summary(gotOut), wantCode, summary(wantOut))
+		}
 	}
 }
