@@ -26,11 +26,11 @@ when it is not: the first operation a replay rejects is printed. With
 --html porcupine's visualisation is written either way. A file that cannot
 be read and no verdict within --timeout are input errors (exit 2).
 
-"sessionlab simulate --history" records its runs' histories into --out;
+"sessionlab simulate --history FILE" records its runs' histories;
 "sessionlab serve --history FILE" records a live broker's.
 
 examples:
-  sessionlab simulate --scenario steady --devices 20 --duration 10m --profile tencent --history
+  sessionlab simulate --scenario steady --devices 20 --duration 10m --profile tencent --history out/history.jsonl
   sessionlab check out/history.jsonl --html out/history.html
   sessionlab check history.jsonl --html violation.html --timeout 2m
 `

@@ -92,16 +92,38 @@ func writeFile(t *testing.T, dir, name, content string) string {
 // passes.
 func TestSimulateHistoryChecks(t *testing.T) {
 	out := t.TempDir()
+	hist, html := filepath.Join(out, "history.jsonl"), filepath.Join(out, "history.html")
 	if code, _, stderr := runCLI("simulate", "--scenario", "testdata/tiny.yaml", "--profile", "tencent",
-		"--seed", "4", "--history", "--out", out); code != exitOK {
+		"--seed", "4", "--history", hist, "--out", out); code != exitOK {
 		t.Fatalf("simulate: exit %d\n%s", code, stderr)
 	}
-	hist, html := filepath.Join(out, "history.jsonl"), filepath.Join(out, "history.html")
 	code, stdout, stderr := runCLI("check", hist, "--html", html)
 	if code != exitOK || !strings.Contains(stdout, "ok:") {
 		t.Fatalf("check: exit %d\n%s%s", code, stdout, stderr)
 	}
 	if st, err := os.Stat(html); err != nil || st.Size() == 0 {
 		t.Errorf("no visualisation for a passing history: %v", err)
+	}
+}
+
+// TestSimulateHistoryOfABigFleet: a fleet over historyMaxDevices records
+// one command group's sessions, says which, and the history checks.
+func TestSimulateHistoryOfABigFleet(t *testing.T) {
+	out := t.TempDir()
+	hist := filepath.Join(out, "big.jsonl")
+	code, stdout, stderr := runCLI("simulate", "--scenario", "nightly-offline", "--devices", "300", "--duration", "1h",
+		"--profile", "tencent", "--seed", "4", "--history", hist, "--out", out)
+	if code != exitOK || !strings.Contains(stdout, `recording group "actuator" only`) {
+		t.Fatalf("simulate: exit %d\n%s%s", code, stdout, stderr)
+	}
+	data, err := os.ReadFile(hist)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if strings.Contains(string(data), `"client":"sensor-`) || !strings.Contains(string(data), `"client":"actuator-`) {
+		t.Errorf("history holds other groups' sessions, or none of the actuators'")
+	}
+	if code, stdout, _ := runCLI("check", hist); code != exitOK {
+		t.Errorf("check: exit %d\n%s", code, stdout)
 	}
 }

@@ -76,7 +76,7 @@ func simulateAll(sc scenario.Scenario, a simulateArgs, stderr io.Writer) (*metri
 	// path); otherwise watching in line costs less.
 	// A recorded history must see each run once: in line, since a failing
 	// concurrent run is run twice (check.RunConcurrent).
-	concurrent := 2*len(a.profiles) <= runtime.GOMAXPROCS(0) && !a.history
+	concurrent := 2*len(a.profiles) <= runtime.GOMAXPROCS(0) && a.history == ""
 	var wg sync.WaitGroup
 	for i, name := range a.profiles {
 		opts := sim.Options{Wire: a.wire, NewCore: coreForTest}
@@ -111,23 +111,62 @@ func simulateAll(sc scenario.Scenario, a simulateArgs, stderr io.Writer) (*metri
 // several profiles run; "" without --history.
 func historyPath(a simulateArgs, profile string) string {
 	switch {
-	case !a.history:
+	case a.history == "":
 		return ""
 	case len(a.profiles) == 1:
-		return filepath.Join(a.out, "history.jsonl")
+		return a.history
 	}
 	if scenario.IsProfileFile(profile) { // a profile file is named after itself
 		profile = strings.TrimSuffix(filepath.Base(profile), filepath.Ext(profile))
 	}
-	return filepath.Join(a.out, "history-"+profile+".jsonl")
+	ext := filepath.Ext(a.history)
+	return strings.TrimSuffix(a.history, ext) + "-" + profile + ext
+}
+
+// historyMaxDevices is the largest fleet whose whole history simulate
+// --history records: porcupine's search grows fast with a partition's
+// length, and a big fleet's history is mostly the same story many times.
+const historyMaxDevices = 200
+
+// historyGroup returns the one group whose sessions a history of sc
+// records, or "" for the whole fleet: for a fleet over historyMaxDevices,
+// the first command group (persistent sessions, what the check is about),
+// else the first group.
+func historyGroup(sc scenario.Scenario) string {
+	if sc.Devices() <= historyMaxDevices || len(sc.Groups) == 0 {
+		return ""
+	}
+	for _, g := range sc.Groups {
+		if g.Kind == scenario.Command {
+			return g.Name
+		}
+	}
+	return sc.Groups[0].Name
 }
 
 // historyObserver records a run's step records as a history for
-// "sessionlab check".
-type historyObserver struct{ rec *history.Recorder }
+// "sessionlab check": every session's, or those of one group (prefix
+// "GROUP-", the group's client ids).
+type historyObserver struct {
+	rec    *history.Recorder
+	prefix string
+	kept   broker.Record // scratch: the step's events about the group
+}
 
-func (h historyObserver) Step(rec *broker.Record)                       { h.rec.Step(rec) }
-func (h historyObserver) Received(broker.Time, string, *packet.Publish) {}
+func (h *historyObserver) Step(rec *broker.Record) {
+	if h.prefix == "" {
+		h.rec.Step(rec)
+		return
+	}
+	h.kept.At, h.kept.Input, h.kept.Outputs = rec.At, rec.Input, h.kept.Outputs[:0]
+	for _, o := range rec.Outputs {
+		if o.Kind == broker.OutEvent && strings.HasPrefix(o.Event.ClientID, h.prefix) {
+			h.kept.Outputs = append(h.kept.Outputs, o)
+		}
+	}
+	h.rec.Step(&h.kept)
+}
+func (h *historyObserver) Received(broker.Time, string, *packet.Publish) {}
 
 // simulateOne runs sc under one profile, checked by the in-simulation
 // invariant checker (package sim/check) when checked is set, on a goroutine
@@ -144,7 +183,11 @@ func simulateOne(sc scenario.Scenario, profile string, seed uint64, checked, con
 			return runRecord{}, err
 		}
 		rec := history.NewRecorder(f, pol)
-		opts.Observer = historyObserver{rec}
+		h := &historyObserver{rec: rec}
+		if g := historyGroup(sc); g != "" {
+			h.prefix = g + "-"
+		}
+		opts.Observer = h
 		defer func() {
 			if cerr := errors.Join(rec.Flush(), f.Close()); err == nil && cerr != nil {
 				err = fmt.Errorf("--history: %w", cerr)

@@ -21,7 +21,7 @@ func init() {
 
 const simulateHelp = `
 usage: sessionlab simulate [--scenario NAME|FILE] [--profile P1,P2,...] [--devices N]
-                           [--duration D] [--seed N] [--out DIR] [--wire] [--check=false] [--history]
+                           [--duration D] [--seed N] [--out DIR] [--wire] [--check=false] [--history FILE]
 
 Runs a fleet scenario in virtual time once per vendor profile, side by side
 (one goroutine per profile; each run is deterministic given the seed). It
@@ -56,7 +56,7 @@ type simulateArgs struct {
 	out      string
 	wire     bool
 	check    bool
-	history  bool
+	history  string
 }
 
 // parseSimulate parses and validates simulate's flags; ok=false means stop
@@ -71,7 +71,7 @@ func parseSimulate(c *cli, args []string) (a simulateArgs, code int, ok bool) {
 	fs.StringVar(&a.out, "out", "out", "output `directory` for plots, metrics.json and summary.md")
 	fs.BoolVar(&a.wire, "wire", false, "pass every packet through the byte codec")
 	fs.BoolVar(&a.check, "check", true, "check every run with the in-simulation invariant checker (sim/check); -check=false skips it")
-	fs.BoolVar(&a.history, "history", false, "also record each run's history into --out (history.jsonl, or history-PROFILE.jsonl for several profiles) for \"sessionlab check\"")
+	fs.StringVar(&a.history, "history", "", "also record each run's history into `FILE` (FILE-PROFILE.jsonl for several profiles) for \"sessionlab check\"; fleets over 200 devices record one command group")
 	if code, ok := c.parse(args); !ok {
 		return a, code, false
 	}
@@ -127,9 +127,12 @@ func runSimulate(args []string, stdout, stderr io.Writer) int {
 		a.seed = randomSeed()
 	}
 	printPreamble(stdout, a, sc)
-	if a.history {
-		if err := os.MkdirAll(a.out, 0o755); err != nil {
-			return c.inputError(fmt.Errorf("--out: %w", err))
+	if a.history != "" {
+		if err := os.MkdirAll(filepath.Dir(a.history), 0o755); err != nil {
+			return c.inputError(fmt.Errorf("--history: %w", err))
+		}
+		if g := historyGroup(sc); g != "" {
+			fmt.Fprintf(stdout, "history: the fleet has %d devices; recording group %q only\n", sc.Devices(), g)
 		}
 	}
 	f, err := simulateAll(sc, a, stderr)
