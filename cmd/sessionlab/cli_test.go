@@ -75,7 +75,7 @@ func TestUsageErrorsNameTheFlagAndExit2(t *testing.T) {
 		{[]string{"simulate", "--scenario", "tuesday"}, []string{"flag -scenario", `"tuesday"`, "steady", "mixed"}},
 		{[]string{"simulate", "--scenario", "does/not/exist.yaml"}, []string{"flag -scenario", "exist.yaml"}},
 		{[]string{"profiles", "--profile", "azure"}, []string{"flag -profile", "valid:"}},
-		{[]string{"profiles", "extra"}, []string{"unexpected argument"}},
+		{[]string{"profiles", "extra"}, []string{`unknown profile "extra"`}},
 		{[]string{"scenarios", "extra"}, []string{"unexpected argument"}},
 		{[]string{"plot"}, []string{"missing the file argument"}},
 		{[]string{"plot", "a.json", "b.json"}, []string{`unexpected argument "b.json"`}},

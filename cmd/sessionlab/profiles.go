@@ -15,7 +15,7 @@ func init() {
 }
 
 const profilesHelp = `
-usage: sessionlab profiles [--profile NAME,...] [--format text|yaml]
+usage: sessionlab profiles [--profile NAME,...] [--format text|yaml] [NAME...]
 
 Prints every vendor profile (the broker's named policy presets) with every
 field of its policy, in the order of broker.Policy, and the source of each
@@ -30,7 +30,7 @@ serve: --profile ./my-aws.yaml).
 examples:
   sessionlab profiles
   sessionlab profiles --profile tencent,aws
-  sessionlab profiles --format yaml --profile aws > my-aws.yaml
+  sessionlab profiles --format yaml aws > my-aws.yaml
 `
 
 // runProfiles prints the selected profiles, one block each.
@@ -44,8 +44,8 @@ func runProfiles(args []string, stdout, stderr io.Writer) int {
 	if *format != "text" && *format != "yaml" {
 		return c.usageError("flag -format: want text or yaml, not %q", *format)
 	}
-	if c.flags.NArg() > 0 {
-		return c.usageError("unexpected argument %q", c.flags.Arg(0))
+	if c.flags.NArg() > 0 { // "profiles --format yaml aws" names them after the flags too
+		*list = strings.Join(c.flags.Args(), ",")
 	}
 	names, err := parseProfiles(*list)
 	if err != nil {

@@ -14,7 +14,7 @@ import (
 // file; edited, it runs under simulate and sweep, and simulate's header names
 // the file, its base and what it overrides.
 func TestProfileFileEverywhere(t *testing.T) {
-	code, text, stderr := runCLI("profiles", "--format", "yaml", "--profile", "aws")
+	code, text, stderr := runCLI("profiles", "--format", "yaml", "aws")
 	if code != exitOK || !strings.HasPrefix(text, "# A sessionlab profile file") || !strings.Contains(text, "\nbase: aws\n") {
 		t.Fatalf("profiles --format yaml: exit %d\n%s%s", code, text, stderr)
 	}
