@@ -323,19 +323,7 @@ func TestWill(t *testing.T) {
 // asserted: the core's send times exactly, the client's arrival times with
 // 100 ms allowance for scheduling jitter between two deliveries.
 func TestTencentCapAndPacing(t *testing.T) {
-	policy, err := broker.Profile("tencent")
-	if err != nil {
-		t.Fatal(err)
-	}
-	_, addr, rec := startServer(t, Config{Broker: broker.Config{Policy: policy}})
-	sub := connectPaho(t, addr, "dev-6", false)
-	sub.subscribe(t, "t", 1, 1)
-	sub.Disconnect(100)
-	rec.wait(t, 0, "EvDisconnected(dev-6)", kind(broker.EvDisconnected, "dev-6"))
-	pub := connectPaho(t, addr, "pub", true)
-	for i := range policy.QueueCap + 5 {
-		pub.publish(t, "t", 1, false, fmt.Sprint("m", i))
-	}
+	policy, addr, rec := storedWhileAway(t, "tencent", "dev-6", func(p broker.Policy) int { return p.QueueCap + 5 })
 	back := connectPaho(t, addr, "dev-6", false)
 	var arrivals []time.Time
 	for i := range 3 {
@@ -363,20 +351,7 @@ func TestTencentCapAndPacing(t *testing.T) {
 			t.Errorf("client saw stored messages %d and %d %v apart, want about %v or more", i-1, i, gap, policy.ReplayInterval)
 		}
 	}
-	storedSend := func(ev broker.Event) bool { return ev.Kind == broker.EvSent && ev.ClientID == "dev-6" && ev.Stored }
-	seen := 0
-	rec.wait(t, 0, "the third stored EvSent", func(ev broker.Event) bool {
-		if storedSend(ev) {
-			seen++
-		}
-		return seen == len(arrivals)
-	})
-	sent := rec.all(storedSend)
-	for i := 1; i < len(sent); i++ {
-		if gap := sent[i].At - sent[i-1].At; gap < policy.ReplayInterval {
-			t.Errorf("core sent stored messages %d and %d %v apart, want >= %v", i-1, i, gap, policy.ReplayInterval)
-		}
-	}
+	coreSpacesStoredSends(t, rec, "dev-6", len(arrivals), policy.ReplayInterval)
 }
 
 // TestAWSPacingAsAClientMeasuresIt: under the aws profile a client that
@@ -388,20 +363,8 @@ func TestTencentCapAndPacing(t *testing.T) {
 // jitter: consecutive arrivals at least 80 ms apart (bursts of 10, as the
 // profile once sent them, fail here), and at most 10 in any 980 ms.
 func TestAWSPacingAsAClientMeasuresIt(t *testing.T) {
-	policy, err := broker.Profile("aws")
-	if err != nil {
-		t.Fatal(err)
-	}
-	_, addr, rec := startServer(t, Config{Broker: broker.Config{Policy: policy}})
-	sub := connectPaho(t, addr, "dev-aws", false)
-	sub.subscribe(t, "t", 1, 1)
-	sub.Disconnect(100)
-	rec.wait(t, 0, "EvDisconnected(dev-aws)", kind(broker.EvDisconnected, "dev-aws"))
-	pub := connectPaho(t, addr, "pub", true)
 	const stored = 30
-	for i := range stored {
-		pub.publish(t, "t", 1, false, fmt.Sprint("m", i))
-	}
+	policy, addr, rec := storedWhileAway(t, "aws", "dev-aws", func(broker.Policy) int { return stored })
 	back := connectPaho(t, addr, "dev-aws", false)
 	arrivals := make([]time.Time, 0, stored)
 	for i := range stored {
@@ -427,18 +390,47 @@ func TestAWSPacingAsAClientMeasuresIt(t *testing.T) {
 			t.Errorf("client received %d stored messages within %v of message %d, want at most %d", n, window, i, policy.ReplayRate)
 		}
 	}
-	storedSend := func(ev broker.Event) bool { return ev.Kind == broker.EvSent && ev.ClientID == "dev-aws" && ev.Stored }
+	coreSpacesStoredSends(t, rec, "dev-aws", stored, spacing)
+}
+
+// storedWhileAway starts a server under the named profile, gives client id
+// a persistent session subscribed to "t" and takes it offline, then
+// publishes count(policy) QoS 1 messages "m0", "m1", ... for it to find.
+func storedWhileAway(t *testing.T, profile, id string, count func(broker.Policy) int) (broker.Policy, string, *recorder) {
+	t.Helper()
+	policy, err := broker.Profile(profile)
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, addr, rec := startServer(t, Config{Broker: broker.Config{Policy: policy}})
+	sub := connectPaho(t, addr, id, false)
+	sub.subscribe(t, "t", 1, 1)
+	sub.Disconnect(100)
+	rec.wait(t, 0, "EvDisconnected("+id+")", kind(broker.EvDisconnected, id))
+	pub := connectPaho(t, addr, "pub", true)
+	for i := range count(policy) {
+		pub.publish(t, "t", 1, false, fmt.Sprint("m", i))
+	}
+	return policy, addr, rec
+}
+
+// coreSpacesStoredSends waits for the core's first n stored EvSent to id and
+// checks that they were sent at least spacing apart (exact: the core's own
+// times).
+func coreSpacesStoredSends(t *testing.T, rec *recorder, id string, n int, spacing time.Duration) {
+	t.Helper()
+	storedSend := func(ev broker.Event) bool { return ev.Kind == broker.EvSent && ev.ClientID == id && ev.Stored }
 	seen := 0
-	rec.wait(t, 0, "every stored EvSent", func(ev broker.Event) bool {
+	rec.wait(t, 0, "the stored EvSents", func(ev broker.Event) bool {
 		if storedSend(ev) {
 			seen++
 		}
-		return seen == stored
+		return seen == n
 	})
 	sent := rec.all(storedSend)
 	for i := 1; i < len(sent); i++ {
-		if gap := sent[i].At - sent[i-1].At; gap < time.Second/time.Duration(policy.ReplayRate) {
-			t.Errorf("core sent stored messages %d and %d %v apart, want >= %v", i-1, i, gap, time.Second/time.Duration(policy.ReplayRate))
+		if gap := sent[i].At - sent[i-1].At; gap < spacing {
+			t.Errorf("core sent stored messages %d and %d %v apart, want >= %v", i-1, i, gap, spacing)
 		}
 	}
 }

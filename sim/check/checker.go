@@ -40,8 +40,7 @@ type Checker struct {
 	uids    map[uint64]*msg           // payload id -> the newest message carrying it (older ones chained)
 	order   map[orderKey]broker.MsgID // last first-received message per publisher and topic
 
-	lastPub wirePub      // the last PUBLISH the broker sent, to hold EvSent to it
-	in      broker.Input // the input being stepped
+	lastPub wirePub // the last PUBLISH the broker sent, to hold EvSent to it
 	inConn  *conn
 	curUID  uint64
 	fresh   []*msg    // published in the current step
@@ -77,7 +76,7 @@ func (k *Checker) Violation() *Violation { return k.first }
 func (k *Checker) Step(rec *broker.Record) {
 	k.now = rec.At
 	k.expireDues(rec.At)
-	k.in, k.inConn, k.curUID = rec.Input, nil, 0
+	k.inConn, k.curUID = nil, 0
 	k.input(rec.Input)
 	for i := range rec.Outputs {
 		out := &rec.Outputs[i]
