@@ -8,6 +8,7 @@ func (b *Broker) handlePuback(s *session, pid uint16) {
 		return
 	}
 	d := s.removeInflight(i)
+	b.keepGone(s, &d, ReasonNone)
 	b.delivered(s, d)
 	b.release(d.msg)
 	b.pump(s)
@@ -25,6 +26,9 @@ func (b *Broker) handlePubrec(s *session, pid uint16) {
 			s.resends--
 		}
 		d.state, d.lastSent = copyWaitComp, b.now
+		if d.kept {
+			b.change(Change{Kind: ChPubrec, ClientID: s.clientID, Msg: d.msg.id})
+		}
 		b.delivered(s, *d)
 		b.touch(s)
 	}
@@ -37,7 +41,9 @@ func (b *Broker) handlePubcomp(s *session, pid uint16) {
 	if i < 0 || s.inflight[i].state != copyWaitComp {
 		return
 	}
-	b.release(s.removeInflight(i).msg)
+	d := s.removeInflight(i)
+	b.keepGone(s, &d, ReasonNone)
+	b.release(d.msg)
 	b.pump(s)
 }
 

@@ -59,6 +59,10 @@ type Config struct {
 	// is the same seam in the specification); it changes no behaviour a
 	// client may rely on.
 	PacketIDBase uint16
+	// Durable makes every Step list its changes to the durable state in
+	// Record.Changes (see Change for what they are and the rule drivers
+	// follow). Off, the broker keeps everything in memory and lists none.
+	Durable bool
 }
 
 // Broker is the broker core. Create it with New; it is not safe for
@@ -74,6 +78,9 @@ type Broker struct {
 	sessSeq  uint64 // sequence of the last created session
 	autoIDs  uint64 // sequence of the last assigned ClientId
 	nextMsg  MsgID  // the last MsgID assigned
+	// reservedMsg is the last MsgID a ChMsgIDs reserved (Config.Durable).
+	reservedMsg MsgID
+	changes     []Change // this Step's durable changes (Config.Durable)
 
 	subs     node                // topic filter trie
 	retained map[string]*message // retained message per topic

@@ -112,7 +112,8 @@ func (b *Broker) createSession(conn ConnID, id string, clean bool) *session {
 func (b *Broker) becomeOnline(s *session, c *conn, present bool) {
 	s.conn, c.sess = c, s
 	s.user = c.user
-	s.expires, s.expireAt = false, 0                       // never expires while connected [MQTT-4.1.0-1]
+	s.expires, s.expireAt = false, 0 // never expires while connected [MQTT-4.1.0-1]
+	b.keepSession(s)
 	b.send(c, b.pkts.newConnack(present, packet.Accepted)) // [MQTT-3.2.0-1]
 	b.emit(Event{Kind: EvConnected, Conn: c.id, ClientID: s.clientID, SessionPresent: present, Clean: s.clean})
 	for i := 0; i < s.queue.Len(); i++ {
@@ -147,6 +148,7 @@ func (b *Broker) becomeOffline(s *session, reason Reason) {
 		return
 	}
 	s.offlineAt = b.now
+	b.keepSession(s)
 	for i := range s.inflight {
 		s.inflight[i].resend = false
 	}
@@ -184,6 +186,15 @@ func (b *Broker) discard(s *session) {
 
 // end drops every copy s still owes with reason and forgets s.
 func (b *Broker) end(s *session, reason Reason) {
+	if !s.clean {
+		b.change(Change{Kind: ChSessionEnded, ClientID: s.clientID, Reason: reason})
+	}
+	for i := range s.inflight {
+		s.inflight[i].kept = false // the session's end covers its copies
+	}
+	for i := 0; i < s.queue.Len(); i++ {
+		s.queue.at(i).kept = false
+	}
 	for _, d := range s.inflight {
 		b.forget(s, d, reason)
 	}
@@ -203,6 +214,7 @@ func (b *Broker) end(s *session, reason Reason) {
 // dropped with reason; one waiting for PUBCOMP was already delivered.
 func (b *Broker) forget(s *session, d delivery, reason Reason) {
 	if d.state == copyWaitComp {
+		b.keepGone(s, &d, reason)
 		b.release(d.msg)
 		return
 	}

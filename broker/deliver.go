@@ -50,6 +50,7 @@ func (b *Broker) enqueue(s *session, d delivery) {
 		evicted = true
 	}
 	d.at, d.state, d.stored = b.now, copyQueued, false
+	b.keepQueued(s, &d)
 	s.queue.push(d, b.pol.QueueCap)
 	b.emit(Event{Kind: EvEnqueued, ClientID: s.clientID, Msg: d.msg.id, Topic: d.msg.topic, QoS: d.qos, Publisher: d.msg.publisher})
 	b.touch(s)
@@ -87,12 +88,14 @@ func (b *Broker) transmit(s *session, d delivery, stored bool) {
 		d.pid = s.allocPID()
 		d.state, d.firstSent, d.lastSent, d.stored, d.resend = copyWaitAck, b.now, b.now, false, false
 		p.PacketID = d.pid
+		b.keepSent(s, &d)
 		s.inflight = append(s.inflight, d)
 	}
 	b.send(s.conn, p)
 	b.emit(Event{Kind: EvSent, Conn: s.conn.id, ClientID: s.clientID, Msg: d.msg.id, Topic: d.msg.topic,
 		QoS: d.qos, PacketID: d.pid, Stored: stored, Retain: d.msg.retain, Publisher: d.msg.publisher})
 	if d.qos == 0 {
+		b.keepGone(s, &d, ReasonNone)
 		b.delivered(s, d)
 		b.release(d.msg)
 	}
@@ -207,6 +210,7 @@ func (b *Broker) delivered(s *session, d delivery) {
 
 // drop reports a copy that will never be delivered, and releases it.
 func (b *Broker) drop(s *session, d delivery, reason Reason) {
+	b.keepGone(s, &d, reason)
 	b.emit(Event{Kind: EvDropped, ClientID: s.clientID, Msg: d.msg.id, Topic: d.msg.topic, QoS: d.qos,
 		PacketID: d.pid, Reason: reason, Publisher: d.msg.publisher})
 	b.release(d.msg)

@@ -19,6 +19,11 @@ type harness struct {
 	out []Output // outputs of the last Step (copied)
 	all []Output // every output so far
 
+	// image, when set, applies every step's durable changes, and the
+	// harness checks after each step that Recover rebuilds from it the
+	// state a crash at that instant leaves (see checkRecover).
+	image *Image
+
 	copies    map[MsgID]int // EvPublished.Copies
 	delivered map[MsgID]int
 	dropped   map[MsgID]int
@@ -50,7 +55,14 @@ func newHarnessConfig(t testing.TB, cfg Config) *harness {
 // step feeds in at the harness clock and checks conservation.
 func (h *harness) step(in Input) []Output {
 	h.t.Helper()
-	h.b.Step(h.now, in)
+	rec := h.b.Step(h.now, in)
+	if h.image != nil {
+		for i := range rec.Changes {
+			if err := h.image.Apply(&rec.Changes[i]); err != nil {
+				h.t.Fatalf("after %v: %v", in, err)
+			}
+		}
+	}
 	h.out = append(h.out[:0], h.b.Outputs()...)
 	h.all = append(h.all, h.out...)
 	for _, o := range h.out {
@@ -74,6 +86,9 @@ func (h *harness) step(in Input) []Output {
 	h.checkConservation()
 	h.checkSessions()
 	h.checkLive()
+	if h.image != nil {
+		h.checkRecover()
+	}
 	return h.out
 }
 

@@ -13,6 +13,7 @@ type message struct {
 	payload   []byte // shared with the inbound PUBLISH; never written
 	qos       packet.QoS
 	retain    bool // sent with RETAIN=1: a retained message replayed on SUBSCRIBE
+	durable   bool // a ChMessage listed it (Config.Durable)
 	refs      int32
 }
 
@@ -25,8 +26,7 @@ func (b *Broker) newMessage(publisher, topic string, payload []byte, qos packet.
 	} else {
 		m = new(message)
 	}
-	b.nextMsg++
-	*m = message{id: b.nextMsg, publisher: publisher, topic: topic, payload: payload, qos: qos, retain: retain}
+	*m = message{id: b.newMsgID(), publisher: publisher, topic: topic, payload: payload, qos: qos, retain: retain}
 	return m
 }
 
@@ -41,6 +41,9 @@ func (b *Broker) release(m *message) {
 	}
 	if m.refs < 0 {
 		panic("broker: message " + m.topic + " released more often than held")
+	}
+	if m.durable {
+		b.change(Change{Kind: ChMessageGone, Msg: m.id})
 	}
 	*m = message{}
 	if len(b.freeMsgs) < maxFreeMsgs {
@@ -72,4 +75,5 @@ type delivery struct {
 	state     copyState
 	stored    bool // queued before a resume: part of the paced replay backlog
 	resend    bool // in flight at a resume: must be re-sent before anything new
+	kept      bool // a ChQueued or ChSent listed it (Config.Durable)
 }

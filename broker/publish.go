@@ -22,8 +22,7 @@ func (b *Broker) handlePublish(c *conn, p *packet.Publish) {
 			b.protocolError(c)
 			return
 		case QoS2Ignore:
-			b.nextMsg++
-			b.emit(Event{Kind: EvDropped, Conn: c.id, ClientID: s.clientID, Msg: b.nextMsg,
+			b.emit(Event{Kind: EvDropped, Conn: c.id, ClientID: s.clientID, Msg: b.newMsgID(),
 				Topic: p.Topic, QoS: p.QoS, Reason: ReasonQoSUnsupported, Publisher: s.clientID,
 				Cause: Cause{Kind: CausePublish, Conn: c.id, PacketID: p.PacketID}})
 			return // no PUBACK, no PUBREC (AWS IoT Core quotas page)
@@ -39,7 +38,10 @@ func (b *Broker) handlePublish(c *conn, p *packet.Publish) {
 	case 1:
 		b.send(c, b.pkts.newPuback(p.PacketID)) // [MQTT-4.3.2-2]
 	case 2:
-		s.inbound2 = append(s.inbound2, p.PacketID)
+		s.addInbound2(p.PacketID)
+		if !s.clean {
+			b.change(Change{Kind: ChInbound, ClientID: s.clientID, PacketID: p.PacketID})
+		}
 		b.send(c, b.pkts.newPubrec(p.PacketID)) // [MQTT-4.3.3-2]
 	}
 }
@@ -66,7 +68,9 @@ func (b *Broker) tooLarge(p *packet.Publish) bool {
 // from now on [MQTT-4.3.3-2]. PUBCOMP is sent even for an unknown id so a
 // client resending PUBREL after a reconnect completes its flow.
 func (b *Broker) handlePubrel(c *conn, pid uint16) {
-	c.sess.removeInbound2(pid)
+	if s := c.sess; s.removeInbound2(pid) && !s.clean {
+		b.change(Change{Kind: ChReleased, ClientID: s.clientID, PacketID: pid})
+	}
 	b.send(c, b.pkts.newPubcomp(pid))
 }
 
@@ -141,13 +145,18 @@ func (b *Broker) offer(s *session, m *message, qos packet.QoS) {
 // setRetained stores m as the retained message of its topic, or clears it
 // when the payload is empty [MQTT-3.3.1-10], [MQTT-3.3.1-11].
 func (b *Broker) setRetained(m *message) {
-	if old := b.retained[m.topic]; old != nil {
-		delete(b.retained, m.topic)
-		b.release(old)
-	}
+	old := b.retained[m.topic]
+	delete(b.retained, m.topic)
 	if len(m.payload) > 0 {
 		m.hold()
 		b.retained[m.topic] = m
+		b.keepMessage(m)
+		b.change(Change{Kind: ChRetained, Topic: m.topic, Msg: m.id})
+	} else if old != nil {
+		b.change(Change{Kind: ChRetained, Topic: m.topic})
+	}
+	if old != nil {
+		b.release(old) // after the change that stops referring to it
 	}
 	b.emit(Event{Kind: EvRetained, ClientID: m.publisher, Msg: m.id, Topic: m.topic, QoS: m.qos})
 }

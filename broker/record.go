@@ -19,12 +19,16 @@ type Record struct {
 	At      Time
 	Input   Input
 	Outputs []Output
+	// Changes are the step's changes to the durable state, in order, with
+	// Config.Durable (see Change). Every output waits for them to be durable.
+	Changes []Change
 }
 
 // Clone returns a copy of r whose Outputs no later Step overwrites (the
 // packets are shared: Config.ReusePackets drivers must copy those too).
 func (r Record) Clone() Record {
 	r.Outputs = append([]Output(nil), r.Outputs...)
+	r.Changes = append([]Change(nil), r.Changes...)
 	return r
 }
 

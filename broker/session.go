@@ -68,6 +68,18 @@ func (s *session) hasInbound2(pid uint16) bool {
 	return false
 }
 
+// addInbound2 records pid, keeping inbound2 sorted (its order is no
+// behaviour's, and sorted it encodes like the durable state recovers it).
+func (s *session) addInbound2(pid uint16) {
+	i := 0
+	for i < len(s.inbound2) && s.inbound2[i] < pid {
+		i++
+	}
+	s.inbound2 = append(s.inbound2, 0)
+	copy(s.inbound2[i+1:], s.inbound2[i:])
+	s.inbound2[i] = pid
+}
+
 // removeInbound2 forgets pid and reports whether it was there.
 func (s *session) removeInbound2(pid uint16) bool {
 	for i, id := range s.inbound2 {

@@ -16,6 +16,11 @@ func (b *Broker) Step(now Time, in Input) Record {
 		b.matches = nil
 	}
 	b.pkts.reset()
+	clear(b.changes)
+	b.changes = b.changes[:0]
+	if cap(b.changes) > maxKeptOutputs {
+		b.changes = nil
+	}
 	if now > b.now {
 		b.now = now
 	}
@@ -41,7 +46,7 @@ func (b *Broker) Step(now Time, in Input) Record {
 		b.stepDeadline()
 	}
 	b.settleDirty()
-	return Record{At: b.now, Input: in, Outputs: b.out}
+	return Record{At: b.now, Input: in, Outputs: b.out, Changes: b.changes}
 }
 
 // maxKeptOutputs bounds the capacity of the reused output and scratch

@@ -54,6 +54,9 @@ func (b *Broker) grant(c *conn, sub packet.Subscription) byte {
 		s.subs = slices.Insert(s.subs, i, subscription{filter: sub.Filter, qos: qos})
 	}
 	b.subs.add(sub.Filter, s, qos)
+	if !s.clean {
+		b.change(Change{Kind: ChSubscribed, ClientID: s.clientID, Topic: sub.Filter, QoS: qos})
+	}
 	b.emit(Event{Kind: EvSubscribed, Conn: c.id, ClientID: s.clientID, Topic: sub.Filter, QoS: qos})
 	return byte(qos)
 }
@@ -66,6 +69,9 @@ func (b *Broker) handleUnsubscribe(c *conn, p *packet.Unsubscribe) {
 		if i, found := s.findSub(f); found {
 			s.subs = slices.Delete(s.subs, i, i+1)
 			b.subs.remove(f, s)
+			if !s.clean {
+				b.change(Change{Kind: ChUnsubscribed, ClientID: s.clientID, Topic: f})
+			}
 			b.emit(Event{Kind: EvUnsubscribed, Conn: c.id, ClientID: s.clientID, Topic: f})
 		}
 	}
