@@ -35,6 +35,10 @@ const (
 	InMalformed
 	// InDeadline: the time returned by NextDeadline was reached.
 	InDeadline
+	// InRecover is never an input of Step: it is the Input of the Record
+	// that Recover returns, the step in which a broker was rebuilt from
+	// its durable state.
+	InRecover
 )
 
 // Input is one thing that happened to the broker.
@@ -124,6 +128,13 @@ const (
 	EvUnsubscribed
 	// EvProtocolError: Conn violated the protocol and was closed (Reason).
 	EvProtocolError
+	// EvSessionRestored: Recover rebuilt the persistent session ClientID
+	// from the durable state (At: the boot).
+	EvSessionRestored
+	// EvCopyRestored: Recover rebuilt ClientID's copy of Msg: queued, or in
+	// flight with PacketID (Dup set when its PUBREC had arrived: it waits
+	// for PUBCOMP).
+	EvCopyRestored
 )
 
 // Reason says why a copy was dropped, a session went offline or a connection

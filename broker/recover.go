@@ -170,16 +170,19 @@ func (im *Image) Copies() int {
 // whose PUBREC arrived get their PUBREL again. No Will is published (see
 // the package's notes on durable state).
 //
-// The changes returned are those recovery itself makes (with
-// Config.Durable): each session that was online is offline from now. The
-// driver makes them durable before its first Step, or a second crash would
-// restart those sessions' expiry clocks at the second boot.
+// The Record returned is the recovery's step (Input InRecover): an
+// EvSessionRestored per session and an EvCopyRestored per copy, in session
+// order, for observers that follow the broker across a crash; and the
+// changes recovery itself makes (with Config.Durable): each session that
+// was online is offline from now. The driver makes those durable before
+// its first Step, or a second crash would restart those sessions' expiry
+// clocks at the second boot.
 //
 // img is not modified; payloads are shared with it.
-func Recover(cfg Config, img *Image, now Time) (*Broker, []Change, error) {
+func Recover(cfg Config, img *Image, now Time) (*Broker, Record, error) {
 	b, err := New(cfg)
 	if err != nil {
-		return nil, nil, err
+		return nil, Record{}, err
 	}
 	b.now = now
 	b.nextMsg, b.reservedMsg = img.MsgIDs, img.MsgIDs
@@ -202,7 +205,7 @@ func Recover(cfg Config, img *Image, now Time) (*Broker, []Change, error) {
 	for _, topic := range slices.Sorted(maps.Keys(img.Retained)) {
 		m, err := msgOf(img.Retained[topic])
 		if err != nil {
-			return nil, nil, err
+			return nil, Record{}, err
 		}
 		m.hold()
 		b.retained[topic] = m
@@ -224,6 +227,7 @@ func Recover(cfg Config, img *Image, now Time) (*Broker, []Change, error) {
 			s.expires, s.expireAt = true, b.expiryTime(s.offlineAt)
 		}
 		b.sessSeq = max(b.sessSeq, is.Seq)
+		b.emit(Event{Kind: EvSessionRestored, ClientID: id})
 		for _, f := range slices.Sorted(maps.Keys(is.Subs)) {
 			s.subs = append(s.subs, subscription{filter: f, qos: is.Subs[f]})
 			b.subs.add(f, s, is.Subs[f])
@@ -235,13 +239,14 @@ func Recover(cfg Config, img *Image, now Time) (*Broker, []Change, error) {
 			ic := is.Copies[mid]
 			m, err := msgOf(mid)
 			if err != nil {
-				return nil, nil, fmt.Errorf("%w (session %q)", err, id)
+				return nil, Record{}, fmt.Errorf("%w (session %q)", err, id)
 			}
 			m.hold()
 			d := delivery{msg: m, qos: ic.QoS, at: ic.At, kept: cfg.Durable}
 			if !ic.Sent {
 				d.state = copyQueued
 				s.queue.push(d, b.pol.QueueCap)
+				b.restored(s, &d)
 				continue
 			}
 			inflight = append(inflight, mid)
@@ -255,12 +260,19 @@ func Recover(cfg Config, img *Image, now Time) (*Broker, []Change, error) {
 				d.state = copyWaitComp
 			}
 			s.inflight = append(s.inflight, d)
+			b.restored(s, &d)
 		}
 		b.sessions[id] = s
 		b.touch(s)
 	}
 	b.settleDirty()
-	changes := b.changes
-	b.changes = nil
-	return b, changes, nil
+	rec := Record{At: now, Input: Input{Kind: InRecover}, Outputs: b.out, Changes: b.changes}
+	b.out, b.changes = nil, nil
+	return b, rec, nil
+}
+
+// restored reports a copy Recover rebuilt.
+func (b *Broker) restored(s *session, d *delivery) {
+	b.emit(Event{Kind: EvCopyRestored, ClientID: s.clientID, Msg: d.msg.id, Topic: d.msg.topic, QoS: d.qos,
+		PacketID: d.pid, Dup: d.state == copyWaitComp, Publisher: d.msg.publisher, Retain: d.msg.retain})
 }

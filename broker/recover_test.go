@@ -130,12 +130,12 @@ func TestChangesAreOffWithoutDurable(t *testing.T) {
 // image at now, as after a crash: the connections are gone.
 func (h *harness) crashAndRecover() {
 	h.t.Helper()
-	r, changes, err := Recover(h.b.cfg, h.image, h.now)
+	r, rec, err := Recover(h.b.cfg, h.image, h.now)
 	if err != nil {
 		h.t.Fatal(err)
 	}
-	for i := range changes {
-		if err := h.image.Apply(&changes[i]); err != nil {
+	for i := range rec.Changes {
+		if err := h.image.Apply(&rec.Changes[i]); err != nil {
 			h.t.Fatal(err)
 		}
 	}

@@ -5,7 +5,7 @@ import (
 	"strings"
 )
 
-var inputKindNames = [...]string{"?", "open", "packet", "lost", "malformed", "deadline"}
+var inputKindNames = [...]string{"?", "open", "packet", "lost", "malformed", "deadline", "recover"}
 
 // String returns the kind's short name, e.g. "packet".
 func (k InputKind) String() string { return enumName(inputKindNames[:], int(k), "input") }
@@ -18,7 +18,7 @@ func (k OutputKind) String() string { return enumName(outputKindNames[:], int(k)
 var eventKindNames = [...]string{"?", "connected", "refused", "disconnected", "session-created",
 	"session-resumed", "session-taken-over", "session-discarded", "session-expired", "published",
 	"enqueued", "sent", "delivered", "dropped", "will-published", "retained", "subscribed",
-	"unsubscribed", "protocol-error"}
+	"unsubscribed", "protocol-error", "session-restored", "copy-restored"}
 
 // String returns the kind's name in kebab case, e.g. "session-resumed".
 func (k EventKind) String() string { return enumName(eventKindNames[:], int(k), "event") }
