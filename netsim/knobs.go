@@ -28,6 +28,12 @@ type Knobs struct {
 	// OutageMean: dials are refused and every connection is reset.
 	OutagesPerDay float64       `yaml:"outages_per_day" json:"outages_per_day"`
 	OutageMean    time.Duration `yaml:"outage_mean" json:"outage_mean"`
+	// CrashesPerDay is the rate at which the broker process crashes: like
+	// an outage, plus the loss of what its store had not made durable; it
+	// restarts after a downtime of mean CrashDowntime. The network only
+	// sees the outage; the simulator crashes and recovers the broker.
+	CrashesPerDay float64       `yaml:"crashes_per_day" json:"crashes_per_day"`
+	CrashDowntime time.Duration `yaml:"crash_downtime" json:"crash_downtime"`
 }
 
 // Validate reports the first invalid knob, naming it.
@@ -38,6 +44,7 @@ func (k Knobs) Validate() error {
 	}{
 		{"resets_per_hour", k.ResetsPerHour}, {"half_open_per_hour", k.HalfOpenPerHour},
 		{"partitions_per_day", k.PartitionsPerDay}, {"outages_per_day", k.OutagesPerDay},
+		{"crashes_per_day", k.CrashesPerDay},
 	}
 	for _, r := range rates {
 		if r.v < 0 || math.IsNaN(r.v) || math.IsInf(r.v, 0) {
@@ -51,6 +58,8 @@ func (k Knobs) Validate() error {
 		return fieldError("partition_mean", "must be > 0 when partitions_per_day > 0")
 	case k.OutagesPerDay > 0 && k.OutageMean <= 0:
 		return fieldError("outage_mean", "must be > 0 when outages_per_day > 0")
+	case k.CrashesPerDay > 0 && k.CrashDowntime <= 0:
+		return fieldError("crash_downtime", "must be > 0 when crashes_per_day > 0")
 	}
 	return nil
 }
@@ -73,6 +82,9 @@ func (k Knobs) String() string {
 	}
 	if k.OutagesPerDay > 0 {
 		parts = append(parts, fmt.Sprintf("outages=%.3g/day×%v", k.OutagesPerDay, k.OutageMean))
+	}
+	if k.CrashesPerDay > 0 {
+		parts = append(parts, fmt.Sprintf("crashes=%.3g/day×%v", k.CrashesPerDay, k.CrashDowntime))
 	}
 	if len(parts) == 0 {
 		return "no faults"

@@ -30,6 +30,9 @@ func (r *runner) stepPacket(c netsim.ConnID, p packet.Packet) {
 // the timer is re-armed after it. (The broker has one timer, so the stale
 // events are few; devices use timers instead.)
 func (r *runner) step(in broker.Input) {
+	if r.disk.down {
+		return // the broker is down: nothing reaches it
+	}
 	r.rec = r.core.Step(r.now, in) // a field, so that observers' &r.rec does not allocate
 	rec := &r.rec
 	rec.At, rec.Input = r.now, in // what the simulator fed, whatever the core says
@@ -39,7 +42,17 @@ func (r *runner) step(in broker.Input) {
 			fmt.Fprintf(r.trace, "%v   broker -> %v\n", r.now, o)
 		}
 	}
-	r.w.step(rec, r.curUID)
+	if r.disk.on && (len(rec.Changes) > 0 || len(r.disk.held) > 0) {
+		r.hold(rec, r.curUID)
+	} else {
+		r.w.step(rec, r.curUID)
+		r.perform(rec)
+	}
+	r.armBroker()
+}
+
+// perform carries out a step's outputs in order.
+func (r *runner) perform(rec *broker.Record) {
 	for i := range rec.Outputs {
 		o := &rec.Outputs[i]
 		r.dg.output(r.now, o)
@@ -55,6 +68,10 @@ func (r *runner) step(in broker.Input) {
 			}
 		}
 	}
+}
+
+// armBroker re-arms the broker timer from NextDeadline.
+func (r *runner) armBroker() {
 	if t, ok := r.core.NextDeadline(); ok && (r.brokerAt < 0 || t < r.brokerAt) {
 		r.brokerAt = max(t, r.now)
 		r.at(r.brokerAt, event{kind: evBrokerTimer, dev: -1})

@@ -19,6 +19,8 @@ func (r *runner) scheduleEvent(seed uint64, i int, ev scenario.Event) {
 	switch ev.Kind {
 	case scenario.Outage:
 		r.addOutage(ev.At, ev.For)
+	case scenario.Crash:
+		r.addCrash(ev.At, ev.For)
 	case scenario.Partition:
 		for dev := range r.devs {
 			g := r.groups[r.devs[dev].group]
@@ -42,6 +44,30 @@ type window struct{ at, until time.Duration }
 func (r *runner) addOutage(at, d time.Duration) {
 	r.outages = append(r.outages, window{at, min(at+d, r.sc.Duration)})
 	r.at(at, event{kind: evOutageStart, dev: -1, arg: uint16(len(r.outages) - 1)})
+}
+
+// addCrash schedules a crash at at, restarting after d.
+func (r *runner) addCrash(at, d time.Duration) {
+	if len(r.crashes) >= 1<<16-1 {
+		return
+	}
+	r.crashes = append(r.crashes, d)
+	r.at(at, event{kind: evCrash, dev: -1, arg: uint16(len(r.crashes) - 1)})
+}
+
+// scheduleRandomCrashes draws broker crashes from the knobs, as a Poisson
+// process over the faulty phase.
+func (r *runner) scheduleRandomCrashes(seed uint64) {
+	if r.knobs.CrashesPerDay <= 0 {
+		return
+	}
+	s := rng.New(seed, "sim/crashes", 0)
+	mean := time.Duration(float64(day) / r.knobs.CrashesPerDay)
+	for t := s.Exp(mean); t < r.sc.Duration && len(r.crashes) < 1000; t += s.Exp(mean) {
+		d := max(s.Exp(r.knobs.CrashDowntime), time.Second)
+		r.addCrash(t, d)
+		t += d
+	}
 }
 
 // scheduleRandomOutages draws broker-wide outages from the knobs (swarm),

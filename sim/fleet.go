@@ -67,6 +67,7 @@ func (r *runner) setup(seed uint64) {
 		obs: r.opts.Observer}
 	w.phases, _ = r.opts.Observer.(PhaseObserver)
 	w.devObs, _ = r.opts.Observer.(DeviceObserver)
+	w.crashes, _ = r.opts.Observer.(CrashObserver)
 	r.w = w
 	if r.opts.Concurrent {
 		r.w = newPipe(w)
@@ -78,6 +79,7 @@ func (r *runner) setup(seed uint64) {
 		r.scheduleEvent(seed, i, ev)
 	}
 	r.scheduleRandomOutages(seed)
+	r.scheduleRandomCrashes(seed)
 	r.at(0, event{kind: evSample, dev: -1})
 	r.at(r.sc.Duration, event{kind: evHeal, dev: -1})
 	r.at(r.end, event{kind: evEnd, dev: -1})

@@ -1,6 +1,7 @@
 package sim
 
 import (
+	"slices"
 	"time"
 
 	"github.com/sessionlab/sessionlab/broker"
@@ -96,6 +97,10 @@ func newLedger(m *Metrics, clientIDs []string, seed uint64) *ledger {
 // the step's input when it is a PUBLISH: the message whose EvPublished names
 // that PUBLISH as its cause carries it.
 func (l *ledger) step(rec *broker.Record, uid uint64) {
+	if rec.Input.Kind == broker.InRecover {
+		l.recovered(rec)
+		return
+	}
 	for i := range rec.Outputs {
 		if o := &rec.Outputs[i]; o.Kind == broker.OutEvent {
 			l.event(&o.Event, uid)
@@ -391,6 +396,73 @@ func (l *ledger) close() {
 	for _, c := range l.copies { // an order-independent count
 		if c.delivered {
 			l.m.Unreceived++
+		}
+	}
+}
+
+// crashed accounts for a broker crash: every session is offline.
+func (l *ledger) crashed(time.Duration) {
+	for sub := range l.state {
+		if l.state[sub] == sessOnline {
+			l.replay[sub].active = false
+			l.setState(int32(sub), sessOffline)
+		}
+	}
+}
+
+// recovered reconciles the ledger with what a recovery rebuilt: a copy the
+// ledger holds open that was not restored was lost with the crash ("crash"
+// drops: owed to a clean session, or never durable); a restored copy the
+// ledger had closed is owed again (the broker will re-send it); a session
+// not restored is gone.
+func (l *ledger) recovered(rec *broker.Record) {
+	restored := map[copyKey]bool{}
+	kept := make([]bool, len(l.state))
+	for ev := range rec.Events() {
+		sub, known := l.ids[ev.ClientID]
+		if !known {
+			continue
+		}
+		kept[sub] = true
+		if ev.Kind != broker.EvCopyRestored {
+			continue
+		}
+		k := l.key(ev.Msg, sub)
+		restored[k] = true
+		if _, open := l.copies[k]; open {
+			continue
+		}
+		l.m.Copies++
+		l.m.CrashReowed++
+		m := l.msgs[ev.Msg]
+		if m.open == 0 {
+			m = msgRec{at: ev.At, replay: ev.Retain}
+		}
+		m.open++
+		l.msgs[ev.Msg] = m
+		c := copyRec{stored: true, queued: ev.PacketID == 0}
+		if c.queued {
+			l.addDepth(sub, 1)
+		}
+		l.copies[k] = c
+	}
+	var lost []copyKey
+	for k, c := range l.copies {
+		if !restored[k] && !c.delivered {
+			lost = append(lost, k)
+		}
+	}
+	slices.Sort(lost) // map order must not reach the metrics
+	for _, k := range lost {
+		c := l.copies[k]
+		l.dequeue(&c, l.subOf(k), rec.At)
+		l.m.Dropped["crash"]++ // not a broker.Reason: the core never drops these, the crash loses them
+		l.m.DroppedTotal++
+		l.finish(k)
+	}
+	for sub := range l.state {
+		if !kept[sub] && l.state[sub] != sessNone && l.state[sub] != sessExpired {
+			l.setState(int32(sub), sessNone)
 		}
 	}
 }

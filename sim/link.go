@@ -109,6 +109,9 @@ func (r *runner) arrive(e *event) {
 	if d.conn != c {
 		return // the device has moved on to another connection
 	}
+	if r.disk.on {
+		r.acked(e.dev, p)
+	}
 	d.sess.Receive(r.now, p)
 	r.clientActions(e.dev)
 }

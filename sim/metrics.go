@@ -18,7 +18,21 @@ type Metrics struct {
 
 	// Message accounting, per subscriber copy (Copies = Delivered +
 	// DroppedTotal + Pending, the conservation invariant).
-	Published    int64            `json:"published"`     // messages the broker accepted
+	Published int64 `json:"published"` // messages the broker accepted
+	// Broker crashes (scenario crash events, crashes_per_day): how many,
+	// the total downtime, the steps lost with the store's unsynced writes
+	// (their outputs never left the broker), the simulated disk's commits
+	// and its drawn mean sync latency, and the copies the crashes lost
+	// (owed to clean sessions, or QoS 0, which nothing keeps).
+	Crashes        int64   `json:"crashes,omitempty"`
+	Downtime       float64 `json:"downtime_s,omitempty"`
+	CrashLostSteps int64   `json:"crash_lost_steps,omitempty"`
+	Commits        int64   `json:"commits,omitempty"`
+	SyncMean       float64 `json:"sync_mean_s,omitempty"`
+	// CrashReowed counts copies a recovery restored that the broker had
+	// already delivered before the crash (its record of the delivery was
+	// not yet durable): they are owed, and sent, again.
+	CrashReowed  int64            `json:"crash_reowed,omitempty"`
 	Copies       int64            `json:"copies"`        // subscriber copies owed
 	Delivered    int64            `json:"delivered"`     // copies acknowledged (QoS 0: sent)
 	Dropped      map[string]int64 `json:"dropped"`       // by reason

@@ -45,6 +45,20 @@ type DeviceObserver interface {
 	DeviceDown(now broker.Time, clientID string)
 }
 
+// CrashObserver is optionally implemented by an Observer that follows the
+// broker across crashes (scenario crash events, the crashes_per_day knob).
+// With crashes possible, a step is observed when its durable changes are
+// on the simulated disk, just before its outputs are performed; a crash
+// loses the steps not yet durable, and the observer never sees them.
+type CrashObserver interface {
+	// Crashed: the broker crashed at now. Every connection is gone; the
+	// next step observed is the recovery's (Input broker.InRecover).
+	Crashed(now broker.Time)
+	// Acked: device clientID received the acknowledgement (PUBACK, or
+	// PUBREC at QoS 2) of its PUBLISH p.
+	Acked(now broker.Time, clientID string, p *packet.Publish)
+}
+
 // Progress reports how far a run has come, in virtual time.
 type Progress struct {
 	Now, End time.Duration
@@ -90,6 +104,8 @@ type Options struct {
 	// when a core is free. The Observer then runs on that goroutine, and a
 	// Stop that depends on it sees its verdict some events late.
 	Concurrent bool
+	// Recover rebuilds the core after a crash (default: broker.Recover).
+	Recover func(broker.Config, *broker.Image, broker.Time) (Core, broker.Record, error)
 }
 
 // Result is what a run produced.

@@ -27,6 +27,11 @@ const (
 	evSample                           // metrics sampling tick
 	evHeal                             // the healed phase begins
 	evEnd                              // the run ends
+	// Crashes, numbered after the others so that older digests stand.
+	evCrash   // the broker crashes (arg: crash index)
+	evRestart // the crashed broker restarts
+	evCommit  // the disk's commit in flight completes (arg: crash generation)
+	evLast    = evCommit
 )
 
 var eventKindNames = [...]string{
@@ -34,6 +39,7 @@ var eventKindNames = [...]string{
 	evLinkFault: "link-fault", evDeviceTimer: "device-timer", evBrokerTimer: "broker-timer",
 	evPublish: "publish", evPowerOff: "power-off", evPowerOn: "power-on",
 	evOutageStart: "outage-start", evPartition: "partition",
+	evCrash: "crash", evRestart: "restart", evCommit: "commit",
 	evSample: "sample", evHeal: "heal", evEnd: "end",
 }
 

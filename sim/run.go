@@ -36,14 +36,16 @@ type runner struct {
 	w         watcher // the ledger, freshness and Options.Observer, in line or on their own goroutine
 	m         Metrics
 	dg        digest
-	outages   []window      // broker-wide outages, scripted and drawn
-	brokerAt  time.Duration // the armed broker timer, -1 when none
+	outages   []window        // broker-wide outages, scripted and drawn
+	crashes   []time.Duration // downtime of each crash, scripted and drawn
+	disk      disk            // the broker's store, when it can crash
+	brokerAt  time.Duration   // the armed broker timer, -1 when none
 	events    int64
 	truncated bool
 	stalled   bool
-	sameAt    int64            // events in a row at r.now
-	trace     *bufio.Writer    // Options.Trace, buffered
-	byKind    [evEnd + 1]int64 // events processed, by kind
+	sameAt    int64             // events in a row at r.now
+	trace     *bufio.Writer     // Options.Trace, buffered
+	byKind    [evLast + 1]int64 // events processed, by kind
 
 	curUID  uint64 // payload id of the PUBLISH being stepped, for EvPublished
 	nextUID uint64
@@ -62,12 +64,18 @@ func Run(sc scenario.Scenario, policy broker.Policy, seed uint64, opts Options) 
 	if newCore == nil {
 		newCore = func(c broker.Config) (Core, error) { return broker.New(c) }
 	}
-	core, err := newCore(broker.Config{Policy: policy})
+	r := &runner{sc: sc, opts: opts, end: sc.End(), brokerAt: -1, dg: fnvOffset}
+	r.knobs = Knobs(sc, seed)
+	cfg := broker.Config{Policy: policy}
+	if crashing(r) {
+		cfg.Durable = true
+		r.initDisk(seed, cfg)
+	}
+	core, err := newCore(cfg)
 	if err != nil {
 		return nil, fmt.Errorf("sim: profile %s: %w", policy.Name, err)
 	}
-	r := &runner{sc: sc, opts: opts, core: core, end: sc.End(), brokerAt: -1, dg: fnvOffset}
-	r.knobs = Knobs(sc, seed)
+	r.core = core
 	r.net = netsim.New[packet.Packet](netsim.Config{Latency: sc.Network.Latency, Knobs: r.knobs, HostRand: func(h int) netsim.Rand {
 		s := rng.New(seed, "netsim/host", h)
 		return &s
@@ -95,7 +103,13 @@ func Knobs(sc scenario.Scenario, seed uint64) netsim.Knobs {
 		return sc.Network.Faults
 	}
 	s := rng.New(seed, "netsim/swarm", 0)
-	return swarmKnobs(&s)
+	k := swarmKnobs(&s)
+	c := rng.New(seed, "sim/swarm-crash", 0) // its own stream: the older draws are unchanged
+	if c.Bool(0.25) {
+		k.CrashesPerDay = logUniform(&c, 0.5, 12)
+		k.CrashDowntime = time.Duration(logUniform(&c, 1, 600)) * time.Second
+	}
+	return k
 }
 
 // next removes and returns the earliest of the queued events and the
@@ -180,6 +194,12 @@ func (r *runner) dispatch(e *event) {
 		r.powerOn(e.dev)
 	case evOutageStart:
 		r.outage(int(e.arg))
+	case evCrash:
+		r.crash(r.crashes[e.arg])
+	case evRestart:
+		r.restart()
+	case evCommit:
+		r.commit(e.arg)
 	case evPartition:
 		r.partition(e.dev, int(e.arg))
 	case evSample:

@@ -20,6 +20,8 @@ type watcher interface {
 	down(now time.Duration, dev int32)
 	received(now time.Duration, dev int32, p *packet.Publish)
 	healed(now time.Duration)
+	crashed(now time.Duration)
+	acked(now time.Duration, dev int32, p *packet.Publish)
 	sample(now time.Duration)
 	// close records the state at the end (a last sample when the last one
 	// is older than now) and closes the books; the metrics are final after
@@ -34,6 +36,7 @@ type watch struct {
 	obs     Observer
 	phases  PhaseObserver
 	devObs  DeviceObserver
+	crashes CrashObserver
 	m       *Metrics
 	ids     []string // client id per device
 	byDepth []int    // scratch for queue-depth quantiles
@@ -77,6 +80,19 @@ func (w *watch) received(now time.Duration, dev int32, p *packet.Publish) {
 func (w *watch) healed(now time.Duration) {
 	if w.phases != nil {
 		w.phases.Healed(now)
+	}
+}
+
+func (w *watch) crashed(now time.Duration) {
+	w.ledger.crashed(now)
+	if w.crashes != nil {
+		w.crashes.Crashed(now)
+	}
+}
+
+func (w *watch) acked(now time.Duration, dev int32, p *packet.Publish) {
+	if w.crashes != nil {
+		w.crashes.Acked(now, w.ids[dev], p)
 	}
 }
 
@@ -125,6 +141,8 @@ const (
 	itemReceived
 	itemHealed
 	itemSample
+	itemCrashed
+	itemAcked
 )
 
 // batch is a run of items and the outputs of their steps.
@@ -179,6 +197,10 @@ func (p *pipe) run() {
 				w.received(it.at, it.dev, it.pub)
 			case itemHealed:
 				w.healed(it.at)
+			case itemCrashed:
+				w.crashed(it.at)
+			case itemAcked:
+				w.acked(it.at, it.dev, it.pub)
 			case itemSample:
 				w.sample(it.at)
 			}
@@ -218,6 +240,12 @@ func (p *pipe) received(now time.Duration, dev int32, pub *packet.Publish) {
 }
 
 func (p *pipe) healed(now time.Duration) { p.add(item{kind: itemHealed, at: now}) }
+
+func (p *pipe) crashed(now time.Duration) { p.add(item{kind: itemCrashed, at: now}) }
+
+func (p *pipe) acked(now time.Duration, dev int32, pub *packet.Publish) {
+	p.add(item{kind: itemAcked, at: now, dev: dev, pub: pub})
+}
 
 func (p *pipe) sample(now time.Duration) { p.add(item{kind: itemSample, at: now}) }
 

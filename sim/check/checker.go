@@ -20,6 +20,10 @@ type Config struct {
 	// stay undelivered before the run is a liveness failure (see Bound).
 	// Zero disables the liveness check.
 	Bound time.Duration
+	// Crashes says the broker may crash in this run (sim.CanCrash): the
+	// checker then remembers which messages it saw accepted since the last
+	// crash, to hold acknowledgements to durability.
+	Crashes bool
 	// Next, when set, is called after the checker for every observation,
 	// so the checker can be chained with another observer.
 	Next sim.Observer
@@ -46,6 +50,9 @@ type Checker struct {
 	fresh   []*msg    // published in the current step
 	settle  []*client // clients owing a PUBREL or a Will by the end of the step
 	dues    dueHeap
+	acks    map[uint64]ackWait // acknowledged PUBLISHes not yet seen accepted (crashes)
+	seen    map[uint64]bool    // payload ids accepted since the last crash (Config.Crashes)
+	down    bool               // the broker crashed and has not restarted
 }
 
 // orderKey is one subscriber's view of one publisher's topic (invariant 7).
@@ -74,6 +81,16 @@ func (k *Checker) Violation() *Violation { return k.first }
 // passed before the step, follows its input and every output in order, then
 // checks what must hold once a step is over.
 func (k *Checker) Step(rec *broker.Record) {
+	if rec.Input.Kind == broker.InRecover {
+		k.now = rec.At
+		k.rebaseDues(rec.At)
+		k.expireDues(rec.At)
+		k.recovered(rec)
+		if k.cfg.Next != nil {
+			k.cfg.Next.Step(rec)
+		}
+		return
+	}
 	k.now = rec.At
 	k.expireDues(rec.At)
 	k.inConn, k.curUID = nil, 0

@@ -18,7 +18,7 @@ import (
 // violation) whatever the goroutines' timing. Use it when a core is idle;
 // with every core busy (a sweep), Run costs less.
 func RunConcurrent(sc scenario.Scenario, pol broker.Policy, seed uint64, opts sim.Options) (*sim.Result, *Violation, error) {
-	k := New(Config{Policy: pol, HealAt: sc.Duration, Bound: Bound(sc, pol), Next: opts.Observer})
+	k := New(Config{Policy: pol, HealAt: sc.Duration, Bound: Bound(sc, pol), Next: opts.Observer, Crashes: sim.CanCrash(sc, seed)})
 	f := flagging{Checker: k, failed: new(atomic.Bool)}
 	inline := opts
 	inline.Concurrent = false

@@ -37,6 +37,7 @@ func (k *Checker) packetIn(c *conn, p packet.Packet) {
 		k.connect(c, p)
 	case *packet.Publish:
 		k.curUID = payloadID(p.Payload)
+		k.seenUID(k.curUID) // whatever answers it leaves after this step is observed
 	case *packet.Pubcomp:
 		if c.client != nil {
 			k.pubcomp(c.client, p.PacketID)

@@ -63,7 +63,7 @@ func Bound(sc scenario.Scenario, pol broker.Policy) time.Duration {
 // the first violation (nil when the run passed); the error is sim.Run's (an
 // invalid scenario or policy).
 func Run(sc scenario.Scenario, pol broker.Policy, seed uint64, opts sim.Options) (*sim.Result, *Violation, error) {
-	k := New(Config{Policy: pol, HealAt: sc.Duration, Bound: Bound(sc, pol), Next: opts.Observer})
+	k := New(Config{Policy: pol, HealAt: sc.Duration, Bound: Bound(sc, pol), Next: opts.Observer, Crashes: sim.CanCrash(sc, seed)})
 	opts.Observer = k
 	opts.Concurrent = false // the Stop below reads the checker: same goroutine (RunConcurrent is the other way)
 	stop := opts.Stop

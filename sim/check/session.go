@@ -1,6 +1,8 @@
 package check
 
 import (
+	"time"
+
 	"github.com/sessionlab/sessionlab/broker"
 	"github.com/sessionlab/sessionlab/model"
 )
@@ -82,9 +84,12 @@ func (k *Checker) disconnected(cl *client, ev *broker.Event) {
 	}
 	cl.online, cl.offlineAt, cl.conn = false, k.now, nil
 	cl.resend = cl.resend[:0]
-	if _, latest, ok := model.ExpiryWindow(k.cfg.Policy, k.now); ok && !cl.clean {
-		k.dues.add(due{at: latest, kind: dueExpiry, client: cl, gen: cl.gen, offlineAt: k.now})
-	}
+	k.addExpiryDue(cl)
+}
+
+// expiryWindow is model.ExpiryWindow under the checker's policy.
+func expiryWindow(k *Checker, offlineAt time.Duration) (earliest, latest time.Duration, ok bool) {
+	return model.ExpiryWindow(k.cfg.Policy, offlineAt)
 }
 
 // created starts a new incarnation of cl's session.

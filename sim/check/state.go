@@ -47,6 +47,9 @@ type client struct {
 	nPaced     int             // stored sends since the resume
 
 	willOwed bool // an abrupt loss owes the Will before the next input
+	// crashOnline: the session was online when the broker crashed; it goes
+	// offline at the restart.
+	crashOnline bool
 
 	recent [recentLen]broker.Event
 	nRec   int

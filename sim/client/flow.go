@@ -180,6 +180,14 @@ func (s *Session) released(id uint16) {
 	}
 }
 
+// InFlight returns the PUBLISH in flight with packet id id, or nil.
+func (s *Session) InFlight(id uint16) *packet.Publish {
+	if i := s.findFlight(id); i >= 0 {
+		return s.inflight[i].pub
+	}
+	return nil
+}
+
 // acked completes the in-flight message id of the given QoS (PUBACK for 1,
 // PUBCOMP for 2) and refills the window. An ack for an unknown id is ignored.
 func (s *Session) acked(now time.Duration, id uint16, qos packet.QoS) {

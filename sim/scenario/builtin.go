@@ -113,6 +113,31 @@ var builtins = []Scenario{
 		Network: Network{Latency: cellular, Faults: netsim.Knobs{ResetsPerHour: 3, ConnectFail: 0.05}},
 	},
 	{
+		// Crash-restart cycles while devices are offline and backlogs are
+		// queued: the broker loses what its store had not synced and
+		// restarts from the rest. Persistent actuators go away for 40
+		// minutes at a time while the backend commands them every 20 s;
+		// scripted crashes hit with backlogs queued and with replays under
+		// way, and further crashes are drawn at 6 a day.
+		Name:        "broker-crash",
+		Description: "the broker process crashes and restarts while backlogs are queued and replays run; nothing acknowledged may be lost",
+		Duration:    2 * hour, Heal: 20 * min_,
+		Groups: []Group{
+			with(sensors, func(g *Group) { g.Count = 100 }),
+			with(actuators, func(g *Group) {
+				g.Count, g.Offline = 200, &Offline{Start: 10 * min_, Every: 50 * min_, For: 40 * min_, Jitter: 5 * min_, Fraction: 0.7}
+			}),
+			with(backends, func(g *Group) { g.PublishEvery = 20 * sec }),
+		},
+		Network: Network{Latency: cellular, Faults: netsim.Knobs{ResetsPerHour: 0.2, CrashesPerDay: 6, CrashDowntime: time.Minute}},
+		Events: []Event{
+			{Kind: Crash, At: 30 * min_, For: 20 * sec},
+			{Kind: Crash, At: 52 * min_, For: 5 * min_},
+			{Kind: Crash, At: 61 * min_, For: 3 * sec},
+			{Kind: Crash, At: 95 * min_, For: 2 * min_},
+		},
+	},
+	{
 		Name:        "swarm",
 		Description: "the steady fleet on a network whose faults are drawn from the seed (swarm testing)",
 		Duration:    2 * hour, Heal: 20 * min_,

@@ -200,6 +200,9 @@ const (
 	// Partition: Fraction of Group (all groups when empty, except Reliable
 	// ones) is cut off from At for For.
 	Partition EventKind = "partition"
+	// Crash: the broker process crashes at At, losing what its store had
+	// not made durable, and restarts after For (an outage to the network).
+	Crash EventKind = "crash"
 )
 
 // Event is a scripted fault.

@@ -158,7 +158,7 @@ func TestParseErrorsNameLineAndField(t *testing.T) {
 		{"nested offline", [2]string{"for: 30m}", "for: 0s}"}, "t.yaml:18: groups[1].offline.for: must be > 0"},
 		{"netsim knob", [2]string{"resets_per_hour: 0.5", "resets_per_hour: -1"}, "t.yaml:21: network.faults.resets_per_hour: must be a finite rate >= 0"},
 		{"latency", [2]string{"jitter: 10ms", "jitter: -10ms"}, "t.yaml:20: network.latency.jitter: must be >= 0"},
-		{"event", [2]string{"kind: outage", "kind: meteor"}, `t.yaml:23: events[0].kind: must be outage or partition, not "meteor"`},
+		{"event", [2]string{"kind: outage", "kind: meteor"}, `t.yaml:23: events[0].kind: must be outage, partition or crash, not "meteor"`},
 		{"missing field points at parent", [2]string{"duration: 2h\n", ""}, "t.yaml:1: duration: must be > 0"},
 		{"syntax", [2]string{"groups:", "groups: ["}, "t.yaml:"},
 		{"publish window on a command group", [2]string{"qos: 1\n    offline", "qos: 1\n    publish_window: {start: 1h, for: 5m}\n    offline"}, "t.yaml:18: groups[1].publish_window: a command group publishes nothing"},

@@ -187,14 +187,14 @@ func netErr(path string, err error) error {
 
 func (e Event) validate(path string, groups map[string]bool) error {
 	switch {
-	case e.Kind != Outage && e.Kind != Partition:
-		return fieldErr(path+".kind", "must be outage or partition, not %q", e.Kind)
+	case e.Kind != Outage && e.Kind != Partition && e.Kind != Crash:
+		return fieldErr(path+".kind", "must be outage, partition or crash, not %q", e.Kind)
 	case e.At < 0:
 		return fieldErr(path+".at", "must be >= 0")
 	case e.For <= 0:
 		return fieldErr(path+".for", "must be > 0")
-	case e.Kind == Outage && (e.Group != "" || e.Fraction != 0):
-		return fieldErr(path+".group", "an outage hits the whole broker; leave group and fraction out")
+	case (e.Kind == Outage || e.Kind == Crash) && (e.Group != "" || e.Fraction != 0):
+		return fieldErr(path+".group", "an %s hits the whole broker; leave group and fraction out", e.Kind)
 	case e.Group != "" && !groups[e.Group]:
 		return fieldErr(path+".group", "no group named %q", e.Group)
 	case e.Fraction < 0 || e.Fraction > 1:
