@@ -24,7 +24,8 @@ import (
 // commit. When a commit completes, its steps' changes join the image (what
 // survives a crash), and the steps are observed and performed in order.
 //
-// A crash loses every held step, the commit in flight among them: those
+// Crashes strike at their drawn instant, or (half of them, drawn) at a
+// drawn instant inside the next commit. A crash loses every held step, the commit in flight among them: those
 // steps' outputs were never performed, so no client saw them. A torn last
 // write is one such lost commit: a real store detects it by its checksum
 // and discards it whole (serve --data's pebble batches are atomic, and its
@@ -38,6 +39,9 @@ type disk struct {
 	syncing int        // held[:syncing] are covered by the commit in flight
 	gen     uint16     // bumped by each crash: a stale commit event is ignored
 	down    bool       // crashed and not yet restarted
+	// aimed is the downtime of a crash put off until the next commit, to
+	// strike while that commit is in flight (0: none).
+	aimed time.Duration
 	mean    time.Duration
 	rand    rng.Stream
 	cfg     broker.Config
@@ -98,6 +102,10 @@ func (r *runner) startCommit() {
 	lat := time.Duration(float64(r.disk.mean) * (0.5 + r.disk.rand.Float64()))
 	r.m.Commits++
 	r.at(r.now+lat, event{kind: evCommit, dev: -1, arg: r.disk.gen})
+	if d := r.disk.aimed; d > 0 {
+		r.disk.aimed = 0
+		r.addCrash(r.now+time.Duration(float64(lat)*r.disk.rand.Float64()), d)
+	}
 }
 
 // commit completes the commit in flight: its changes join the image, then
@@ -133,6 +141,13 @@ func (r *runner) commit(gen uint16) {
 func (r *runner) crash(downtime time.Duration) {
 	d := &r.disk
 	if d.down || r.healed {
+		return
+	}
+	if d.syncing == 0 && d.rand.Bool(0.5) {
+		// Half the crashes are aimed at the next commit: they strike while
+		// its writes are in flight, the instant that tells a store that
+		// syncs before it acknowledges from one that does not.
+		d.aimed = downtime
 		return
 	}
 	r.m.Crashes++

@@ -65,7 +65,9 @@ func (k *Checker) seenUID(uid uint64) {
 func (k *Checker) Crashed(now broker.Time) {
 	k.settleStep()
 	k.now = now
-	k.expireDues(now)
+	// No deadline is checked here: the steps the crash lost may have met
+	// the ones due since the last step observed. The connections end now;
+	// expiry deadlines are checked from the restart (rebaseDues).
 	if len(k.acks) > 0 {
 		waits := make([]ackWait, 0, len(k.acks))
 		for _, a := range k.acks {

@@ -118,7 +118,9 @@ var builtins = []Scenario{
 		// restarts from the rest. Persistent actuators go away for 40
 		// minutes at a time while the backend commands them every 20 s;
 		// scripted crashes hit with backlogs queued and with replays under
-		// way, and further crashes are drawn at 6 a day.
+		// way, and further crashes are drawn at 6 a day. Devices away for
+		// most of the run reach the expiry of short-expiry profiles (aws,
+		// emqx) across the crashes' downtime.
 		Name:        "broker-crash",
 		Description: "the broker process crashes and restarts while backlogs are queued and replays run; nothing acknowledged may be lost",
 		Duration:    2 * hour, Heal: 20 * min_,
@@ -126,6 +128,9 @@ var builtins = []Scenario{
 			with(sensors, func(g *Group) { g.Count = 100 }),
 			with(actuators, func(g *Group) {
 				g.Count, g.Offline = 200, &Offline{Start: 10 * min_, Every: 50 * min_, For: 40 * min_, Jitter: 5 * min_, Fraction: 0.7}
+			}),
+			with(actuators, func(g *Group) {
+				g.Name, g.Count, g.Offline = "away", 40, &Offline{Start: 5 * min_, For: 110 * min_, Jitter: 5 * min_}
 			}),
 			with(backends, func(g *Group) { g.PublishEvery = 20 * sec }),
 		},
