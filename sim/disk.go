@@ -42,9 +42,9 @@ type disk struct {
 	// aimed is the downtime of a crash put off until the next commit, to
 	// strike while that commit is in flight (0: none).
 	aimed time.Duration
-	mean    time.Duration
-	rand    rng.Stream
-	cfg     broker.Config
+	mean  time.Duration
+	rand  rng.Stream
+	cfg   broker.Config
 }
 
 // heldStep is a step waiting to be durable, with its payload id.
