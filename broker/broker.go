@@ -116,3 +116,6 @@ func (b *Broker) Policy() Policy { return b.pol }
 // Outputs returns the outputs produced by the last Step, in the order they
 // must be performed. The slice is reused by the next Step.
 func (b *Broker) Outputs() []Output { return b.out }
+
+// Config returns the configuration the broker was created with.
+func (b *Broker) Config() Config { return b.cfg }

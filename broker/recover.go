@@ -263,9 +263,8 @@ func Recover(cfg Config, img *Image, now Time) (*Broker, Record, error) {
 			b.restored(s, &d)
 		}
 		b.sessions[id] = s
-		b.touch(s)
+		b.armSession(s) // what fell due in the downtime is done by the first deadline input, not here
 	}
-	b.settleDirty()
 	rec := Record{At: now, Input: Input{Kind: InRecover}, Outputs: b.out, Changes: b.changes}
 	b.out, b.changes = nil, nil
 	return b, rec, nil
@@ -275,4 +274,21 @@ func Recover(cfg Config, img *Image, now Time) (*Broker, Record, error) {
 func (b *Broker) restored(s *session, d *delivery) {
 	b.emit(Event{Kind: EvCopyRestored, ClientID: s.clientID, Msg: d.msg.id, Topic: d.msg.topic, QoS: d.qos,
 		PacketID: d.pid, Dup: d.state == copyWaitComp, Publisher: d.msg.publisher, Retain: d.msg.retain})
+}
+
+// Clone returns a deep copy of im (payloads are shared: never written).
+func (im *Image) Clone() *Image {
+	c := &Image{Sessions: make(map[string]*ImageSession, len(im.Sessions)), Messages: maps.Clone(im.Messages),
+		Retained: maps.Clone(im.Retained), MsgIDs: im.MsgIDs, sends: im.sends}
+	for id, s := range im.Sessions {
+		ns := *s
+		ns.Subs, ns.Inbound = maps.Clone(s.Subs), maps.Clone(s.Inbound)
+		ns.Copies = make(map[MsgID]*ImageCopy, len(s.Copies))
+		for m, cp := range s.Copies {
+			ncp := *cp
+			ns.Copies[m] = &ncp
+		}
+		c.Sessions[id] = &ns
+	}
+	return c
 }

@@ -153,7 +153,8 @@ func NearWrap() Counters { return Counters{PacketIDBase: 65534, ClientPacketID: 
 // topics: connect persistent or clean (c0 with a 10 s keepalive), subscribe
 // at QoS 1 to one topic or to every topic, publish at QoS 1 and 0 (and 2
 // where the policy grants it),
-// acknowledge, disconnect, lose the connection, and time steps that cross
+// acknowledge, disconnect, lose the connection, crash the broker (and
+// restart it a second later), and time steps that cross
 // the pacing (500 ms), keepalive (15 s) and the policy's expiry and TTL.
 func SmallAlphabet(pol broker.Policy) []Op {
 	ops := []Op{
@@ -165,6 +166,7 @@ func SmallAlphabet(pol broker.Policy) []Op {
 		{Kind: OpAck, Client: 0}, {Kind: OpAck, Client: 1},
 		{Kind: OpDisconnect, Client: 0}, {Kind: OpLose, Client: 1},
 		{Kind: OpAdvance, D: 500 * time.Millisecond}, {Kind: OpAdvance, D: 15 * time.Second},
+		{Kind: OpCrash, D: time.Second},
 	}
 	if pol.MaxQoS == 2 {
 		ops = append(ops, Op{Kind: OpPublish, Client: 0, Topic: "a", QoS: 2, Count: 1})

@@ -45,10 +45,10 @@ func OpGen(s Scope) *rapid.Generator[Op] {
 	return rapid.Custom(func(t *rapid.T) Op {
 		kind := rapid.SampledFrom([]OpKind{OpConnect, OpConnect, OpSubscribe, OpSubscribe, OpUnsubscribe,
 			OpPublish, OpPublish, OpPublish, OpRepublish, OpRelease, OpAck, OpAck, OpAck, OpPing,
-			OpDisconnect, OpLose, OpAdvance, OpAdvance, OpViolate, OpDeadline, OpDeadline}).Draw(t, "kind")
+			OpDisconnect, OpLose, OpAdvance, OpAdvance, OpViolate, OpDeadline, OpDeadline, OpCrash}).Draw(t, "kind")
 		op := Op{Kind: kind}
 		switch kind {
-		case OpAdvance:
+		case OpAdvance, OpCrash:
 			op.D = rapid.SampledFrom(s.Steps).Draw(t, "d")
 			return op
 		case OpDeadline:

@@ -19,6 +19,7 @@ import (
 type Lockstep struct {
 	counters Counters
 	core     *broker.Broker
+	image    *broker.Image // the core's durable state (every step's changes)
 	model    *model.Model
 	now      broker.Time
 	lastConn broker.ConnID
@@ -83,11 +84,11 @@ func NewLockstep(pol broker.Policy, n int) (*Lockstep, error) {
 // NewLockstepAt returns a runner for clients c0..c(n-1) under pol whose
 // counters start at c.
 func NewLockstepAt(pol broker.Policy, n int, c Counters) (*Lockstep, error) {
-	core, err := broker.New(broker.Config{Policy: pol, PacketIDBase: c.PacketIDBase})
+	core, err := broker.New(broker.Config{Policy: pol, PacketIDBase: c.PacketIDBase, Durable: true})
 	if err != nil {
 		return nil, err
 	}
-	l := &Lockstep{counters: c, core: core, model: model.New(pol, model.WithPacketIDBase(c.PacketIDBase)),
+	l := &Lockstep{counters: c, core: core, image: broker.NewImage(), model: model.New(pol, model.WithPacketIDBase(c.PacketIDBase)),
 		clients: make([]client, n)}
 	for i := range l.clients {
 		l.clients[i].lastPID = c.ClientPacketID
@@ -101,7 +102,7 @@ func (l *Lockstep) Counters() Counters { return l.counters }
 // Clone returns an independent copy of the runner, for the explorer.
 func (l *Lockstep) Clone() *Lockstep {
 	c := *l
-	c.core, c.model = l.core.Clone(), l.model.Clone()
+	c.core, c.model, c.image = l.core.Clone(), l.model.Clone(), l.image.Clone()
 	c.coreKeys, c.modelKeys = l.coreKeys.clone(), l.modelKeys.clone()
 	c.clients = make([]client, len(l.clients))
 	for i, cl := range l.clients {
@@ -155,6 +156,8 @@ func (l *Lockstep) Apply(op Op) error {
 		return l.advance(op.D)
 	case OpDeadline:
 		return l.toDeadline(op.D)
+	case OpCrash:
+		return l.crash(op.D)
 	}
 	if op.Client < 0 || op.Client >= len(l.clients) {
 		return nil
@@ -379,6 +382,9 @@ func fmtDeadline(t broker.Time, ok bool) string {
 func (l *Lockstep) step(inCore, inModel broker.Input) error {
 	l.trace = append(l.trace, l.now.String()+" "+inCore.String())
 	rec := l.core.Step(l.now, inCore).Clone()
+	if err := l.keep(rec.Changes); err != nil {
+		return fmt.Errorf("after %s: %w", inCore, err)
+	}
 	got := rec.Outputs
 	if l.mutant != nil {
 		l.mutant(got)
@@ -395,6 +401,50 @@ func (l *Lockstep) step(inCore, inModel broker.Input) error {
 		l.Observe(&rec)
 	}
 	return nil
+}
+
+// keep applies the core's durable changes to the image.
+func (l *Lockstep) keep(changes []broker.Change) error {
+	for i := range changes {
+		if err := l.image.Apply(&changes[i]); err != nil {
+			return fmt.Errorf("durable changes do not apply: %w", err)
+		}
+	}
+	return nil
+}
+
+// crash kills the broker between steps, with everything it did durable,
+// and restarts it after downtime d: the core is rebuilt by broker.Recover
+// from the image, the model by model.Crash, and their recovery records
+// must agree. Every client's connection is gone (the clients keep what
+// they owe: they resume it when they reconnect).
+func (l *Lockstep) crash(d broker.Time) error {
+	for i := range l.clients {
+		l.clients[i].conn = 0
+	}
+	l.now += max(d, 0)
+	l.trace = append(l.trace, l.now.String()+" crash, restart")
+	core, rec, err := broker.Recover(l.core.Config(), l.image, l.now)
+	if err != nil {
+		return fmt.Errorf("recover: %w", err)
+	}
+	if err := l.keep(rec.Changes); err != nil {
+		return fmt.Errorf("recovery: %w", err)
+	}
+	l.core = core
+	rec = rec.Clone()
+	want := l.model.Crash(l.now).Outputs
+	if err := l.compare(rec.Outputs, want); err != nil {
+		return fmt.Errorf("after a crash and restart at %v: %w\ncore:\n  %s\nmodel:\n  %s\n%s", l.now, err,
+			joinOutputs(rec.Outputs), joinOutputs(want), l.model)
+	}
+	if err := l.checkSizes(); err != nil {
+		return fmt.Errorf("after a crash and restart: %w\n%s", err, l.model)
+	}
+	if l.Observe != nil {
+		l.Observe(&rec)
+	}
+	return l.advance(0) // a driver steps what fell due during the downtime first
 }
 
 // checkSizes compares each client's session with the model's: whether it

@@ -26,10 +26,11 @@ const (
 	OpAdvance                       // time passes by D, firing every deadline on the way
 	OpViolate                       // send a second CONNECT, a protocol violation [MQTT-3.1.0-2]
 	OpDeadline                      // time passes to the next pending deadline plus D (D <= 0: just before or on it)
+	OpCrash                         // the broker crashes between steps and restarts D later from its durable state
 )
 
 var opNames = [...]string{"?", "connect", "subscribe", "unsubscribe", "publish", "republish",
-	"release", "ack", "ping", "disconnect", "lose", "advance", "violate", "deadline"}
+	"release", "ack", "ping", "disconnect", "lose", "advance", "violate", "deadline", "crash"}
 
 // String returns the kind's name.
 func (k OpKind) String() string {
@@ -66,6 +67,8 @@ func (op Op) String() string {
 		return "advance to deadline" + op.D.String()
 	case op.Kind == OpDeadline:
 		return "advance to deadline+" + op.D.String()
+	case op.Kind == OpCrash:
+		return "crash, restart after " + op.D.String()
 	}
 	var b strings.Builder
 	fmt.Fprintf(&b, "c%d %s", op.Client, op.Kind)

@@ -140,7 +140,7 @@ var goldenDigests = []struct {
 	{"expiry-cliff", "9f23d2fa0198dc22", 15966},
 	{"overflow", "8e7d4811b97d518a", 120887},
 	{"exactly-once", "f75b21de7ec77caa", 3915},
-	{"broker-crash", "377e1ddaff475f7c", 18478},
+	{"broker-crash", "85dbc0eaa9e15075", 17571},
 	{"swarm", "171ddcf6949aacb5", 8700},
 	{"ttl-edge", "1a614415682654bc", 10922},
 	{"mixed", "7c44423d6b32f283", 36995},

@@ -30,6 +30,10 @@ const (
 	Expire     Kind = "expire"     // the session expired
 	Discard    Kind = "discard"    // the session ended without expiring (clean session)
 	Quiesce    Kind = "quiesce"    // the driver let everything settle: an online session owes nothing unsent
+	// Crash: the broker crashed and restarted at At; SessionPresent says
+	// whether it restored the session, Copies the copies it restored that
+	// were still owed (not those past PUBREC, which only await PUBCOMP).
+	Crash Kind = "crash"
 )
 
 // Op is one recorded operation. Call and Return order operations for
@@ -51,6 +55,7 @@ type Op struct {
 	Dup            bool        `json:"dup,omitempty"`
 	Stored         bool        `json:"stored,omitempty"`
 	Reason         string      `json:"reason,omitempty"`
+	Copies         []uint64    `json:"copies,omitempty"` // Crash: the restored copies' messages
 }
 
 // String describes the operation on one line, e.g.
@@ -63,6 +68,8 @@ func (op Op) String() string {
 		fmt.Fprintf(&b, " clean=%v sp=%v", op.Clean, op.SessionPresent)
 	case Enqueue, Send, Ack, Drop:
 		fmt.Fprintf(&b, " m%d from=%s %s q%d", op.Msg, op.Publisher, op.Topic, op.QoS)
+	case Crash:
+		fmt.Fprintf(&b, " restored=%v copies=%v", op.SessionPresent, op.Copies)
 	}
 	if op.Dup {
 		b.WriteString(" dup")

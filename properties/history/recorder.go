@@ -5,6 +5,8 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"maps"
+	"slices"
 
 	"github.com/sessionlab/sessionlab/broker"
 )
@@ -28,13 +30,15 @@ type Recorder struct {
 	ops  []Op // kept when there is no writer
 	seq  int64
 	owed map[copyKey]bool // copies seen and not yet finished: membership only
-	err  error
+	// clients are the ClientIds seen, each told of a crash.
+	clients map[string]bool
+	err     error
 }
 
 // NewRecorder returns a recorder writing to w (nil: keep the operations in
 // memory, see Ops) for a broker running pol.
 func NewRecorder(w io.Writer, pol broker.Policy) *Recorder {
-	r := &Recorder{owed: make(map[copyKey]bool)}
+	r := &Recorder{owed: make(map[copyKey]bool), clients: make(map[string]bool)}
 	if w != nil {
 		r.w = bufio.NewWriter(w)
 		r.writeLine(header{Policy: pol})
@@ -47,8 +51,42 @@ func NewRecorder(w io.Writer, pol broker.Policy) *Recorder {
 // dropped) records it as owed first, so that each subscriber's copy is one
 // enqueue in that subscriber's partition.
 func (r *Recorder) Step(rec *broker.Record) {
+	if rec.Input.Kind == broker.InRecover {
+		r.recovered(rec)
+		return
+	}
 	for ev := range rec.Events() {
+		if ev.ClientID != "" {
+			r.clients[ev.ClientID] = true
+		}
 		r.event(ev)
+	}
+}
+
+// recovered records a crash and restart: one Crash operation per ClientId
+// seen, saying whether its session was restored and with which copies.
+// Copies not restored are no longer owed.
+func (r *Recorder) recovered(rec *broker.Record) {
+	restored := map[string]bool{}
+	copies := map[string][]uint64{}
+	for ev := range rec.Events() {
+		r.clients[ev.ClientID] = true
+		switch ev.Kind {
+		case broker.EvSessionRestored:
+			restored[ev.ClientID] = true
+		case broker.EvCopyRestored:
+			if !ev.Dup { // past PUBREC: delivered already, owed nothing but PUBCOMP
+				copies[ev.ClientID] = append(copies[ev.ClientID], uint64(ev.Msg))
+			}
+		}
+	}
+	for k := range r.owed {
+		if !slices.Contains(copies[k.client], uint64(k.msg)) {
+			delete(r.owed, k)
+		}
+	}
+	for _, c := range slices.Sorted(maps.Keys(r.clients)) {
+		r.Observe(Op{Kind: Crash, Client: c, At: rec.At, SessionPresent: restored[c], Copies: copies[c]})
 	}
 }
 

@@ -21,6 +21,7 @@ type session struct {
 	paced          []broker.Time // stored sends since the last connect
 	sends          int           // first sends so far: numbers them
 	lastResent     int           // number of the copy last re-sent since the last connect
+	bootAt         broker.Time   // the last restart after a crash: expiries due in the downtime fall due then
 }
 
 // owed is one copy owed to the session.
@@ -80,6 +81,8 @@ func step(pol broker.Policy, s session, op Op) (session, string) {
 		return session{}, ""
 	case Quiesce:
 		return quiesce(pol, s)
+	case Crash:
+		return crash(s, op)
 	}
 	return s, fmt.Sprintf("unknown operation kind %q", op.Kind)
 }
@@ -220,12 +223,40 @@ func expire(pol broker.Policy, s session, op Op) (session, string) {
 		return s, "the session expired but the policy keeps sessions forever (invariant 10)"
 	case op.At < earliest:
 		return s, fmt.Sprintf("expired at %v, before disconnect %v + %v (invariant 10)", op.At, s.offlineAt, pol.SessionExpiry)
-	case op.At > latest:
+	case op.At > latest && !(latest < s.bootAt && op.At == s.bootAt):
 		return s, fmt.Sprintf("expired at %v, after the latest time %v (invariant 10)", op.At, latest)
 	case len(s.owed) > 0:
 		return s, fmt.Sprintf("expired with %d copies neither delivered nor dropped (invariant 15)", len(s.owed))
 	}
 	return session{}, ""
+}
+
+// crash checks a restart (model.Crash): a persistent session comes back
+// with every copy it was owed, offline since the restart if it was online;
+// a clean session, or none, does not come back.
+func crash(s session, op Op) (session, string) {
+	if !s.exists || s.clean {
+		if op.SessionPresent {
+			return s, "the restart restored a session that did not exist or was clean [MQTT-3.1.2-6]"
+		}
+		return session{bootAt: op.At}, ""
+	}
+	if !op.SessionPresent {
+		return s, "a persistent session was lost in the crash [MQTT-3.2.2-2] (invariant 1)"
+	}
+	owed := make([]uint64, 0, len(s.owed))
+	for _, o := range s.owed {
+		owed = append(owed, o.msg)
+	}
+	got := slices.Sorted(slices.Values(op.Copies))
+	if slices.Sort(owed); !slices.Equal(owed, got) {
+		return s, fmt.Sprintf("the restart restored copies %v, but the session was owed %v [MQTT-4.3.2-2] (invariant 15)", got, owed)
+	}
+	if s.online {
+		s.online, s.offlineAt = false, op.At
+	}
+	s.paced, s.lastResent, s.bootAt = nil, 0, op.At
+	return s, ""
 }
 
 // quiesce checks that an online session has been sent every copy it is
