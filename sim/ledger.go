@@ -29,6 +29,7 @@ type copyRec struct {
 	delivered bool
 	received  uint16
 	pid       uint16 // untracked QoS>0 copies: the packet id it was sent with
+	crossed   bool   // pending at a crash, restored by the recovery
 }
 
 // msgRec is one accepted message with copies still open.
@@ -345,6 +346,9 @@ func (l *ledger) received(now time.Duration, sub int32, p *packet.Publish) {
 		l.m.RetainedReceived++
 	}
 	lat := now - l.msgs[msg].at
+	if c.crossed {
+		l.m.LatencyCrash.Record(lat)
+	}
 	if c.stored {
 		l.m.LatencyStored.Record(lat)
 	} else {
@@ -429,7 +433,9 @@ func (l *ledger) recovered(rec *broker.Record) {
 		}
 		k := l.key(ev.Msg, sub)
 		restored[k] = true
-		if _, open := l.copies[k]; open {
+		if c, open := l.copies[k]; open {
+			c.crossed = true
+			l.copies[k] = c
 			continue
 		}
 		l.m.Copies++
@@ -440,7 +446,7 @@ func (l *ledger) recovered(rec *broker.Record) {
 		}
 		m.open++
 		l.msgs[ev.Msg] = m
-		c := copyRec{stored: true, queued: ev.PacketID == 0}
+		c := copyRec{stored: true, queued: ev.PacketID == 0, crossed: true}
 		if c.queued {
 			l.addDepth(sub, 1)
 		}

@@ -32,13 +32,20 @@ type Metrics struct {
 	// CrashReowed counts copies a recovery restored that the broker had
 	// already delivered before the crash (its record of the delivery was
 	// not yet durable): they are owed, and sent, again.
-	CrashReowed  int64            `json:"crash_reowed,omitempty"`
-	Copies       int64            `json:"copies"`        // subscriber copies owed
-	Delivered    int64            `json:"delivered"`     // copies acknowledged (QoS 0: sent)
-	Dropped      map[string]int64 `json:"dropped"`       // by reason
-	DroppedTotal int64            `json:"dropped_total"` // sum of Dropped
-	Pending      int64            `json:"pending"`       // copies neither delivered nor dropped at the end
-	Received     int64            `json:"received"`      // first receipts by device applications
+	CrashReowed int64 `json:"crash_reowed,omitempty"`
+	// LatencyCrash is the latency (accepted to received) of the copies a
+	// crash found pending and a recovery restored: what the crashes added
+	// is their distance from the live and stored rows. PublisherResends
+	// counts PUBLISHes devices sent again with DUP=1 after losing their
+	// connection (a crash, or any other loss) before the broker's PUBACK.
+	LatencyCrash     Histogram        `json:"latency_crash"`
+	PublisherResends int64            `json:"publisher_resends"`
+	Copies           int64            `json:"copies"`        // subscriber copies owed
+	Delivered        int64            `json:"delivered"`     // copies acknowledged (QoS 0: sent)
+	Dropped          map[string]int64 `json:"dropped"`       // by reason
+	DroppedTotal     int64            `json:"dropped_total"` // sum of Dropped
+	Pending          int64            `json:"pending"`       // copies neither delivered nor dropped at the end
+	Received         int64            `json:"received"`      // first receipts by device applications
 	// Duplicates counts receipts of a copy already received (the same
 	// broker message, re-sent). A message that a clean-session device
 	// publishes again after reconnecting is a new message to the broker and

@@ -217,9 +217,11 @@ func (r *runner) finish() *Result {
 		st := r.devs[i].sess.Stats()
 		m.PingTimeouts += int64(st.PingTimeouts)
 		m.Dials += int64(st.Dials)
+		m.PublisherResends += int64(st.Resends)
 	}
 	m.LatencyLive.finish()
 	m.LatencyStored.finish()
+	m.LatencyCrash.finish()
 	m.ReplayDrain.finish()
 	m.StatusWrong.finish()
 	byKind := map[string]int64{}

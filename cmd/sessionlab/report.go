@@ -52,6 +52,16 @@ func comparison(runs []runRecord) table {
 	row("replay drain p99", func(m *sim.Metrics) string { return quantile(&m.ReplayDrain, m.ReplayDrain.P99) })
 	row("replay rate p50", replayRate)
 	row("sessions expired", count(func(m *sim.Metrics) int64 { return m.Expired }))
+	if slices.ContainsFunc(runs, func(r runRecord) bool { return r.Metrics.Crashes > 0 }) {
+		row("broker crashes", count(func(m *sim.Metrics) int64 { return m.Crashes }))
+		row("  downtime", func(m *sim.Metrics) string { return seconds(m.Downtime) })
+		row("  steps lost unsynced", count(func(m *sim.Metrics) int64 { return m.CrashLostSteps }))
+		row("  copies re-owed", count(func(m *sim.Metrics) int64 { return m.CrashReowed }))
+		row("publisher re-sends", count(func(m *sim.Metrics) int64 { return m.PublisherResends }))
+		latencyRows(row, "latency across crash", func(m *sim.Metrics) *sim.Histogram { return &m.LatencyCrash })
+		row("disk commits", count(func(m *sim.Metrics) int64 { return m.Commits }))
+		row("  sync mean", func(m *sim.Metrics) string { return seconds(m.SyncMean) })
+	}
 	if slices.ContainsFunc(runs, func(r runRecord) bool { return r.Metrics.WillsPublished+r.Metrics.RetainedSet > 0 }) {
 		row("wills published", count(func(m *sim.Metrics) int64 { return m.WillsPublished }))
 		row("retained replayed", count(func(m *sim.Metrics) int64 { return m.RetainedReplayed }))
@@ -198,36 +208,49 @@ func checkCell(r runRecord) string {
 // rowMeanings defines every row of the comparison table, for summary.md.
 // Drop-reason rows (indented under "dropped") are defined by dropMeaning.
 var rowMeanings = map[string]string{
-	"published":           "messages the broker accepted: PUBLISHes from devices and backends, Wills, and retained messages replayed on SUBSCRIBE (each replay is a message of its own)",
-	"copies owed":         "subscriber copies those messages owed: one per matching session when the broker accepted them",
-	"delivered":           "copies that reached their end at the broker: QoS 0 sent, QoS 1 acknowledged with PUBACK, QoS 2 with PUBREC",
-	"dropped":             "copies the broker dropped, by the reason below; copies owed = delivered + dropped + pending",
-	"pending at end":      "copies neither delivered nor dropped when the run ended (queued or in flight)",
-	"duplicates":          "PUBLISHes a device application received again after its first receipt of the same copy (QoS 1 at least once)",
-	"latency live p50":    "median time from the broker accepting a message to the application receiving it, for copies sent while the session was online; n= is how many receipts the three latency rows rest on",
-	"latency live p99":    "99th percentile of the same",
-	"latency live max":    "the largest",
-	"latency stored p50":  "median of the same for copies that waited in the session's queue while it was offline (or were re-sent on resume)",
-	"latency stored p99":  "99th percentile of the same",
-	"latency stored max":  "the largest",
-	"max queue depth":     "the most copies queued for one session at any instant (the queue-depth chart's largest 'max in each interval')",
-	"replays":             "resumes that found a backlog queued, whose drain time is measured",
-	"replay drain p50":    "median time from such a resume until its backlog was delivered; n= is how many resumes the drain rows rest on",
-	"replay drain p99":    "99th percentile of the same",
-	"replay rate p50":     "median of (backlog - 1) / drain time over resumes of 5 or more messages (the first stored message goes at once): the pacing as a client measures it; n= is how many resumes it rests on",
-	"sessions expired":    "persistent sessions the broker expired",
-	"wills published":     "Wills the broker published after a connection ended without DISCONNECT",
-	"retained replayed":   "retained messages sent to subscribers because of a SUBSCRIBE",
-	"  delivered":         "of those, copies delivered",
-	"status wrong p50":    "median length of the episodes in which a backend's last status of a device (online/offline) disagreed with whether the device had a session up; n= is how many episodes",
-	"status wrong p99":    "99th percentile of the same",
-	"status wrong at end": "devices whose status was still wrong at a backend when the run ended",
-	"invariants":          "the in-simulation checker's verdict: ok, or the first violation (safety, liveness) or crash",
-	"digest":              "the run's trace hash: the same seed and scenario give the same digest",
+	"published":                "messages the broker accepted: PUBLISHes from devices and backends, Wills, and retained messages replayed on SUBSCRIBE (each replay is a message of its own)",
+	"copies owed":              "subscriber copies those messages owed: one per matching session when the broker accepted them",
+	"delivered":                "copies that reached their end at the broker: QoS 0 sent, QoS 1 acknowledged with PUBACK, QoS 2 with PUBREC",
+	"dropped":                  "copies the broker dropped, by the reason below; copies owed = delivered + dropped + pending",
+	"pending at end":           "copies neither delivered nor dropped when the run ended (queued or in flight)",
+	"duplicates":               "PUBLISHes a device application received again after its first receipt of the same copy (QoS 1 at least once)",
+	"latency live p50":         "median time from the broker accepting a message to the application receiving it, for copies sent while the session was online; n= is how many receipts the three latency rows rest on",
+	"latency live p99":         "99th percentile of the same",
+	"latency live max":         "the largest",
+	"latency stored p50":       "median of the same for copies that waited in the session's queue while it was offline (or were re-sent on resume)",
+	"latency stored p99":       "99th percentile of the same",
+	"latency stored max":       "the largest",
+	"max queue depth":          "the most copies queued for one session at any instant (the queue-depth chart's largest 'max in each interval')",
+	"replays":                  "resumes that found a backlog queued, whose drain time is measured",
+	"replay drain p50":         "median time from such a resume until its backlog was delivered; n= is how many resumes the drain rows rest on",
+	"replay drain p99":         "99th percentile of the same",
+	"replay rate p50":          "median of (backlog - 1) / drain time over resumes of 5 or more messages (the first stored message goes at once): the pacing as a client measures it; n= is how many resumes it rests on",
+	"sessions expired":         "persistent sessions the broker expired",
+	"wills published":          "Wills the broker published after a connection ended without DISCONNECT",
+	"retained replayed":        "retained messages sent to subscribers because of a SUBSCRIBE",
+	"  delivered":              "of those, copies delivered",
+	"status wrong p50":         "median length of the episodes in which a backend's last status of a device (online/offline) disagreed with whether the device had a session up; n= is how many episodes",
+	"status wrong p99":         "99th percentile of the same",
+	"status wrong at end":      "devices whose status was still wrong at a backend when the run ended",
+	"broker crashes":           "times the broker process crashed (scenario crash events, the crashes_per_day knob); it lost what its simulated disk had not synced and restarted from the rest",
+	"  downtime":               "total time the broker was down across its crashes",
+	"  steps lost unsynced":    "core steps whose changes were not yet synced when a crash struck: their outputs (PUBACKs among them) never left the broker, so no client saw them",
+	"  copies re-owed":         "copies a recovery restored that the broker had finished before the crash: with changes synced before outputs, always 0",
+	"publisher re-sends":       "PUBLISHes devices sent again with DUP=1 after losing a connection before the broker's PUBACK (crashes are one cause)",
+	"latency across crash p50": "median latency of the copies a crash found pending and a recovery restored; n= is how many receipts the three rows rest on",
+	"latency across crash p99": "99th percentile of the same",
+	"latency across crash max": "the largest",
+	"disk commits":             "group commits of the simulated disk: steps with durable changes are held until one completes",
+	"  sync mean":              "the run's mean sync latency, drawn from the seed (100µs to 20ms); each commit takes 0.5 to 1.5 times it",
+	"invariants":               "the in-simulation checker's verdict: ok, or the first violation (safety, liveness) or crash",
+	"digest":                   "the run's trace hash: the same seed and scenario give the same digest",
 }
 
 // dropMeaning defines a drop-reason row.
 func dropMeaning(reason string) string {
+	if reason == "crash" {
+		return "copies a broker crash lost: owed to clean sessions (they end with their connections), which nothing keeps"
+	}
 	return "copies dropped with reason " + reason
 }
 

@@ -7,6 +7,7 @@ import (
 
 	"github.com/sessionlab/sessionlab/broker"
 	"github.com/sessionlab/sessionlab/broker/packet"
+	"github.com/sessionlab/sessionlab/sim"
 )
 
 // Crashes. With crashes possible the simulator shows the checker a step
@@ -37,6 +38,9 @@ type ackWait struct {
 
 // Acked implements sim.CrashObserver.
 func (k *Checker) Acked(now broker.Time, clientID string, p *packet.Publish) {
+	if next, ok := k.cfg.Next.(sim.CrashObserver); ok {
+		defer next.Acked(now, clientID, p)
+	}
 	uid := payloadID(p.Payload)
 	if uid == 0 || k.seen[uid] {
 		return
@@ -63,6 +67,9 @@ func (k *Checker) seenUID(uid uint64) {
 
 // Crashed implements sim.CrashObserver.
 func (k *Checker) Crashed(now broker.Time) {
+	if next, ok := k.cfg.Next.(sim.CrashObserver); ok {
+		defer next.Crashed(now)
+	}
 	k.settleStep()
 	k.now = now
 	// No deadline is checked here: the steps the crash lost may have met
