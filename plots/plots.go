@@ -74,6 +74,10 @@ type Profile struct {
 
 	// Drops counts dropped copies by reason.
 	Drops []Count `json:"drops"`
+
+	// Crashes are the broker's crashes: X when it crashed, Y how long it
+	// stayed down, both in seconds (the fleet-state chart marks them).
+	Crashes []Point `json:"crashes,omitempty"`
 }
 
 // Input is everything the charts draw: one run per profile, side by side.

@@ -90,15 +90,39 @@ var (
 	expiredColor = color.RGBA{0xD5, 0x5E, 0x00, 0xff}
 )
 
+// crashColor marks the broker's crashes on the fleet-state chart.
+var crashColor = color.RGBA{0xCC, 0x33, 0x33, 0xff}
+
+// crashBars draws each crash as a bar as tall as the panel's highest
+// curve and as wide as the downtime, joined along the axis.
+func crashBars(p Profile) []Point {
+	top := 0.0
+	for _, l := range [][]Point{p.Online, p.Offline, p.Expired} {
+		for _, pt := range l {
+			top = max(top, pt.Y)
+		}
+	}
+	var pts []Point
+	for _, c := range p.Crashes {
+		pts = append(pts, Point{c.X, 0}, Point{c.X, top}, Point{c.X + c.Y, top}, Point{c.X + c.Y, 0})
+	}
+	return pts
+}
+
 // FleetChart shows, per profile, how many persistent sessions are online,
-// offline (kept by the broker) and expired over time.
+// offline (kept by the broker) and expired over time, and when the broker
+// was down after a crash.
 func FleetChart(in Input) Chart {
 	panels := timePanels(in, "sessions", func(_ int, p Profile) []curve {
-		return []curve{
+		cs := []curve{
 			{"online", p.Online, onlineColor, solid},
 			{"offline", p.Offline, offlineColor, dashed},
 			{"expired", p.Expired, expiredColor, dotted},
 		}
+		if len(p.Crashes) > 0 {
+			cs = append(cs, curve{"broker down (crash)", crashBars(p), crashColor, solid})
+		}
+		return cs
 	})
 	return timeChart("fleet_state", "Fleet state: sessions online, offline and expired", in, panels)
 }

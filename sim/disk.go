@@ -153,6 +153,7 @@ func (r *runner) crash(downtime time.Duration) {
 	r.m.Crashes++
 	r.m.CrashLostSteps += int64(len(d.held))
 	r.m.Downtime += downtime.Seconds()
+	r.m.CrashLog = append(r.m.CrashLog, CrashRec{T: r.now.Seconds(), Downtime: downtime.Seconds()})
 	clear(d.held)
 	d.held, d.syncing = d.held[:0], 0
 	d.gen++

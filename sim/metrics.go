@@ -38,14 +38,17 @@ type Metrics struct {
 	// is their distance from the live and stored rows. PublisherResends
 	// counts PUBLISHes devices sent again with DUP=1 after losing their
 	// connection (a crash, or any other loss) before the broker's PUBACK.
-	LatencyCrash     Histogram        `json:"latency_crash"`
-	PublisherResends int64            `json:"publisher_resends"`
-	Copies           int64            `json:"copies"`        // subscriber copies owed
-	Delivered        int64            `json:"delivered"`     // copies acknowledged (QoS 0: sent)
-	Dropped          map[string]int64 `json:"dropped"`       // by reason
-	DroppedTotal     int64            `json:"dropped_total"` // sum of Dropped
-	Pending          int64            `json:"pending"`       // copies neither delivered nor dropped at the end
-	Received         int64            `json:"received"`      // first receipts by device applications
+	LatencyCrash     Histogram `json:"latency_crash"`
+	PublisherResends int64     `json:"publisher_resends"`
+	// CrashLog lists each crash: when it struck and how long the broker
+	// stayed down (seconds).
+	CrashLog     []CrashRec       `json:"crash_log,omitempty"`
+	Copies       int64            `json:"copies"`        // subscriber copies owed
+	Delivered    int64            `json:"delivered"`     // copies acknowledged (QoS 0: sent)
+	Dropped      map[string]int64 `json:"dropped"`       // by reason
+	DroppedTotal int64            `json:"dropped_total"` // sum of Dropped
+	Pending      int64            `json:"pending"`       // copies neither delivered nor dropped at the end
+	Received     int64            `json:"received"`      // first receipts by device applications
 	// Duplicates counts receipts of a copy already received (the same
 	// broker message, re-sent). A message that a clean-session device
 	// publishes again after reconnecting is a new message to the broker and
@@ -154,4 +157,10 @@ func (s Sample) String() string {
 // String summarises the replay in one line.
 func (r Replay) String() string {
 	return fmt.Sprintf("t=%.0fs backlog=%d drained in %.3fs", r.T, r.Backlog, r.Drain)
+}
+
+// CrashRec is one broker crash.
+type CrashRec struct {
+	T        float64 `json:"t"`
+	Downtime float64 `json:"downtime_s"`
 }

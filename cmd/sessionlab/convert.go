@@ -41,6 +41,9 @@ func plotProfile(name string, m *sim.Metrics, reasons []string) plots.Profile {
 		p.Offline = append(p.Offline, plots.Point{X: s.T, Y: float64(s.Offline)})
 		p.Expired = append(p.Expired, plots.Point{X: s.T, Y: float64(s.Expired)})
 	}
+	for _, c := range m.CrashLog {
+		p.Crashes = append(p.Crashes, plots.Point{X: c.T, Y: c.Downtime})
+	}
 	for _, r := range m.Replays {
 		p.Drain = append(p.Drain, plots.Point{X: float64(r.Backlog), Y: r.Drain})
 	}
