@@ -56,31 +56,31 @@ func (r *runner) addCrash(at, d time.Duration) {
 }
 
 // scheduleRandomCrashes draws broker crashes from the knobs, as a Poisson
-// process over the faulty phase.
+// process over the faulty phase; each lasts at least a second.
 func (r *runner) scheduleRandomCrashes(seed uint64) {
-	if r.knobs.CrashesPerDay <= 0 {
-		return
-	}
-	s := rng.New(seed, "sim/crashes", 0)
-	mean := time.Duration(float64(day) / r.knobs.CrashesPerDay)
-	for t := s.Exp(mean); t < r.sc.Duration && len(r.crashes) < 1000; t += s.Exp(mean) {
-		d := max(s.Exp(r.knobs.CrashDowntime), time.Second)
-		r.addCrash(t, d)
-		t += d
-	}
+	r.poisson(seed, "sim/crashes", r.knobs.CrashesPerDay, r.knobs.CrashDowntime, func(t, d time.Duration) {
+		r.addCrash(t, max(d, time.Second))
+	})
 }
 
 // scheduleRandomOutages draws broker-wide outages from the knobs (swarm),
 // as a Poisson process over the faulty phase.
 func (r *runner) scheduleRandomOutages(seed uint64) {
-	if r.knobs.OutagesPerDay <= 0 {
+	r.poisson(seed, "sim/outages", r.knobs.OutagesPerDay, r.knobs.OutageMean, r.addOutage)
+}
+
+// poisson draws up to 1000 spells, perDay on average, of mean length mean
+// over the faulty phase from stream name, and hands each to add; a spell
+// starts after the previous one ends.
+func (r *runner) poisson(seed uint64, name string, perDay float64, mean time.Duration, add func(at, d time.Duration)) {
+	if perDay <= 0 {
 		return
 	}
-	s := rng.New(seed, "sim/outages", 0)
-	mean := time.Duration(float64(day) / r.knobs.OutagesPerDay)
-	for t := s.Exp(mean); t < r.sc.Duration && len(r.outages) < 1000; t += s.Exp(mean) {
-		d := s.Exp(r.knobs.OutageMean)
-		r.addOutage(t, d)
+	s := rng.New(seed, name, 0)
+	gap := time.Duration(float64(day) / perDay)
+	for t, n := s.Exp(gap), 0; t < r.sc.Duration && n < 1000; t, n = t+s.Exp(gap), n+1 {
+		d := s.Exp(mean)
+		add(t, d)
 		t += d
 	}
 }
