@@ -78,6 +78,10 @@ func (c *conn) remote() string {
 // reader goroutine runs per connection at a time; the last one closes the
 // socket and reports at most one of InLost and InMalformed.
 func (c *conn) read() {
+	if !c.handshake() { // TLS only
+		c.s.closed(c)
+		return
+	}
 	if !c.report(broker.Input{Kind: broker.InOpen, Conn: c.id}) {
 		c.end(broker.Input{})
 		return
@@ -205,8 +209,8 @@ func (c *conn) deliver(buf []byte) (used int, in broker.Input, ok bool) {
 				return used, broker.Input{Kind: broker.InLost, Conn: c.id, Err: os.ErrDeadlineExceeded}, false
 			}
 		}
-		if connect, ok := p.(*packet.Connect); ok && s.prepare != nil {
-			s.prepare.Prepare(connect)
+		if connect, ok := p.(*packet.Connect); ok {
+			s.connecting(c, connect) // TLS identity, password hashing
 		}
 		if !c.report(broker.Input{Kind: broker.InPacket, Conn: c.id, Packet: p}) {
 			return used, broker.Input{Kind: broker.InLost, Conn: c.id}, false

@@ -26,6 +26,7 @@ type Metrics struct {
 	expiries     prometheus.Counter
 	refused      *prometheus.CounterVec // code
 	overflows    prometheus.Counter
+	tlsRefused   *prometheus.CounterVec // reason
 
 	// Owner goroutine only: what the gauges are computed from.
 	online  map[string]bool     // ClientID -> online, for every session
@@ -65,11 +66,13 @@ func NewMetrics(reg prometheus.Registerer) (*Metrics, error) {
 			Help: "CONNECTs refused, by CONNACK return code."}, []string{"code"}),
 		overflows: prometheus.NewCounter(prometheus.CounterOpts{Namespace: ns, Name: "write_overflows_total",
 			Help: "Connections treated as lost because their write buffer filled."}),
+		tlsRefused: prometheus.NewCounterVec(prometheus.CounterOpts{Namespace: ns, Name: "tls_handshake_failures_total",
+			Help: "TLS handshakes refused, by reason (certificate-expired, unknown-authority, no-common-name, ...)."}, []string{"reason"}),
 		online:  map[string]bool{},
 		inQueue: map[queuedCopy]bool{},
 	}
 	for _, c := range []prometheus.Collector{m.connections, m.sessions, m.queued, m.published,
-		m.deliveries, m.redelivered, m.drops, m.expiries, m.refused, m.overflows} {
+		m.deliveries, m.redelivered, m.drops, m.expiries, m.refused, m.overflows, m.tlsRefused} {
 		if err := reg.Register(c); err != nil {
 			return nil, fmt.Errorf("tcp: registering metrics: %w", err)
 		}
