@@ -12,6 +12,7 @@ type ownerState struct {
 	conns map[broker.ConnID]*conn // connections the core knows
 	lost  []broker.ConnID         // overflowed while draining; to step as InLost
 	timer *time.Timer
+	users map[broker.ConnID]string // connected users, for the disconnect log line (logConnections)
 }
 
 // run is the owner goroutine: the only caller of the core. It steps inputs in
@@ -77,6 +78,7 @@ func (s *Server) feed(in broker.Input) {
 	if s.cfg.Metrics != nil {
 		s.cfg.Metrics.step(&rec)
 	}
+	s.logConnections(&rec)
 	if s.cfg.Observer != nil {
 		s.cfg.Observer(&rec)
 	}
