@@ -27,6 +27,7 @@ func (b *Broker) newMessage(publisher, topic string, payload []byte, qos packet.
 	}
 	b.nextMsg++
 	*m = message{id: b.nextMsg, publisher: publisher, topic: topic, payload: payload, qos: qos, retain: retain}
+	b.payloadBytes += len(payload)
 	return m
 }
 
@@ -42,6 +43,7 @@ func (b *Broker) release(m *message) {
 	if m.refs < 0 {
 		panic("broker: message " + m.topic + " released more often than held")
 	}
+	b.payloadBytes -= len(m.payload)
 	*m = message{}
 	if len(b.freeMsgs) < maxFreeMsgs {
 		b.freeMsgs = append(b.freeMsgs, m)

@@ -51,6 +51,7 @@ func (s *Server) now() broker.Time { return time.Since(s.start) }
 func (s *Server) step(a arrival) {
 	o := &s.owner
 	in := a.in
+	defer s.settle(in) // after the core's count has the payload, if it kept it
 	switch in.Kind {
 	case broker.InOpen:
 		o.conns[in.Conn] = a.conn
