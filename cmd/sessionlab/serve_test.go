@@ -39,6 +39,13 @@ func TestServeFlagErrors(t *testing.T) {
 		{"bad duration", []string{"--connect-timeout", "soon"}, "-connect-timeout"},
 		{"unknown reader", []string{"--reader", "threads"}, "-reader: unknown reader \"threads\""},
 		{"stray argument", []string{"extra"}, "unexpected argument \"extra\""},
+		{"nothing to listen on", []string{"--listen", ""}, "nothing to listen on"},
+		{"cert without a TLS listener", []string{"--cert", "server.crt"}, "--cert, --key and --client-ca: need --tls-listen"},
+		{"TLS listener without a cert", []string{"--tls-listen", "127.0.0.1:0"}, "--tls-listen: needs --cert and --key"},
+		{"missing cert file", []string{"--tls-listen", "127.0.0.1:0", "--cert", filepath.Join(dir, "none.crt"), "--key", filepath.Join(dir, "none.key")},
+			"--cert/--key/--client-ca: tls: certificate " + filepath.Join(dir, "none.crt")},
+		{"negative memory limit", []string{"--memory-limit", "-1"}, "--memory-limit: must not be negative"},
+		{"missing config file", []string{"--config", filepath.Join(dir, "none.conf")}, "--config: open " + filepath.Join(dir, "none.conf")},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -58,7 +65,8 @@ func TestServeHelp(t *testing.T) {
 	if code := run([]string{"serve", "--help"}, &stdout, &stderr); code != 0 {
 		t.Fatalf("exit code = %d, want 0", code)
 	}
-	for _, want := range []string{"examples:", "sessionlab serve --passwords", "-listen", "-metrics", "-acl"} {
+	for _, want := range []string{"examples:", "sessionlab serve --passwords", "-listen", "-metrics", "-acl",
+		"-tls-listen", "-client-ca", "subject common name (CN)", "-config", "-memory-limit", "/readyz", "SIGHUP"} {
 		if !strings.Contains(stdout.String(), want) {
 			t.Errorf("--help output lacks %q", want)
 		}
