@@ -51,6 +51,8 @@ type Config struct {
 	// MemoryLimit, if positive, bounds the bytes held in partly received
 	// packets and in payloads (queued, in flight, retained, on their way to
 	// the core) together; what would cross it is refused (see memory).
+	// With or without it, memory given back by large partial packets is
+	// returned to the operating system.
 	MemoryLimit int64
 	// Reader selects how sockets are read: ReaderEpoll (the default on
 	// Linux) or ReaderGoroutine (the default elsewhere).

@@ -245,19 +245,20 @@ func (c *conn) connected() bool {
 	return t == nil || t.Stop()
 }
 
-// grow returns buf with room to read into: doubled when full (the framer
-// has already refused anything over the size limit), or a fresh small buffer
-// when it is empty and large. It returns nil when the memory limit refuses
-// the larger buffer.
+// grow returns buf with room to read into: doubled when full, up to the
+// size of the packet it holds the start of (the framer has already refused
+// anything over the size limit), or a fresh small buffer when it is empty
+// and large. It returns nil when the memory limit refuses the packet.
 func (c *conn) grow(buf []byte) []byte {
 	switch {
 	case len(buf) == 0 && cap(buf) > keepRead:
 		return make([]byte, 0, minReadBuffer)
 	case len(buf) == cap(buf):
-		if !c.bufferFits(2 * cap(buf)) {
+		n := c.growth(buf)
+		if n == 0 {
 			return nil
 		}
-		bigger := make([]byte, len(buf), 2*cap(buf))
+		bigger := make([]byte, len(buf), n)
 		copy(bigger, buf)
 		return bigger
 	}

@@ -3,7 +3,9 @@ package tcp
 import (
 	"errors"
 	"net"
+	"runtime/debug"
 	"sync/atomic"
+	"time"
 
 	"github.com/sessionlab/sessionlab/broker"
 	"github.com/sessionlab/sessionlab/broker/packet"
@@ -17,9 +19,9 @@ var ErrMemoryLimit = errors.New("tcp: memory limit reached")
 // memory_limit (mosquitto.conf(5)) but counting only what clients can make
 // the server hold:
 //
-//   - partial: read buffers over keepRead bytes, i.e. buffers holding a large
-//     packet that has partly arrived (smaller ones are bounded by the
-//     connection count);
+//   - partial: the size of every large packet (over keepRead bytes) that has
+//     partly arrived, reserved when its buffer first grows (smaller ones
+//     are bounded by the connection count);
 //   - pending: payloads of PUBLISH packets decoded and on their way to the
 //     owner;
 //   - core: the payloads the core holds (broker.PayloadBytes: queued, in
@@ -31,9 +33,40 @@ var ErrMemoryLimit = errors.New("tcp: memory limit reached")
 // connection closed (as Mosquitto does when memory_limit denies an incoming
 // message). Each refusal is logged and counted
 // (sessionlab_memory_refusals_total{what}).
+//
+// The partial packets are counted without a limit too: when large buffers
+// given back add up to scavengeAfter bytes, the memory is returned to the
+// operating system (debug.FreeOSMemory, once per burst), so that a burst of
+// stalled large packets does not leave the process's resident size high
+// after their connections close.
 type memory struct {
-	limit                  int64
+	limit                  int64 // 0: none
 	partial, pending, core atomic.Int64
+	freed                  atomic.Int64 // partial bytes given back since the last scavenge
+	scavenging             atomic.Bool  // a scavenge is scheduled
+}
+
+// scavengeAfter is how many bytes of large read buffers given back trigger
+// a scavenge, which runs scavengeDelay after the first of them.
+const (
+	scavengeAfter = 16 << 20
+	scavengeDelay = time.Second
+)
+
+// limited reports whether there is a limit to enforce.
+func (m *memory) limited() bool { return m.limit > 0 }
+
+// release gives back n bytes of partial packets, and schedules a scavenge
+// when enough have been given back.
+func (m *memory) release(n int64) {
+	m.partial.Add(-n)
+	if m.freed.Add(n) >= scavengeAfter && m.scavenging.CompareAndSwap(false, true) {
+		time.AfterFunc(scavengeDelay, func() {
+			m.freed.Store(0)
+			debug.FreeOSMemory()
+			m.scavenging.Store(false)
+		})
+	}
 }
 
 // total is the bytes held now.
@@ -70,7 +103,7 @@ func (s *Server) refuse(what, remote string, conn broker.ConnID, need int64) {
 // admitMemory reports whether a new connection may open: not when the held
 // bytes have reached the limit. A refused one is closed at once.
 func (s *Server) admitMemory(nc net.Conn) bool {
-	if s.mem == nil || s.mem.total() < s.mem.limit {
+	if !s.mem.limited() || s.mem.total() < s.mem.limit {
 		return true
 	}
 	s.refuse(refusedConnection, nc.RemoteAddr().String(), 0, 0)
@@ -78,36 +111,49 @@ func (s *Server) admitMemory(nc net.Conn) bool {
 	return false
 }
 
-// bufferFits accounts a read buffer of c's that is about to grow to
-// capacity bytes, and reports false, logging the refusal, when the limit
-// does not allow it. Reader only.
-func (c *conn) bufferFits(capacity int) bool {
+// growth returns the capacity a full read buffer holding the start of a
+// packet grows to: doubled, but no more than the packet's size. Under a
+// memory limit a buffer growing over keepRead bytes first reserves the
+// whole packet (its size is in the fixed header: what the buffer will hold
+// once the rest arrives), so a connection announcing more than fits is
+// refused at once, not after its buffer has grown; growth then returns 0,
+// logging the refusal. Reader only.
+func (c *conn) growth(buf []byte) int {
+	n := 2 * cap(buf)
+	size, known := packet.Size(buf)
+	if known && size < n {
+		n = size
+	}
 	m := c.s.mem
-	if m == nil || capacity <= keepRead {
-		return true
+	if n <= keepRead {
+		return n
 	}
-	if d := int64(capacity) - int64(c.held); d > 0 && !m.reserve(&m.partial, d, 0) {
-		c.s.refuse(refusedPartial, c.remote(), c.id, d)
-		return false
+	if d := int64(max(n, size)) - int64(c.held); d > 0 {
+		if !m.limited() {
+			m.partial.Add(d)
+		} else if !m.reserve(&m.partial, d, 0) {
+			c.s.refuse(refusedPartial, c.remote(), c.id, d)
+			return 0
+		}
+		c.held += int32(d)
 	}
-	c.held = int32(capacity)
-	return true
+	return n
 }
 
-// holding accounts c's read buffer as it is now (none after close). Reader
-// only.
+// holding accounts c's read buffer as it is now: nothing once it is back
+// to keepRead bytes or less (or gone, after close), else at least its
+// capacity. Reader only.
 func (c *conn) holding() {
 	m := c.s.mem
-	if m == nil {
-		return
-	}
-	var now int32
-	if cap(c.rbuf) > keepRead {
-		now = int32(cap(c.rbuf))
-	}
-	if d := now - c.held; d != 0 {
-		m.partial.Add(int64(d))
-		c.held = now
+	switch capacity := int32(cap(c.rbuf)); {
+	case capacity <= keepRead:
+		if c.held > 0 {
+			m.release(int64(c.held))
+			c.held = 0
+		}
+	case capacity > c.held:
+		m.partial.Add(int64(capacity - c.held))
+		c.held = capacity
 	}
 }
 
@@ -119,7 +165,7 @@ func (c *conn) holding() {
 func (c *conn) publishFits(p packet.Packet) bool {
 	m := c.s.mem
 	pub, ok := p.(*packet.Publish)
-	if m == nil || !ok || len(pub.Payload) == 0 {
+	if !m.limited() || !ok || len(pub.Payload) == 0 {
 		return true
 	}
 	if !m.reserve(&m.pending, int64(len(pub.Payload)), int64(c.held)) {
@@ -131,9 +177,10 @@ func (c *conn) publishFits(p packet.Packet) bool {
 
 // settle updates the core's share after the owner has stepped in, then
 // releases in's reservation (unreserve): from now on the core's share has
-// its payload, if the core kept it. Owner goroutine only.
+// its payload, if the core kept it. Owner goroutine only, right after each
+// Step and before its outputs are performed.
 func (s *Server) settle(in broker.Input) {
-	if s.mem == nil {
+	if !s.mem.limited() {
 		return
 	}
 	s.mem.core.Store(int64(s.core.PayloadBytes()))
@@ -143,7 +190,7 @@ func (s *Server) settle(in broker.Input) {
 // unreserve releases the reservation publishFits made for in, if it is a
 // PUBLISH: the owner has stepped it, or will never see it.
 func (s *Server) unreserve(in broker.Input) {
-	if pub, ok := in.Packet.(*packet.Publish); ok && s.mem != nil {
+	if pub, ok := in.Packet.(*packet.Publish); ok && s.mem.limited() {
 		s.mem.pending.Add(-int64(len(pub.Payload)))
 	}
 }

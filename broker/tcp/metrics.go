@@ -79,7 +79,7 @@ func NewMetrics(reg prometheus.Registerer) (*Metrics, error) {
 	for _, c := range []prometheus.Collector{m.connections, m.sessions, m.queued, m.published,
 		m.deliveries, m.redelivered, m.drops, m.expiries, m.refused, m.overflows, m.tlsRefused, m.memRefused,
 		prometheus.NewGaugeFunc(prometheus.GaugeOpts{Namespace: ns, Name: "memory_held_bytes",
-			Help: "Bytes counted against --memory-limit: large partial packets and payloads (0 without a limit)."}, m.heldBytes)} {
+			Help: "Bytes counted against --memory-limit: large partial packets and payloads (without a limit: large partial packets only)."}, m.heldBytes)} {
 		if err := reg.Register(c); err != nil {
 			return nil, fmt.Errorf("tcp: registering metrics: %w", err)
 		}

@@ -51,12 +51,12 @@ func (s *Server) now() broker.Time { return time.Since(s.start) }
 func (s *Server) step(a arrival) {
 	o := &s.owner
 	in := a.in
-	defer s.settle(in) // after the core's count has the payload, if it kept it
 	switch in.Kind {
 	case broker.InOpen:
 		o.conns[in.Conn] = a.conn
 	case broker.InPacket, broker.InLost, broker.InMalformed:
 		if o.conns[in.Conn] == nil {
+			s.unreserve(in)
 			return // the core has forgotten it (closed or overflowed)
 		}
 	}
@@ -73,6 +73,7 @@ func (s *Server) step(a arrival) {
 // feed steps one input at the current time and performs its outputs in order.
 func (s *Server) feed(in broker.Input) {
 	rec := s.core.Step(s.now(), in)
+	s.settle(in) // before the outputs: a client that reads its PUBACK sees the count updated
 	if connect, ok := in.Packet.(*packet.Connect); ok && s.prepare != nil {
 		s.prepare.Forget(connect) // if the core refused it without asking
 	}

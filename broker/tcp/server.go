@@ -36,7 +36,7 @@ type Server struct {
 	lns  []net.Listener
 	live map[*conn]struct{} // every connection not yet closed by its reader goroutine, for Close
 
-	mem     *memory    // Config.MemoryLimit's accounts, or nil
+	mem     *memory    // Config.MemoryLimit's accounts
 	owner   ownerState // owner goroutine only
 	prepare Preparer   // cfg.Broker.Auth, when it can check credentials ahead of time
 	poll    *poller    // the event loop reader (Config.Reader epoll), or nil
@@ -82,11 +82,9 @@ func New(cfg Config) (*Server, error) {
 		live:      map[*conn]struct{}{},
 	}
 	s.prepare, _ = cfg.Broker.Auth.(Preparer)
-	if cfg.MemoryLimit > 0 {
-		s.mem = &memory{limit: cfg.MemoryLimit}
-		if cfg.Metrics != nil {
-			cfg.Metrics.memory.Store(s.mem)
-		}
+	s.mem = &memory{limit: cfg.MemoryLimit}
+	if cfg.Metrics != nil {
+		cfg.Metrics.memory.Store(s.mem)
 	}
 	if cfg.Reader == ReaderEpoll {
 		if s.poll, err = newPoller(s); err != nil {
