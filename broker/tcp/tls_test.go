@@ -5,7 +5,6 @@ import (
 	"crypto/tls"
 	"crypto/x509"
 	"errors"
-	"fmt"
 	"log/slog"
 	"net"
 	"os"
@@ -314,7 +313,6 @@ func dialTLS(t *testing.T, addr string, cfg *tls.Config) *rawClient {
 // subscriber goes away, a message is published, the returning subscriber
 // gets it.
 func TestTLSMosquittoClients(t *testing.T) {
-	subBin := mosquittoTool(t, "mosquitto_sub")
 	pubBin := mosquittoTool(t, "mosquitto_pub")
 	p := newPKI(t)
 	_, _, addr, rec := startMutualServer(t, p, Config{})
@@ -323,29 +321,10 @@ func TestTLSMosquittoClients(t *testing.T) {
 		t.Fatal(err)
 	}
 	crt, key := p.ca.Issue(t, "device-1", tlstest.Options{CommonName: "device-1"})
-	tlsArgs := []string{"-h", host, "-p", port, "--cafile", p.ca.CertFile, "--cert", crt, "--key", key}
-	subArgs := append(tlsArgs, "-c", "-i", "tls-sub", "-q", "1", "-t", "d/device-1/cmd")
-
-	first := exec.Command(subBin, subArgs...)
-	if err := first.Start(); err != nil {
-		t.Fatal(err)
-	}
-	rec.wait(t, 0, "EvSubscribed(tls-sub)", kind(broker.EvSubscribed, "tls-sub"))
-	first.Process.Kill()
-	first.Wait()
-	rec.wait(t, 0, "EvDisconnected(tls-sub)", kind(broker.EvDisconnected, "tls-sub"))
-
-	pub := exec.Command(pubBin, append(tlsArgs, "-i", "tls-pub", "-q", "1", "-t", "d/device-1/cmd", "-m", "over tls")...)
-	if out, err := pub.CombinedOutput(); err != nil {
-		t.Fatalf("mosquitto_pub: %v\n%s", err, out)
-	}
-	rec.wait(t, 0, "EvEnqueued(tls-sub)", kind(broker.EvEnqueued, "tls-sub"))
-	out, err := exec.Command(subBin, append(subArgs, "-C", "1", "-W", fmt.Sprint(int(waitFor/time.Second)))...).CombinedOutput()
-	if err != nil || strings.TrimSpace(string(out)) != "over tls" {
-		t.Errorf("returning mosquitto_sub: %v, printed %q; want \"over tls\"", err, out)
-	}
+	mosquittoAway(t, rec, []string{"-h", host, "-p", port, "--cafile", p.ca.CertFile, "--cert", crt, "--key", key},
+		"tls-sub", "d/device-1/cmd", []string{"over tls"})
 	// Without a client certificate the handshake is refused.
-	out, err = exec.Command(pubBin, "-h", host, "-p", port, "--cafile", p.ca.CertFile, "-t", "d/device-1/cmd", "-m", "x").CombinedOutput()
+	out, err := exec.Command(pubBin, "-h", host, "-p", port, "--cafile", p.ca.CertFile, "-t", "d/device-1/cmd", "-m", "x").CombinedOutput()
 	if err == nil {
 		t.Errorf("mosquitto_pub without a client certificate succeeded: %s", out)
 	}

@@ -10,7 +10,6 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
-	"net"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -109,21 +108,8 @@ func TestServeTLS(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	opts, code, ok := parseServe([]string{"--listen", "", "--tls-listen", "127.0.0.1:0", "--cert", srvCert, "--key", srvKey,
-		"--client-ca", ca.CertFile, "--metrics", "127.0.0.1:0", "--memory-limit", "1000000"}, nil, nil)
-	if !ok {
-		t.Fatalf("parseServe: exit %d", code)
-	}
-	ready := make(chan net.Addr, 1)
-	exit := make(chan int, 1)
-	var logs syncBuffer
-	go func() { exit <- serveUntilSignal(opts, ready, &logs) }()
-	var addr net.Addr
-	select {
-	case addr = <-ready:
-	case code := <-exit:
-		t.Fatalf("serve exited with %d before listening:\n%s", code, logs.String())
-	}
+	addr, exit, logs := startServe(t, "--listen", "", "--tls-listen", "127.0.0.1:0", "--cert", srvCert, "--key", srvKey,
+		"--client-ca", ca.CertFile, "--metrics", "127.0.0.1:0", "--memory-limit", "1000000")
 
 	base := regexp.MustCompile(`url=(http://\S+)/metrics`).FindStringSubmatch(logs.String())
 	if base == nil {
@@ -155,7 +141,7 @@ func TestServeTLS(t *testing.T) {
 		t.Fatal(err)
 	}
 	syscall.Kill(os.Getpid(), syscall.SIGHUP)
-	waitLog(t, &logs, "SIGHUP: TLS certificates reloaded")
+	waitLog(t, logs, "SIGHUP: TLS certificates reloaded")
 	mqttOverTLS(t, addr.String(), trust(next.Cert), "fresh")
 	old.Write((&packet.Pingreq{}).Append(nil))
 	if b, err := bufio.NewReader(old).Peek(2); err != nil || b[0] != 0xd0 {
