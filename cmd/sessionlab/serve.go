@@ -154,7 +154,7 @@ func (o *serveOptions) flags() *flag.FlagSet {
 	fs.StringVar(&o.config, "config", "", "read settings from `file` (\"key value\" lines, keys are these flags' names)")
 	fs.Int64Var(&o.server.MemoryLimit, "memory-limit", 0, "bound the `bytes` held in partial packets and payloads together (0: no limit)")
 	fs.StringVar(&o.profile, "profile", "mosquitto", "vendor `profile`: "+strings.Join(broker.ProfileNames(), ", ")+", or a profile file")
-	fs.StringVar(&o.metrics, "metrics", "", "serve Prometheus metrics on http://`ADDR`/metrics (off when empty)")
+	fs.StringVar(&o.metrics, "metrics", "", "serve Prometheus metrics on http://`ADDR`/metrics and readiness on /readyz (off when empty)")
 	fs.StringVar(&o.passwords, "passwords", "", "mosquitto_passwd `file` ($7$ PBKDF2-SHA512 or $6$ SHA512 entries); refuse unknown users")
 	fs.StringVar(&o.acl, "acl", "", "Mosquitto acl_file `file` (topic/user/pattern lines)")
 	fs.StringVar(&o.history, "history", "", "record every session event to `file` (JSON lines) for \"sessionlab check\"")
