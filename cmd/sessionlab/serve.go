@@ -286,13 +286,7 @@ func serve(ctx context.Context, o serveOptions, ready chan<- net.Addr, stderr io
 		o.server.Metrics = m
 		mux := http.NewServeMux()
 		mux.Handle("/metrics", promhttp.HandlerFor(reg, promhttp.HandlerOpts{Registry: reg}))
-		mux.HandleFunc("/readyz", func(w http.ResponseWriter, _ *http.Request) {
-			if !accepting.Load() {
-				http.Error(w, "not ready", http.StatusServiceUnavailable)
-				return
-			}
-			io.WriteString(w, "ready\n")
-		})
+		mux.Handle("/readyz", readiness(&accepting))
 		metrics = &http.Server{Addr: o.metrics, Handler: mux, ReadHeaderTimeout: 10 * time.Second}
 	}
 	if o.history != "" {
@@ -370,6 +364,18 @@ func serve(ctx context.Context, o serveOptions, ready chan<- net.Addr, stderr io
 			log.Error(failCrash+": server failed", "err", err)
 			return exitFailed
 		}
+	}
+}
+
+// readiness answers /readyz: 200 while accepting is set (every MQTT
+// listener accepts connections), 503 before and while shutting down.
+func readiness(accepting *atomic.Bool) http.HandlerFunc {
+	return func(w http.ResponseWriter, _ *http.Request) {
+		if !accepting.Load() {
+			http.Error(w, "not ready", http.StatusServiceUnavailable)
+			return
+		}
+		io.WriteString(w, "ready\n")
 	}
 }
 

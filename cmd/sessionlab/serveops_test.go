@@ -11,10 +11,12 @@ import (
 	"io"
 	"log/slog"
 	"net/http"
+	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"regexp"
 	"strings"
+	"sync/atomic"
 	"syscall"
 	"testing"
 	"time"
@@ -199,5 +201,22 @@ func waitLog(t *testing.T, logs *syncBuffer, want string) {
 			t.Fatalf("no %q in the logs:\n%s", want, logs.String())
 		}
 		time.Sleep(time.Millisecond) // polls the log; asserts nothing about time
+	}
+}
+
+// TestReadiness: /readyz is 503 until the listeners accept, then 200.
+func TestReadiness(t *testing.T) {
+	var accepting atomic.Bool
+	h := readiness(&accepting)
+	for _, tt := range []struct {
+		accepting bool
+		want      int
+	}{{false, http.StatusServiceUnavailable}, {true, http.StatusOK}, {false, http.StatusServiceUnavailable}} {
+		accepting.Store(tt.accepting)
+		w := httptest.NewRecorder()
+		h(w, httptest.NewRequest("GET", "/readyz", nil))
+		if w.Code != tt.want {
+			t.Errorf("accepting=%v: /readyz = %d, want %d", tt.accepting, w.Code, tt.want)
+		}
 	}
 }
