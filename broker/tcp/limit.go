@@ -28,8 +28,8 @@ var ErrMemoryLimit = errors.New("tcp: memory limit reached")
 //     flight, retained), set by the owner after every step.
 //
 // What would cross the limit is refused, and the server carries on: a new
-// connection is closed at once, a connection whose partial packet would
-// need a larger buffer is closed, and a PUBLISH is dropped and its
+// connection is closed at once, a connection whose partial packet would not
+// fit is closed before its buffer grows, and a PUBLISH is dropped and its
 // connection closed (as Mosquitto does when memory_limit denies an incoming
 // message). Each refusal is logged and counted
 // (sessionlab_memory_refusals_total{what}).
@@ -47,7 +47,8 @@ type memory struct {
 }
 
 // scavengeAfter is how many bytes of large read buffers given back trigger
-// a scavenge, which runs scavengeDelay after the first of them.
+// a scavenge; it runs scavengeDelay later, so that one scavenge covers a
+// burst of closing connections.
 const (
 	scavengeAfter = 16 << 20
 	scavengeDelay = time.Second
