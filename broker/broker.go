@@ -89,10 +89,11 @@ type Broker struct {
 	next   nextDeadline // NextDeadline's last answer
 	dirty  []*session
 
-	freeMsgs []*message
-	matches  []subscriber
-	levels   []string
-	pkts     arenas
+	freeMsgs     []*message
+	payloadBytes int // payload bytes of the messages alive (PayloadBytes)
+	matches      []subscriber
+	levels       []string
+	pkts         arenas
 }
 
 // New returns a broker with cfg, or an error naming the invalid policy field.

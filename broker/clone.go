@@ -9,7 +9,7 @@ func (b *Broker) Clone() *Broker {
 		cfg: b.cfg, pol: b.pol, now: b.now,
 		conns:    make(map[ConnID]*conn, len(b.conns)),
 		sessions: make(map[string]*session, len(b.sessions)),
-		sessSeq:  b.sessSeq, autoIDs: b.autoIDs, nextMsg: b.nextMsg, reservedMsg: b.reservedMsg,
+		sessSeq:  b.sessSeq, autoIDs: b.autoIDs, nextMsg: b.nextMsg, reservedMsg: b.reservedMsg, payloadBytes: b.payloadBytes,
 		retained: make(map[string]*message, len(b.retained)),
 		timers:   timerHeap{items: append([]timer(nil), b.timers.items...)}, next: b.next,
 		pkts: arenas{reuse: b.cfg.ReusePackets},

@@ -3,6 +3,7 @@ package broker
 import (
 	"strconv"
 	"time"
+	"unicode/utf8"
 
 	"github.com/sessionlab/sessionlab/broker/packet"
 )
@@ -15,8 +16,16 @@ func (b *Broker) handleConnect(c *conn, p *packet.Connect) {
 		b.protocolError(c) // a second CONNECT [MQTT-3.1.0-2]
 		return
 	}
-	if p.ProtocolName != "MQTT" || p.ProtocolLevel != 4 {
+	v31 := p.V31() // MQTT 3.1: "MQIsdp", level 3
+	if !v31 && (p.ProtocolName != "MQTT" || p.ProtocolLevel != 4) {
 		b.refuse(c, p.ClientID, packet.RefusedProtocolVersion) // [MQTT-3.1.2-2]
+		return
+	}
+	if v31 && !validClientID31(p.ClientID) {
+		// MQTT V3.1 section 3.1, Client Identifier: "between 1 and 23
+		// characters long"; otherwise CONNACK return code 2, Identifier
+		// Rejected. 3.1 has no zero-length client identifier.
+		b.refuse(c, p.ClientID, packet.RefusedIdentifierRejected)
 		return
 	}
 	if p.WillFlag && !validTopic(p.WillTopic) {
@@ -39,7 +48,7 @@ func (b *Broker) handleConnect(c *conn, p *packet.Connect) {
 			return
 		}
 	}
-	c.user, c.keepalive, c.will = user, Time(p.KeepAlive)*time.Second, b.willOf(p)
+	c.user, c.keepalive, c.will, c.v31 = user, Time(p.KeepAlive)*time.Second, b.willOf(p), v31
 	b.attach(c, id, p.CleanSession)
 }
 
@@ -85,6 +94,13 @@ func (b *Broker) refuse(c *conn, id string, rc packet.ReturnCode) {
 	b.out = append(b.out, Output{Kind: OutClose, Conn: c.id})
 }
 
+// validClientID31 reports whether id is a valid MQTT 3.1 client identifier:
+// 1 to 23 characters (MQTT V3.1 section 3.1, Client Identifier).
+func validClientID31(id string) bool {
+	n := utf8.RuneCountInString(id)
+	return n >= 1 && n <= 23
+}
+
 // assignID returns a ClientId no session uses, from a deterministic sequence.
 func (b *Broker) assignID() string {
 	for {
@@ -114,7 +130,11 @@ func (b *Broker) becomeOnline(s *session, c *conn, present bool) {
 	s.user = c.user
 	s.expires, s.expireAt = false, 0 // never expires while connected [MQTT-4.1.0-1]
 	b.keepSession(s)
-	b.send(c, b.pkts.newConnack(present, packet.Accepted)) // [MQTT-3.2.0-1]
+	// MQTT V3.1 section 3.2 has no session present flag: the byte before
+	// the return code is reserved ("Topic Name Compression Response", not
+	// used), so a 3.1 client gets 0 there. The event still says whether a
+	// session was present.
+	b.send(c, b.pkts.newConnack(present && !c.v31, packet.Accepted)) // [MQTT-3.2.0-1]
 	b.emit(Event{Kind: EvConnected, Conn: c.id, ClientID: s.clientID, SessionPresent: present, Clean: s.clean})
 	for i := 0; i < s.queue.Len(); i++ {
 		s.queue.at(i).stored = true

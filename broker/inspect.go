@@ -55,6 +55,13 @@ func (b *Broker) InflightLen(clientID string) int {
 	return 0
 }
 
+// PayloadBytes is the total payload size of the messages the broker holds
+// between steps: queued, in flight or retained, each message counted once
+// however many copies point at it (a retained message replayed on
+// SUBSCRIBE is a message of its own). Drivers bound memory with it (broker/tcp's
+// MemoryLimit).
+func (b *Broker) PayloadBytes() int { return b.payloadBytes }
+
 // HasSession reports whether a session exists for clientID.
 func (b *Broker) HasSession(clientID string) bool { return b.sessions[clientID] != nil }
 

@@ -27,6 +27,7 @@ func (b *Broker) newMessage(publisher, topic string, payload []byte, qos packet.
 		m = new(message)
 	}
 	*m = message{id: b.newMsgID(), publisher: publisher, topic: topic, payload: payload, qos: qos, retain: retain}
+	b.payloadBytes += len(payload)
 	return m
 }
 
@@ -45,6 +46,7 @@ func (b *Broker) release(m *message) {
 	if m.durable {
 		b.change(Change{Kind: ChMessageGone, Msg: m.id})
 	}
+	b.payloadBytes -= len(m.payload)
 	*m = message{}
 	if len(b.freeMsgs) < maxFreeMsgs {
 		b.freeMsgs = append(b.freeMsgs, m)

@@ -125,4 +125,5 @@ type conn struct {
 	will      *packet.Publish // nil: no Will, or discarded by DISCONNECT
 	pushedKA  Time
 	armedKA   bool
+	v31       bool // the CONNECT was MQTT 3.1 (its CONNACK has no session present flag)
 }

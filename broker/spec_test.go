@@ -55,7 +55,8 @@ func TestMQTT_3_1_2_2_ProtocolVersion(t *testing.T) {
 		{"MQTT", 4, packet.Accepted},
 		{"MQTT", 3, packet.RefusedProtocolVersion},
 		{"MQTT", 5, packet.RefusedProtocolVersion},
-		{"MQIsdp", 3, packet.RefusedProtocolVersion},
+		{"MQIsdp", 3, packet.Accepted}, // MQTT 3.1 (TestMQTT31)
+		{"MQIsdp", 4, packet.RefusedProtocolVersion},
 		{"mqtt", 4, packet.RefusedProtocolVersion},
 	}
 	for _, tt := range tests {

@@ -1,14 +1,21 @@
 package model
 
 import (
+	"unicode/utf8"
+
 	"github.com/sessionlab/sessionlab/broker"
 	"github.com/sessionlab/sessionlab/broker/packet"
 )
 
 // connect accepts or refuses a CONNECT on connection c, which has none yet.
 func (m *Model) connect(c *conn, p *packet.Connect) {
-	if p.ProtocolName != "MQTT" || p.ProtocolLevel != 4 {
+	v31 := p.V31() // MQTT 3.1: "MQIsdp", level 3
+	if !v31 && (p.ProtocolName != "MQTT" || p.ProtocolLevel != 4) {
 		m.refuse(c, packet.RefusedProtocolVersion) // [MQTT-3.1.2-2]
+		return
+	}
+	if n := utf8.RuneCountInString(p.ClientID); v31 && n > 23 {
+		m.refuse(c, packet.RefusedIdentifierRejected) // MQTT V3.1 section 3.1: 1 to 23 characters
 		return
 	}
 	if p.ClientID == "" {
@@ -44,7 +51,9 @@ func (m *Model) connect(c *conn, p *packet.Connect) {
 	}
 	s.conn, s.expires = c.id, false // never expires while connected [MQTT-4.1.0-1]
 	m.emit(broker.Event{Kind: broker.EvConnected, Conn: c.id, ClientID: s.client, SessionPresent: present, Clean: p.CleanSession})
-	m.send(c.id, &packet.Connack{SessionPresent: present}) // [MQTT-3.2.2-1], [MQTT-3.2.2-2]
+	// [MQTT-3.2.2-1], [MQTT-3.2.2-2]; MQTT 3.1's CONNACK has no session
+	// present flag (MQTT V3.1 section 3.2: the byte is reserved).
+	m.send(c.id, &packet.Connack{SessionPresent: present && !v31})
 	m.resume(s)
 }
 

@@ -83,6 +83,18 @@ func (o *Owners) Forget(c *packet.Connect) {
 	}
 }
 
+// Vouch passes a certificate's identity for c on to the wrapped
+// Authenticator if it takes one (Certificates): the session then belongs to
+// that identity. It reports whether it did.
+func (o *Owners) Vouch(c *packet.Connect, user string) bool {
+	if v, ok := o.auth.(interface {
+		Vouch(*packet.Connect, string) bool
+	}); ok {
+		return v.Vouch(c, user)
+	}
+	return false
+}
+
 // Owner returns the user that owns clientID's session, and false when no
 // session is bound.
 func (o *Owners) Owner(clientID string) (string, bool) {

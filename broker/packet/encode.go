@@ -12,6 +12,15 @@ const (
 	protocolLevel = 4
 )
 
+// ProtocolName31 and ProtocolLevel31 identify MQTT 3.1 in CONNECT (MQTT
+// V3.1 Protocol Specification, section 3.1, "Protocol name" and "Protocol
+// version"; https://public.dhe.ibm.com/software/dw/webservices/ws-mqtt/mqtt-v3r1.html).
+// Its CONNECT has the same flags and payload layout as MQTT 3.1.1's.
+const (
+	ProtocolName31  = "MQIsdp"
+	ProtocolLevel31 = 3
+)
+
 func appendUint16(dst []byte, v uint16) []byte { return append(dst, byte(v>>8), byte(v)) }
 
 func appendString(dst []byte, s string) []byte {
@@ -28,10 +37,18 @@ func appendBytes(dst []byte, b []byte) []byte {
 func (p *Connect) Type() Type { return CONNECT }
 
 // Supported reports whether the CONNECT names MQTT 3.1.1 (protocol name
-// "MQTT", level 4), the only protocol whose flags and payload the decoder
-// interprets. Otherwise the bytes after the level are kept in Rest.
+// "MQTT", level 4) or MQTT 3.1 ("MQIsdp", level 3; see V31), the protocols
+// whose flags and payload the decoder interprets. Otherwise the bytes after
+// the level are kept in Rest.
 func (p *Connect) Supported() bool {
-	return p.ProtocolName == protocolName && p.ProtocolLevel == protocolLevel
+	return p.ProtocolName == protocolName && p.ProtocolLevel == protocolLevel || p.V31()
+}
+
+// V31 reports whether the CONNECT names MQTT 3.1 (ProtocolName31, level
+// ProtocolLevel31). The codec reads it like MQTT 3.1.1's; the rules that
+// differ (client identifier length, CONNACK flags) are the broker's.
+func (p *Connect) V31() bool {
+	return p.ProtocolName == ProtocolName31 && p.ProtocolLevel == ProtocolLevel31
 }
 
 func (p *Connect) flags() byte {

@@ -29,6 +29,18 @@ func Frame(data []byte, atEOF bool, maxSize int) (advance int, token []byte, err
 	return h.total(), data[:h.total()], nil
 }
 
+// Size returns the size in bytes of the whole packet whose fixed header
+// starts data, and false while the header is incomplete or invalid. A
+// reader that holds part of a packet learns from it how much the rest will
+// take before it arrives (Frame has checked it against the maximum size).
+func Size(data []byte) (int, bool) {
+	h, err := parseHeader(data, 0)
+	if err != nil || h.size == 0 {
+		return 0, false
+	}
+	return h.total(), true
+}
+
 // Split returns a bufio.SplitFunc that frames MQTT packets with Frame and
 // the given maximum packet size. A bufio.Scanner's buffer must be able to
 // hold maxSize bytes: call scanner.Buffer(buf, maxSize) (the default limit

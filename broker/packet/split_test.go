@@ -150,3 +150,25 @@ func TestFrameSplitsConcatenation(t *testing.T) {
 		t.Errorf("Frame = %d, % x, %v; want %d, % x, nil", adv, tok, err, len(a), a)
 	}
 }
+
+func TestSize(t *testing.T) {
+	big := (&packet.Publish{Topic: "t", Payload: make([]byte, 300)}).Append(nil)
+	tests := []struct {
+		data []byte
+		want int
+		ok   bool
+	}{
+		{nil, 0, false},
+		{big[:1], 0, false}, // length bytes missing
+		{big[:2], 0, false}, // the length continues
+		{big[:3], len(big), true},
+		{big, len(big), true},
+		{[]byte{0xc0, 0x00}, 2, true},  // PINGREQ
+		{[]byte{0x00, 0x00}, 0, false}, // reserved type 0
+	}
+	for _, tt := range tests {
+		if got, ok := packet.Size(tt.data); got != tt.want || ok != tt.ok {
+			t.Errorf("Size(% x) = %d, %v; want %d, %v", tt.data, got, ok, tt.want, tt.ok)
+		}
+	}
+}

@@ -48,6 +48,9 @@ func (p *Connect) String() string {
 			" rest=" + strconv.Itoa(len(p.Rest)) + "B")
 		return b.String()
 	}
+	if p.V31() {
+		b.WriteString("v3.1 ")
+	}
 	b.WriteString(strconv.Quote(p.ClientID) + " clean=" + strconv.FormatBool(p.CleanSession) +
 		" ka=" + strconv.Itoa(int(p.KeepAlive)))
 	if p.WillFlag {

@@ -54,7 +54,7 @@ func as(clientID, user, password string, clean bool) *packet.Connect {
 // password or unknown user, 0x05 without credentials [MQTT-3.2.2-5].
 func TestPasswords(t *testing.T) {
 	addr, _, passwords := startAccessServer(t)
-	old := as("c5", "alice", "secret", true)
+	old := as("c5", "alice", "hunter2", true)
 	old.ProtocolName, old.ProtocolLevel = "MQIsdp", 3
 	tests := []struct {
 		name    string
@@ -65,7 +65,7 @@ func TestPasswords(t *testing.T) {
 		{"wrong password", as("c2", "alice", "hunter2", true), packet.RefusedBadUsernamePassword},
 		{"unknown user", as("c3", "eve", "secret", true), packet.RefusedBadUsernamePassword},
 		{"anonymous", &packet.Connect{ClientID: "c4", CleanSession: true}, packet.RefusedNotAuthorized},
-		{"MQTT 3.1, refused before the password check", old, packet.RefusedProtocolVersion}, // [MQTT-3.1.2-2]
+		{"MQTT 3.1, wrong password", old, packet.RefusedBadUsernamePassword},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

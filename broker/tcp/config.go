@@ -48,6 +48,12 @@ type Config struct {
 	// InputQueue is the capacity of the channel from readers to the owner;
 	// when it is full readers wait, which pushes back on clients through TCP.
 	InputQueue int
+	// MemoryLimit, if positive, bounds the bytes held in partly received
+	// packets and in payloads (queued, in flight, retained, on their way to
+	// the core) together; what would cross it is refused (see memory).
+	// With or without it, memory given back by large partial packets is
+	// returned to the operating system.
+	MemoryLimit int64
 	// Reader selects how sockets are read: ReaderEpoll (the default on
 	// Linux) or ReaderGoroutine (the default elsewhere).
 	Reader Reader
@@ -115,6 +121,7 @@ func (c Config) withDefaults() (Config, error) {
 		{"WriteBuffer", int64(c.WriteBuffer)},
 		{"WriteTimeout", int64(c.WriteTimeout)},
 		{"InputQueue", int64(c.InputQueue)},
+		{"MemoryLimit", c.MemoryLimit},
 	} {
 		if f.v < 0 {
 			return c, fmt.Errorf("tcp: Config.%s is negative", f.name)

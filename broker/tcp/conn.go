@@ -51,6 +51,8 @@ type conn struct {
 	writing bool        // a writer goroutine is running
 	closing bool        // close after pending is written
 	dead    bool        // socket closed or failed; drop everything
+
+	held int32 // reader only: bytes of rbuf accounted to Config.MemoryLimit (limit.go)
 }
 
 // Reasons in conn.halt.
@@ -78,6 +80,10 @@ func (c *conn) remote() string {
 // reader goroutine runs per connection at a time; the last one closes the
 // socket and reports at most one of InLost and InMalformed.
 func (c *conn) read() {
+	if !c.handshake() { // TLS only
+		c.s.closed(c)
+		return
+	}
 	if !c.report(broker.Input{Kind: broker.InOpen, Conn: c.id}) {
 		c.end(broker.Input{})
 		return
@@ -135,6 +141,8 @@ func (c *conn) last(in broker.Input) {
 // the count of open connections.
 func (s *Server) closed(c *conn) {
 	c.nc.Close()
+	c.rbuf = nil
+	c.holding()    // gives its bytes back to the memory limit
 	if !c.polled { // the poller closes its own on Close
 		s.mu.Lock()
 		delete(s.live, c)
@@ -169,6 +177,10 @@ func (c *conn) readPackets(rerr error) (in broker.Input, handedOff bool) {
 			return broker.Input{Kind: broker.InLost, Conn: c.id, Err: rerr}, false
 		}
 		c.rbuf = c.grow(c.rbuf[:copy(c.rbuf, c.rbuf[used:])])
+		if c.rbuf == nil {
+			return broker.Input{Kind: broker.InLost, Conn: c.id, Err: ErrMemoryLimit}, false
+		}
+		c.holding()
 		if len(c.rbuf) == 0 {
 			go c.await() // the go statement orders our writes to c.r* before its reads
 			return broker.Input{}, true
@@ -205,10 +217,14 @@ func (c *conn) deliver(buf []byte) (used int, in broker.Input, ok bool) {
 				return used, broker.Input{Kind: broker.InLost, Conn: c.id, Err: os.ErrDeadlineExceeded}, false
 			}
 		}
-		if connect, ok := p.(*packet.Connect); ok && s.prepare != nil {
-			s.prepare.Prepare(connect)
+		if connect, ok := p.(*packet.Connect); ok {
+			s.connecting(c, connect) // TLS identity, password hashing
 		}
-		if !c.report(broker.Input{Kind: broker.InPacket, Conn: c.id, Packet: p}) {
+		if !c.publishFits(p) {
+			return used, broker.Input{Kind: broker.InLost, Conn: c.id, Err: ErrMemoryLimit}, false
+		}
+		if in := (broker.Input{Kind: broker.InPacket, Conn: c.id, Packet: p}); !c.report(in) {
+			s.unreserve(in)
 			return used, broker.Input{Kind: broker.InLost, Conn: c.id}, false
 		}
 		used += advance
@@ -229,15 +245,20 @@ func (c *conn) connected() bool {
 	return t == nil || t.Stop()
 }
 
-// grow returns buf with room to read into: doubled when full (the framer
-// has already refused anything over the size limit), or a fresh small buffer
-// when it is empty and large.
+// grow returns buf with room to read into: doubled when full, up to the
+// size of the packet it holds the start of (the framer has already refused
+// anything over the size limit), or a fresh small buffer when it is empty
+// and large. It returns nil when the memory limit refuses the packet.
 func (c *conn) grow(buf []byte) []byte {
 	switch {
 	case len(buf) == 0 && cap(buf) > keepRead:
 		return make([]byte, 0, minReadBuffer)
 	case len(buf) == cap(buf):
-		bigger := make([]byte, len(buf), 2*cap(buf))
+		n := c.growth(buf)
+		if n == 0 {
+			return nil
+		}
+		bigger := make([]byte, len(buf), n)
 		copy(bigger, buf)
 		return bigger
 	}

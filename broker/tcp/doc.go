@@ -20,6 +20,11 @@
 //   - elsewhere, or with ReaderGoroutine, a reader goroutine per connection
 //     does the same; once its input is drained it hands the wait in Read to
 //     a fresh goroutine, so an idle connection holds a 2 KiB stack, not 4;
+//   - a TLS connection (Server.ServeTLS, tls.go) is read by a reader
+//     goroutine, which first completes the handshake within
+//     Config.ConnectTimeout; a refused handshake is logged with its reason
+//     and never reaches the core. With client CAs, the reader vouches for
+//     each CONNECT with the certificate's subject CN (see Voucher);
 //   - with either reader, bytes that do not decode become
 //     broker.InMalformed, a read error or EOF broker.InLost, and a
 //     connection that sends no complete packet within Config.ConnectTimeout
@@ -42,6 +47,10 @@
 // and Config.Metrics keeps the Prometheus series from the same records. Password hashing, the one costly step of a CONNECT,
 // runs on the readers (workers or reader goroutines) when the Authenticator
 // is a Preparer.
+//
+// Config.MemoryLimit bounds the bytes held in large partial packets and in
+// payloads together, refusing what would cross it (limit.go); connect and
+// disconnect lines are logged from the core's events (connlog.go).
 //
 // Nothing a client sends can make the server panic: the codec rejects every
 // malformed input with an error, and the adapter never indexes past what the

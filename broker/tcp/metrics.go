@@ -2,6 +2,7 @@ package tcp
 
 import (
 	"fmt"
+	"sync/atomic"
 
 	"github.com/prometheus/client_golang/prometheus"
 
@@ -26,6 +27,9 @@ type Metrics struct {
 	expiries     prometheus.Counter
 	refused      *prometheus.CounterVec // code
 	overflows    prometheus.Counter
+	tlsRefused   *prometheus.CounterVec // reason
+	memRefused   *prometheus.CounterVec // what
+	memory       atomic.Pointer[memory] // the server's, for memory_held_bytes
 
 	// Owner goroutine only: what the gauges are computed from.
 	online  map[string]bool     // ClientID -> online, for every session
@@ -65,11 +69,17 @@ func NewMetrics(reg prometheus.Registerer) (*Metrics, error) {
 			Help: "CONNECTs refused, by CONNACK return code."}, []string{"code"}),
 		overflows: prometheus.NewCounter(prometheus.CounterOpts{Namespace: ns, Name: "write_overflows_total",
 			Help: "Connections treated as lost because their write buffer filled."}),
+		tlsRefused: prometheus.NewCounterVec(prometheus.CounterOpts{Namespace: ns, Name: "tls_handshake_failures_total",
+			Help: "TLS handshakes refused, by reason (certificate-expired, unknown-authority, no-common-name, ...)."}, []string{"reason"}),
+		memRefused: prometheus.NewCounterVec(prometheus.CounterOpts{Namespace: ns, Name: "memory_refusals_total",
+			Help: "What --memory-limit refused, by what: connection, partial-packet, publish."}, []string{"what"}),
 		online:  map[string]bool{},
 		inQueue: map[queuedCopy]bool{},
 	}
 	for _, c := range []prometheus.Collector{m.connections, m.sessions, m.queued, m.published,
-		m.deliveries, m.redelivered, m.drops, m.expiries, m.refused, m.overflows} {
+		m.deliveries, m.redelivered, m.drops, m.expiries, m.refused, m.overflows, m.tlsRefused, m.memRefused,
+		prometheus.NewGaugeFunc(prometheus.GaugeOpts{Namespace: ns, Name: "memory_held_bytes",
+			Help: "Bytes counted against --memory-limit: large partial packets and payloads (without a limit: large partial packets only)."}, m.heldBytes)} {
 		if err := reg.Register(c); err != nil {
 			return nil, fmt.Errorf("tcp: registering metrics: %w", err)
 		}
@@ -77,6 +87,14 @@ func NewMetrics(reg prometheus.Registerer) (*Metrics, error) {
 	m.onlineGauge = m.sessions.WithLabelValues("online")
 	m.offlineGauge = m.sessions.WithLabelValues("offline")
 	return m, nil
+}
+
+// heldBytes is the memory limit's count, for the memory_held_bytes gauge.
+func (m *Metrics) heldBytes() float64 {
+	if mem := m.memory.Load(); mem != nil {
+		return float64(mem.total())
+	}
+	return 0
 }
 
 // step updates the metrics from the events of one step. Owner goroutine only.

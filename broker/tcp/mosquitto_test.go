@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"net"
 	"os/exec"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -30,48 +31,57 @@ func mosquittoTool(t *testing.T, name string) string {
 // publishes meanwhile, and the returning mosquitto_sub receives every message
 // in order.
 func TestMosquittoClients(t *testing.T) {
-	subBin := mosquittoTool(t, "mosquitto_sub")
-	pubBin := mosquittoTool(t, "mosquitto_pub")
 	_, addr, rec := startServer(t, Config{})
 	host, port, err := net.SplitHostPort(addr)
 	if err != nil {
 		t.Fatal(err)
 	}
-	subArgs := []string{"-h", host, "-p", port, "-c", "-i", "mq-sub", "-q", "1", "-t", "mq/t"}
+	var want []string
+	for i := range 50 {
+		want = append(want, fmt.Sprintf("message %02d", i))
+	}
+	mosquittoAway(t, rec, []string{"-h", host, "-p", port}, "mq-sub", "mq/t", want)
+}
 
+// mosquittoAway is the persistent-session round trip with Debian's
+// clients, both run with the arguments conn (address, protocol version, TLS
+// files): mosquitto_sub subscribes at QoS 1 as clientID to topic with
+// CleanSession=0 and is killed (no DISCONNECT); mosquitto_pub publishes want,
+// one message per line, while it is away; the returning mosquitto_sub must
+// print want in order.
+func mosquittoAway(t *testing.T, rec *recorder, conn []string, clientID, topic string, want []string) {
+	t.Helper()
+	subBin := mosquittoTool(t, "mosquitto_sub")
+	pubBin := mosquittoTool(t, "mosquitto_pub")
+	subArgs := append(slices.Clone(conn), "-c", "-i", clientID, "-q", "1", "-t", topic)
 	first := exec.Command(subBin, subArgs...)
 	if err := first.Start(); err != nil {
 		t.Fatal(err)
 	}
-	rec.wait(t, 0, "EvSubscribed(mq-sub)", kind(broker.EvSubscribed, "mq-sub"))
+	rec.wait(t, 0, "EvSubscribed("+clientID+")", kind(broker.EvSubscribed, clientID))
 	first.Process.Kill() // goes away without DISCONNECT
 	first.Wait()
-	rec.wait(t, 0, "EvDisconnected(mq-sub)", kind(broker.EvDisconnected, "mq-sub"))
+	rec.wait(t, 0, "EvDisconnected("+clientID+")", kind(broker.EvDisconnected, clientID))
 
-	const n = 50
-	var want []string
-	for i := range n {
-		want = append(want, fmt.Sprintf("message %02d", i))
-	}
-	pub := exec.Command(pubBin, "-h", host, "-p", port, "-i", "mq-pub", "-q", "1", "-t", "mq/t", "-l")
+	pub := exec.Command(pubBin, append(slices.Clone(conn), "-i", clientID+"-pub", "-q", "1", "-t", topic, "-l")...)
 	pub.Stdin = strings.NewReader(strings.Join(want, "\n") + "\n")
 	if out, err := pub.CombinedOutput(); err != nil {
-		t.Fatalf("mosquitto_pub: %v\n%s", err, out)
+		t.Fatalf("mosquitto_pub %q: %v\n%s", conn, err, out)
 	}
 	enqueued := 0
-	rec.wait(t, 0, fmt.Sprintf("%d EvEnqueued(mq-sub)", n), func(ev broker.Event) bool {
-		if ev.Kind == broker.EvEnqueued && ev.ClientID == "mq-sub" {
+	rec.wait(t, 0, fmt.Sprintf("%d EvEnqueued(%s)", len(want), clientID), func(ev broker.Event) bool {
+		if ev.Kind == broker.EvEnqueued && ev.ClientID == clientID {
 			enqueued++
 		}
-		return enqueued == n
+		return enqueued == len(want)
 	})
 
 	timeout := fmt.Sprint(int(waitFor / time.Second))
-	out, err := exec.Command(subBin, append(subArgs, "-C", fmt.Sprint(n), "-W", timeout)...).CombinedOutput()
+	out, err := exec.Command(subBin, append(subArgs, "-C", fmt.Sprint(len(want)), "-W", timeout)...).CombinedOutput()
 	if err != nil {
-		t.Fatalf("returning mosquitto_sub: %v\n%s", err, out)
+		t.Fatalf("returning mosquitto_sub %q: %v\n%s", conn, err, out)
 	}
 	if got := strings.Split(strings.TrimSpace(string(out)), "\n"); strings.Join(got, "|") != strings.Join(want, "|") {
-		t.Errorf("returning mosquitto_sub printed\n%s\nwant the %d messages in order", out, n)
+		t.Errorf("returning mosquitto_sub %q printed\n%s\nwant the %d messages in order", conn, out, len(want))
 	}
 }

@@ -12,6 +12,7 @@ type ownerState struct {
 	conns map[broker.ConnID]*conn // connections the core knows
 	lost  []broker.ConnID         // overflowed while draining; to step as InLost
 	timer *time.Timer
+	users map[broker.ConnID]string // connected users, for the disconnect log line (logConnections)
 }
 
 // run is the owner goroutine: the only caller of the core. It steps inputs in
@@ -55,6 +56,7 @@ func (s *Server) step(a arrival) {
 		o.conns[in.Conn] = a.conn
 	case broker.InPacket, broker.InLost, broker.InMalformed:
 		if o.conns[in.Conn] == nil {
+			s.unreserve(in)
 			return // the core has forgotten it (closed or overflowed)
 		}
 	}
@@ -71,12 +73,14 @@ func (s *Server) step(a arrival) {
 // feed steps one input at the current time and performs its outputs in order.
 func (s *Server) feed(in broker.Input) {
 	rec := s.core.Step(s.now(), in)
+	s.settle(in) // before the outputs: a client that reads its PUBACK sees the count updated
 	if connect, ok := in.Packet.(*packet.Connect); ok && s.prepare != nil {
 		s.prepare.Forget(connect) // if the core refused it without asking
 	}
 	if s.cfg.Metrics != nil {
 		s.cfg.Metrics.step(&rec)
 	}
+	s.logConnections(&rec)
 	if s.cfg.Observer != nil {
 		s.cfg.Observer(&rec)
 	}

@@ -230,7 +230,9 @@ func (p *poller) turn(c *conn, r *pollReader) (end broker.Input, ok bool) {
 	private := held > len(r.buf)/2
 	data := r.buf
 	if private {
-		c.rbuf = c.grow(c.rbuf)
+		if c.rbuf = c.grow(c.rbuf); c.rbuf == nil {
+			return broker.Input{Kind: broker.InLost, Conn: c.id, Err: ErrMemoryLimit}, false
+		}
 		data = c.rbuf[:cap(c.rbuf)]
 	} else {
 		copy(data, c.rbuf)
@@ -268,6 +270,7 @@ func (p *poller) turn(c *conn, r *pollReader) (end broker.Input, ok bool) {
 		}
 		c.rbuf = append(c.rbuf[:0], rest...)
 	}
+	c.holding()
 	return broker.Input{}, true
 }
 

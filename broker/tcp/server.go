@@ -15,8 +15,9 @@ import (
 // ErrClosed is returned by Serve after Close.
 var ErrClosed = errors.New("tcp: server closed")
 
-// Server serves one broker core on one listener. Create it with New, run it
-// with Serve, stop it with Close.
+// Server serves one broker core on one or more listeners. Create it with
+// New, run it with Serve (plain TCP) and ServeTLS, once per listener, stop it
+// with Close.
 type Server struct {
 	cfg    Config
 	core   *broker.Broker
@@ -24,18 +25,18 @@ type Server struct {
 	inputs chan arrival
 	quit   chan struct{}
 
-	closeOnce  sync.Once
-	ownerDone  chan struct{}
-	acceptDone chan struct{}  // closed when Serve returns
-	conns      sync.WaitGroup // open connections and writer goroutines
-	open       atomic.Int64   // connections not yet closed by their reader
-	nextID     broker.ConnID  // accept loop only
+	closeOnce sync.Once
+	ownerDone chan struct{}
+	accepting sync.WaitGroup // accept loops (Serve, ServeTLS) running
+	conns     sync.WaitGroup // open connections and writer goroutines
+	open      atomic.Int64   // connections not yet closed by their reader
+	nextID    atomic.Uint64  // the last ConnID assigned, by any accept loop
 
-	mu      sync.Mutex // guards ln, serving and live
-	ln      net.Listener
-	serving bool
-	live    map[*conn]struct{} // every connection not yet closed by its reader goroutine, for Close
+	mu   sync.Mutex // guards lns and live
+	lns  []net.Listener
+	live map[*conn]struct{} // every connection not yet closed by its reader goroutine, for Close
 
+	mem     *memory    // Config.MemoryLimit's accounts
 	owner   ownerState // owner goroutine only
 	prepare Preparer   // cfg.Broker.Auth, when it can check credentials ahead of time
 	poll    *poller    // the event loop reader (Config.Reader epoll), or nil
@@ -71,17 +72,20 @@ func New(cfg Config) (*Server, error) {
 		return nil, err
 	}
 	s := &Server{
-		cfg:        cfg,
-		core:       core,
-		start:      time.Now(),
-		inputs:     make(chan arrival, cfg.InputQueue),
-		quit:       make(chan struct{}),
-		ownerDone:  make(chan struct{}),
-		acceptDone: make(chan struct{}),
-		owner:      ownerState{conns: map[broker.ConnID]*conn{}},
-		live:       map[*conn]struct{}{},
+		cfg:       cfg,
+		core:      core,
+		start:     time.Now(),
+		inputs:    make(chan arrival, cfg.InputQueue),
+		quit:      make(chan struct{}),
+		ownerDone: make(chan struct{}),
+		owner:     ownerState{conns: map[broker.ConnID]*conn{}},
+		live:      map[*conn]struct{}{},
 	}
 	s.prepare, _ = cfg.Broker.Auth.(Preparer)
+	s.mem = &memory{limit: cfg.MemoryLimit}
+	if cfg.Metrics != nil {
+		cfg.Metrics.memory.Store(s.mem)
+	}
 	if cfg.Reader == ReaderEpoll {
 		if s.poll, err = newPoller(s); err != nil {
 			return nil, err
@@ -91,10 +95,13 @@ func New(cfg Config) (*Server, error) {
 	return s, nil
 }
 
-// Serve accepts connections on ln until Close, then returns ErrClosed; any
-// other accept error is returned as is (after closing the server). Serve may
-// be called once.
-func (s *Server) Serve(ln net.Listener) error {
+// Serve accepts plain MQTT connections on ln until Close, then returns
+// ErrClosed; any other accept error is returned as is (after closing the
+// server). Serve may be called once per listener, next to ServeTLS.
+func (s *Server) Serve(ln net.Listener) error { return s.serve(ln, nil) }
+
+// serve is the accept loop of Serve and, with t set, ServeTLS.
+func (s *Server) serve(ln net.Listener, t *TLS) error {
 	s.mu.Lock()
 	select {
 	case <-s.quit:
@@ -103,13 +110,10 @@ func (s *Server) Serve(ln net.Listener) error {
 		return ErrClosed
 	default:
 	}
-	if s.serving {
-		s.mu.Unlock()
-		return errors.New("tcp: Serve called twice")
-	}
-	s.ln, s.serving = ln, true
+	s.lns = append(s.lns, ln)
+	s.accepting.Add(1) // under mu, before Close can close quit and wait
 	s.mu.Unlock()
-	defer close(s.acceptDone)
+	defer s.accepting.Done()
 	var backoff time.Duration
 	for {
 		nc, err := ln.Accept()
@@ -135,6 +139,9 @@ func (s *Server) Serve(ln net.Listener) error {
 			continue
 		}
 		backoff = 0
+		if t != nil {
+			nc = t.server(nc)
+		}
 		s.admit(nc)
 	}
 }
@@ -158,8 +165,10 @@ func (s *Server) admit(nc net.Conn) {
 		nc.Close()
 		return
 	}
-	s.nextID++
-	c := newConn(s, s.nextID, nc)
+	if !s.admitMemory(nc) {
+		return
+	}
+	c := newConn(s, broker.ConnID(s.nextID.Add(1)), nc)
 	s.open.Add(1)
 	s.conns.Add(1)
 	if s.poll != nil && s.poll.add(c) {
@@ -181,14 +190,11 @@ func (s *Server) Close() error {
 	s.closeOnce.Do(func() {
 		s.mu.Lock()
 		close(s.quit)
-		if s.ln != nil {
-			s.ln.Close()
+		for _, ln := range s.lns {
+			ln.Close()
 		}
-		serving := s.serving
 		s.mu.Unlock()
-		if serving {
-			<-s.acceptDone
-		}
+		s.accepting.Wait()
 		<-s.ownerDone
 		if s.poll != nil {
 			s.poll.stop() // closes the connections it reads

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"flag"
@@ -12,10 +13,12 @@ import (
 	"os"
 	"os/signal"
 	"strings"
+	"sync/atomic"
 	"syscall"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
 	"github.com/sessionlab/sessionlab/broker"
@@ -26,16 +29,46 @@ import (
 
 func init() {
 	commands["serve"] = command{
-		summary: "serve real MQTT 3.1.1 clients over TCP on the broker core",
+		summary: "serve real MQTT 3.1.1 and 3.1 clients over TCP and TLS on the broker core",
 		run:     runServe,
 	}
 }
 
 const serveHelp = `usage: sessionlab serve [flags]
 
-Serve MQTT 3.1.1 over TCP with the broker core under a vendor profile, until
-SIGINT or SIGTERM (then stop accepting, close every connection and exit 0).
-Sessions live in memory.
+Serve MQTT 3.1.1 and MQTT 3.1 ("MQIsdp", client ids of 1 to 23 characters)
+over TCP and TLS with the broker core under a vendor profile, until SIGINT or
+SIGTERM (then stop accepting, close every connection and exit 0). Sessions
+live in memory.
+
+TLS: --tls-listen with --cert and --key, next to --listen or instead of it
+(--listen ''). With --client-ca every TLS client must present a certificate
+signed by one of those CAs, valid now, with a subject common name (CN): the
+CN is the client's user for --acl and owns the sessions it creates, whatever
+user name and password the CONNECT carries (Mosquitto's
+use_identity_as_username). SANs are not used for clients. An expired
+certificate, an unknown CA, a missing CN or a client refusing our certificate
+is logged with the reason. SIGHUP reloads --cert, --key and --client-ca;
+open connections keep theirs, and on a read error the old ones stay.
+
+Logs (--log-level): one info line per accepted or refused CONNECT and per
+disconnect, with client id, user, remote address and reason; --log-level warn
+leaves them out.
+
+--metrics ADDR serves /metrics (sessionlab_*, go_* and process_* series) and
+/readyz (200 once every MQTT listener accepts, 503 before and while stopping).
+
+--config FILE reads settings from FILE: one "key value" per line, the keys
+being these flags' names without dashes (listen 127.0.0.1:1883,
+allow-anonymous true); # starts a comment line; quote a value with "" to
+give an empty one. Flags on the command line win. An unknown key is an
+error naming the line.
+
+--memory-limit BYTES bounds the bytes held in large partly received packets
+and in message payloads together (Mosquitto's memory_limit): at the limit a
+new connection, a growing partial packet or a PUBLISH is refused (the
+publisher is disconnected), logged and counted in
+sessionlab_memory_refusals_total; the server keeps running.
 
 examples:
   sessionlab serve
@@ -44,18 +77,23 @@ examples:
   sessionlab serve --passwords passwd --acl acl.conf
   mosquitto_sub -h 127.0.0.1 -p 1884 -c -i dev-1 -q 1 -t 'sensors/#'
   sessionlab serve --history run.jsonl   # then: sessionlab check run.jsonl
+  sessionlab serve --listen '' --tls-listen :8883 --cert server.crt --key server.key --client-ca ca.crt --acl acl.conf
+  mosquitto_sub -p 8883 --cafile ca.crt --cert dev-1.crt --key dev-1.key -c -i dev-1 -q 1 -t 'cmd/#'
+  sessionlab serve --config serve.conf --log-level debug
 
-It exits 0 when stopped by a signal; 2 on a bad flag, an unreadable
---passwords/--acl file, or an address or --history file it cannot open;
-1 (a crash) when the running server fails.`
+It exits 0 when stopped by a signal; 2 on a bad flag or --config line, an
+unreadable --passwords/--acl/--cert/--key/--client-ca file, or an address or
+--history file it cannot open; 1 (a crash) when the running server fails.`
 
 // serveOptions are the parsed flags of serve.
 type serveOptions struct {
 	listen, profile, metrics, passwords, acl string
-	history                                  string
+	history, config                          string
+	tlsListen, cert, key, clientCA           string
 	anonymous                                bool
 	logLevel                                 slog.Level
 	server                                   tcp.Config
+	tls                                      *tcp.TLS // loaded from cert, key and clientCA
 }
 
 // runServe is the serve subcommand.
@@ -79,21 +117,7 @@ func serveUntilSignal(opts serveOptions, ready chan<- net.Addr, stderr io.Writer
 // --help, exitUsage after naming the bad flag on stderr.
 func parseServe(args []string, stdout, stderr io.Writer) (serveOptions, int, bool) {
 	var o serveOptions
-	fs := flag.NewFlagSet("sessionlab serve", flag.ContinueOnError)
-	fs.SetOutput(io.Discard)
-	fs.StringVar(&o.listen, "listen", "127.0.0.1:1883", "TCP `address` to accept MQTT connections on")
-	fs.StringVar(&o.profile, "profile", "mosquitto", "vendor `profile`: "+strings.Join(broker.ProfileNames(), ", ")+", or a profile file")
-	fs.StringVar(&o.metrics, "metrics", "", "serve Prometheus metrics on http://`ADDR`/metrics (off when empty)")
-	fs.StringVar(&o.passwords, "passwords", "", "mosquitto_passwd `file` ($7$ PBKDF2-SHA512 or $6$ SHA512 entries); refuse unknown users")
-	fs.StringVar(&o.acl, "acl", "", "Mosquitto acl_file `file` (topic/user/pattern lines)")
-	fs.StringVar(&o.history, "history", "", "record every session event to `file` (JSON lines) for \"sessionlab check\"")
-	fs.BoolVar(&o.anonymous, "allow-anonymous", false, "with --passwords, also accept CONNECTs without a user name")
-	fs.IntVar(&o.server.MaxConnections, "max-connections", tcp.DefaultMaxConnections, "most connections open at once")
-	fs.IntVar(&o.server.MaxPacketSize, "max-packet-size", tcp.DefaultMaxPacketSize, "largest inbound packet in `bytes`")
-	fs.DurationVar(&o.server.ConnectTimeout, "connect-timeout", tcp.DefaultConnectTimeout, "close connections that send no CONNECT within this `time`")
-	fs.IntVar(&o.server.WriteBuffer, "write-buffer", tcp.DefaultWriteBuffer, "`bytes` queued per connection before it is treated as lost")
-	fs.TextVar(&o.server.Reader, "reader", tcp.ReaderDefault, "how sockets are read: epoll (one event loop; the default on Linux) or goroutine (one per connection)")
-	fs.TextVar(&o.logLevel, "log-level", slog.LevelInfo, "log `level`: debug, info, warn, error")
+	fs := o.flags()
 	usageError := func(format string, a ...any) (serveOptions, int, bool) {
 		fmt.Fprintf(stderr, "sessionlab serve: %s\nRun \"sessionlab serve --help\" for usage.\n", fmt.Sprintf(format, a...))
 		return o, exitUsage, false
@@ -107,27 +131,89 @@ func parseServe(args []string, stdout, stderr io.Writer) (serveOptions, int, boo
 	if fs.NArg() > 0 {
 		return usageError("unexpected argument %q", fs.Arg(0))
 	}
+	if o.config != "" {
+		if err := applyConfigFile(fs, o.config); err != nil {
+			return usageError("--config: %v", err)
+		}
+	}
+	if err := o.check(); err != nil {
+		return usageError("%v", err)
+	}
+	return o, exitOK, true
+}
+
+// flags returns serve's flag set, writing into o.
+func (o *serveOptions) flags() *flag.FlagSet {
+	fs := flag.NewFlagSet("sessionlab serve", flag.ContinueOnError)
+	fs.SetOutput(io.Discard)
+	fs.StringVar(&o.listen, "listen", "127.0.0.1:1883", "TCP `address` to accept plain MQTT connections on ('' for none)")
+	fs.StringVar(&o.tlsListen, "tls-listen", "", "TCP `address` to accept MQTT over TLS on (needs --cert and --key)")
+	fs.StringVar(&o.cert, "cert", "", "the TLS listener's PEM certificate (chain) `file`")
+	fs.StringVar(&o.key, "key", "", "the TLS listener's PEM private key `file`")
+	fs.StringVar(&o.clientCA, "client-ca", "", "PEM `file` of the CAs whose client certificates are required; the subject CN becomes the user")
+	fs.StringVar(&o.config, "config", "", "read settings from `file` (\"key value\" lines, keys are these flags' names)")
+	fs.Int64Var(&o.server.MemoryLimit, "memory-limit", 0, "bound the `bytes` held in partial packets and payloads together (0: no limit)")
+	fs.StringVar(&o.profile, "profile", "mosquitto", "vendor `profile`: "+strings.Join(broker.ProfileNames(), ", ")+", or a profile file")
+	fs.StringVar(&o.metrics, "metrics", "", "serve Prometheus metrics on http://`ADDR`/metrics and readiness on /readyz (off when empty)")
+	fs.StringVar(&o.passwords, "passwords", "", "mosquitto_passwd `file` ($7$ PBKDF2-SHA512 or $6$ SHA512 entries); refuse unknown users")
+	fs.StringVar(&o.acl, "acl", "", "Mosquitto acl_file `file` (topic/user/pattern lines)")
+	fs.StringVar(&o.history, "history", "", "record every session event to `file` (JSON lines) for \"sessionlab check\"")
+	fs.BoolVar(&o.anonymous, "allow-anonymous", false, "with --passwords, also accept CONNECTs without a user name")
+	fs.IntVar(&o.server.MaxConnections, "max-connections", tcp.DefaultMaxConnections, "most connections open at once")
+	fs.IntVar(&o.server.MaxPacketSize, "max-packet-size", tcp.DefaultMaxPacketSize, "largest inbound packet in `bytes`")
+	fs.DurationVar(&o.server.ConnectTimeout, "connect-timeout", tcp.DefaultConnectTimeout, "close connections that send no CONNECT within this `time`")
+	fs.IntVar(&o.server.WriteBuffer, "write-buffer", tcp.DefaultWriteBuffer, "`bytes` queued per connection before it is treated as lost")
+	fs.TextVar(&o.server.Reader, "reader", tcp.ReaderDefault, "how sockets are read: epoll (one event loop; the default on Linux) or goroutine (one per connection)")
+	fs.TextVar(&o.logLevel, "log-level", slog.LevelInfo, "log `level`: debug, info (a line per connect and disconnect), warn, error")
+	return fs
+}
+
+// check validates the parsed settings and loads the files they name.
+func (o *serveOptions) check() error {
 	if _, err := parseProfiles(o.profile); err != nil {
-		return usageError("--profile: %v", err)
+		return fmt.Errorf("--profile: %v", err)
 	}
 	for _, f := range []struct {
 		name string
 		v    int
 	}{{"max-connections", o.server.MaxConnections}, {"max-packet-size", o.server.MaxPacketSize}, {"write-buffer", o.server.WriteBuffer}} {
 		if f.v <= 0 {
-			return usageError("--%s: must be positive, got %d", f.name, f.v)
+			return fmt.Errorf("--%s: must be positive, got %d", f.name, f.v)
 		}
 	}
 	if o.server.ConnectTimeout <= 0 {
-		return usageError("--connect-timeout: must be positive, got %v", o.server.ConnectTimeout)
+		return fmt.Errorf("--connect-timeout: must be positive, got %v", o.server.ConnectTimeout)
+	}
+	if o.server.MemoryLimit < 0 {
+		return fmt.Errorf("--memory-limit: must not be negative, got %d", o.server.MemoryLimit)
 	}
 	if o.anonymous && o.passwords == "" {
-		return usageError("--allow-anonymous: needs --passwords")
+		return errors.New("--allow-anonymous: needs --passwords")
 	}
-	if err := o.loadAccess(); err != nil {
-		return usageError("%v", err)
+	if err := o.loadTLS(); err != nil {
+		return err
 	}
-	return o, exitOK, true
+	return o.loadAccess()
+}
+
+// loadTLS checks the TLS flags and loads the certificates they name.
+func (o *serveOptions) loadTLS() error {
+	switch {
+	case o.listen == "" && o.tlsListen == "":
+		return errors.New("nothing to listen on: give --listen or --tls-listen")
+	case o.tlsListen == "" && (o.cert != "" || o.key != "" || o.clientCA != ""):
+		return errors.New("--cert, --key and --client-ca: need --tls-listen")
+	case o.tlsListen == "":
+		return nil
+	case o.cert == "" || o.key == "":
+		return errors.New("--tls-listen: needs --cert and --key")
+	}
+	t, err := tcp.LoadTLS(o.cert, o.key, o.clientCA)
+	if err != nil {
+		return fmt.Errorf("--cert/--key/--client-ca: %w", err)
+	}
+	o.tls = t
+	return nil
 }
 
 // loadAccess reads --passwords and --acl into o.server.Broker's
@@ -138,13 +224,22 @@ func (o *serveOptions) loadAccess() error {
 		return fmt.Errorf("--profile: %w", err)
 	}
 	o.server.Broker.Policy = policy
+	var passwords broker.Authenticator
 	if o.passwords != "" {
 		p, err := auth.LoadPasswords(o.passwords)
 		if err != nil {
 			return fmt.Errorf("--passwords: %w", err)
 		}
 		p.AllowAnonymous = o.anonymous
-		owners := auth.NewOwners(p)
+		passwords = p
+	}
+	if o.clientCA != "" {
+		// The certificate's CN is the user; plain and certificate-less
+		// clients are checked by --passwords, if given.
+		passwords = auth.NewCertificates(passwords)
+	}
+	if passwords != nil {
+		owners := auth.NewOwners(passwords)
 		o.server.Broker.Auth = owners
 		o.server.Observer = owners.Observe
 	}
@@ -170,14 +265,20 @@ func chain(a, b func(*broker.Record)) func(*broker.Record) {
 }
 
 // serve runs the server until ctx is done and returns the exit code. When
-// ready is not nil it receives the listener's address once accepting.
+// ready is not nil it receives the first listener's address (the plain one,
+// if any) once every listener accepts.
 func serve(ctx context.Context, o serveOptions, ready chan<- net.Addr, stderr io.Writer) int {
 	log := slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: o.logLevel}))
 	o.server.Logger = log
 	var metrics *http.Server
+	var accepting atomic.Bool // for /readyz
 	if o.metrics != "" {
 		reg := prometheus.NewRegistry()
 		m, err := tcp.NewMetrics(reg)
+		if err == nil {
+			err = errors.Join(reg.Register(collectors.NewGoCollector()),
+				reg.Register(collectors.NewProcessCollector(collectors.ProcessCollectorOpts{})))
+		}
 		if err != nil {
 			log.Error("metrics", "err", err)
 			return exitUsage
@@ -185,6 +286,7 @@ func serve(ctx context.Context, o serveOptions, ready chan<- net.Addr, stderr io
 		o.server.Metrics = m
 		mux := http.NewServeMux()
 		mux.Handle("/metrics", promhttp.HandlerFor(reg, promhttp.HandlerOpts{Registry: reg}))
+		mux.Handle("/readyz", readiness(&accepting))
 		metrics = &http.Server{Addr: o.metrics, Handler: mux, ReadHeaderTimeout: 10 * time.Second}
 	}
 	if o.history != "" {
@@ -207,13 +309,7 @@ func serve(ctx context.Context, o serveOptions, ready chan<- net.Addr, stderr io
 		return exitUsage
 	}
 	defer srv.Close()
-	ln, err := net.Listen("tcp", o.listen)
-	if err != nil {
-		log.Error("listen", "err", err)
-		return exitUsage
-	}
-	errs := make(chan error, 2)
-	go func() { errs <- srv.Serve(ln) }()
+	errs := make(chan error, 3)
 	if metrics != nil {
 		mln, err := net.Listen("tcp", o.metrics)
 		if err != nil {
@@ -222,20 +318,77 @@ func serve(ctx context.Context, o serveOptions, ready chan<- net.Addr, stderr io
 		}
 		go func() { errs <- metrics.Serve(mln) }()
 		defer metrics.Close()
-		log.Info("metrics", "url", "http://"+mln.Addr().String()+"/metrics")
+		log.Info("metrics", "url", "http://"+mln.Addr().String()+"/metrics", "ready", "http://"+mln.Addr().String()+"/readyz")
 	}
-	log.Info("serving MQTT 3.1.1", "addr", ln.Addr().String(), "profile", o.profile,
-		"passwords", o.passwords != "", "acl", o.acl != "")
+	var first net.Addr
+	var addrs []any
+	for _, l := range []struct {
+		name, addr string
+		tls        *tcp.TLS
+	}{{"addr", o.listen, nil}, {"tls_addr", o.tlsListen, o.tls}} {
+		if l.addr == "" {
+			continue
+		}
+		ln, err := net.Listen("tcp", l.addr)
+		if err != nil {
+			log.Error("listen", "addr", l.addr, "err", err)
+			return exitUsage
+		}
+		if l.tls != nil {
+			go func() { errs <- srv.ServeTLS(ln, l.tls) }()
+		} else {
+			go func() { errs <- srv.Serve(ln) }()
+		}
+		first = cmp.Or(first, ln.Addr())
+		addrs = append(addrs, l.name, ln.Addr().String())
+	}
+	accepting.Store(true)
+	log.Info("serving MQTT 3.1.1 and 3.1", append(addrs, "profile", o.profile, "passwords", o.passwords != "",
+		"acl", o.acl != "", "client_ca", o.clientCA != "", "memory_limit", o.server.MemoryLimit)...)
 	if ready != nil {
-		ready <- ln.Addr()
+		ready <- first
 	}
-	select {
-	case <-ctx.Done():
-		log.Info("shutting down", "connections", srv.Connections())
-		srv.Close()
-		return exitOK
-	case err := <-errs:
-		log.Error(failCrash+": server failed", "err", err)
-		return exitFailed
+	hup := make(chan os.Signal, 1)
+	signal.Notify(hup, syscall.SIGHUP)
+	defer signal.Stop(hup)
+	for {
+		select {
+		case <-hup:
+			reload(o.tls, log)
+		case <-ctx.Done():
+			accepting.Store(false)
+			log.Info("shutting down", "connections", srv.Connections())
+			srv.Close()
+			return exitOK
+		case err := <-errs:
+			log.Error(failCrash+": server failed", "err", err)
+			return exitFailed
+		}
 	}
+}
+
+// readiness answers /readyz: 200 while accepting is set (every MQTT
+// listener accepts connections), 503 before and while shutting down.
+func readiness(accepting *atomic.Bool) http.HandlerFunc {
+	return func(w http.ResponseWriter, _ *http.Request) {
+		if !accepting.Load() {
+			http.Error(w, "not ready", http.StatusServiceUnavailable)
+			return
+		}
+		io.WriteString(w, "ready\n")
+	}
+}
+
+// reload reads the TLS certificates again on SIGHUP; on error the ones in
+// use stay.
+func reload(t *tcp.TLS, log *slog.Logger) {
+	if t == nil {
+		log.Info("SIGHUP: nothing to reload (no --tls-listen)")
+		return
+	}
+	if err := t.Reload(); err != nil {
+		log.Error("SIGHUP: TLS certificates not reloaded; keeping the previous ones", "err", err)
+		return
+	}
+	log.Info("SIGHUP: TLS certificates reloaded")
 }

@@ -39,6 +39,13 @@ func TestServeFlagErrors(t *testing.T) {
 		{"bad duration", []string{"--connect-timeout", "soon"}, "-connect-timeout"},
 		{"unknown reader", []string{"--reader", "threads"}, "-reader: unknown reader \"threads\""},
 		{"stray argument", []string{"extra"}, "unexpected argument \"extra\""},
+		{"nothing to listen on", []string{"--listen", ""}, "nothing to listen on"},
+		{"cert without a TLS listener", []string{"--cert", "server.crt"}, "--cert, --key and --client-ca: need --tls-listen"},
+		{"TLS listener without a cert", []string{"--tls-listen", "127.0.0.1:0"}, "--tls-listen: needs --cert and --key"},
+		{"missing cert file", []string{"--tls-listen", "127.0.0.1:0", "--cert", filepath.Join(dir, "none.crt"), "--key", filepath.Join(dir, "none.key")},
+			"--cert/--key/--client-ca: tls: certificate " + filepath.Join(dir, "none.crt")},
+		{"negative memory limit", []string{"--memory-limit", "-1"}, "--memory-limit: must not be negative"},
+		{"missing config file", []string{"--config", filepath.Join(dir, "none.conf")}, "--config: open " + filepath.Join(dir, "none.conf")},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -58,7 +65,8 @@ func TestServeHelp(t *testing.T) {
 	if code := run([]string{"serve", "--help"}, &stdout, &stderr); code != 0 {
 		t.Fatalf("exit code = %d, want 0", code)
 	}
-	for _, want := range []string{"examples:", "sessionlab serve --passwords", "-listen", "-metrics", "-acl"} {
+	for _, want := range []string{"examples:", "sessionlab serve --passwords", "-listen", "-metrics", "-acl",
+		"-tls-listen", "-client-ca", "subject common name (CN)", "-config", "-memory-limit", "/readyz", "SIGHUP"} {
 		if !strings.Contains(stdout.String(), want) {
 			t.Errorf("--help output lacks %q", want)
 		}
@@ -69,21 +77,8 @@ func TestServeHelp(t *testing.T) {
 // stops it with SIGTERM: it must close the connection and exit 0.
 func TestServeSignal(t *testing.T) {
 	hist := filepath.Join(t.TempDir(), "run.jsonl")
-	opts, code, ok := parseServe([]string{"--listen", "127.0.0.1:0", "--metrics", "127.0.0.1:0", "--profile", "tencent",
-		"--history", hist}, nil, nil)
-	if !ok {
-		t.Fatalf("parseServe: exit %d", code)
-	}
-	ready := make(chan net.Addr, 1)
-	exit := make(chan int, 1)
-	var logs syncBuffer
-	go func() { exit <- serveUntilSignal(opts, ready, &logs) }()
-	var addr net.Addr
-	select {
-	case addr = <-ready:
-	case code := <-exit:
-		t.Fatalf("serve exited with %d before listening", code)
-	}
+	addr, exit, logs := startServe(t, "--listen", "127.0.0.1:0", "--metrics", "127.0.0.1:0", "--profile", "tencent",
+		"--history", hist)
 	nc, err := net.Dial("tcp", addr.String())
 	if err != nil {
 		t.Fatal(err)
@@ -128,6 +123,28 @@ func TestServeSignal(t *testing.T) {
 	res, err := history.CheckFile(hist, "", 10*time.Second)
 	if err != nil || !res.OK || res.Ops == 0 {
 		t.Errorf("history file: %v, %v; want a non-empty linearizable history", res, err)
+	}
+}
+
+// startServe runs serve in-process with args until a signal, and returns
+// the first listener's address once every listener accepts, the channel
+// its exit code arrives on, and its logs.
+func startServe(t *testing.T, args ...string) (net.Addr, chan int, *syncBuffer) {
+	t.Helper()
+	opts, code, ok := parseServe(args, nil, nil)
+	if !ok {
+		t.Fatalf("parseServe: exit %d", code)
+	}
+	ready := make(chan net.Addr, 1)
+	exit := make(chan int, 1)
+	logs := &syncBuffer{}
+	go func() { exit <- serveUntilSignal(opts, ready, logs) }()
+	select {
+	case addr := <-ready:
+		return addr, exit, logs
+	case code := <-exit:
+		t.Fatalf("serve exited with %d before listening:\n%s", code, logs.String())
+		return nil, nil, nil
 	}
 }
 

@@ -77,15 +77,22 @@ func Publish() *rapid.Generator[*packet.Publish] {
 
 // Connect returns a generator of valid CONNECT packets, mostly MQTT 3.1.1
 // with consistent flags [MQTT-3.1.2-11..13], [MQTT-3.1.2-22], sometimes
-// another protocol level with opaque Rest bytes.
+// MQTT 3.1 ("MQIsdp", level 3) with the same rules, sometimes another
+// protocol level with opaque Rest bytes.
 func Connect() *rapid.Generator[*packet.Connect] {
 	return rapid.Custom(func(t *rapid.T) *packet.Connect {
 		p := &packet.Connect{ProtocolName: "MQTT", ProtocolLevel: 4}
-		if rapid.IntRange(0, 9).Draw(t, "unsupported") == 0 {
+		switch rapid.IntRange(0, 9).Draw(t, "protocol") {
+		case 0:
 			p.ProtocolName = rapid.SampledFrom([]string{"MQTT", "MQIsdp"}).Draw(t, "proto")
-			p.ProtocolLevel = rapid.SampledFrom([]byte{3, 5, 255}).Draw(t, "level")
+			p.ProtocolLevel = rapid.SampledFrom([]byte{5, 255}).Draw(t, "level")
+			if p.ProtocolName == "MQTT" && rapid.Bool().Draw(t, "mqtt3") {
+				p.ProtocolLevel = 3
+			}
 			p.Rest = rapid.SliceOfN(rapid.Byte(), 1, 16).Draw(t, "rest")
 			return p
+		case 1:
+			p.ProtocolName, p.ProtocolLevel = packet.ProtocolName31, packet.ProtocolLevel31
 		}
 		p.CleanSession = rapid.Bool().Draw(t, "clean")
 		p.KeepAlive = rapid.Uint16().Draw(t, "keepalive")
