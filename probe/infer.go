@@ -247,6 +247,7 @@ func (x *inferrer) sessions() {
 		return
 	}
 	a.Disconnect()
+	time.Sleep(settle)
 	pub, err := x.publisher("spub")
 	if err != nil {
 		x.inf.unknown("keeps_sessions", "could not connect the publisher: "+err.Error())
@@ -379,8 +380,11 @@ func (x *inferrer) retained() {
 	}
 	defer pub.Disconnect()
 	pub.Send(&packet.Publish{Topic: topic, QoS: 1, PacketID: 1, Retain: true, Payload: []byte("retained")})
-	if _, err := collect(pub, collectOpts{max: t.answerTimeout()}); err != nil {
-		x.inf.unknown("retained", err.Error())
+	if r, err := pub.Next(t.answerTimeout()); err != nil {
+		x.inf.unknown("retained", "waiting for the PUBACK of a retained PUBLISH: "+err.Error())
+		return
+	} else if _, ok := r.P.(*packet.Puback); !ok {
+		x.inf.unknown("retained", fmt.Sprintf("a retained PUBLISH was answered with %v, not PUBACK", r.P))
 		return
 	}
 	sub, _, err := t.Open(x.log, x.client("rsub"), true, nil)
@@ -492,6 +496,7 @@ func (x *inferrer) queue() {
 		return
 	}
 	b.Disconnect()
+	time.Sleep(settle)
 	pub, err := x.publisher("qpub")
 	if err != nil {
 		x.inf.unknown("queue_cap", "could not connect the publisher: "+err.Error())
@@ -603,6 +608,10 @@ func (x *inferrer) pacing(sample []got) {
 	x.inf.set("replay_rate", "0", how+": written as an interval")
 }
 
+// settle is how long an experiment waits after a DISCONNECT before
+// publishing to the session, so that the broker has taken it offline.
+const settle = 100 * time.Millisecond
+
 // paceFloor is the median gap below which a replay is taken as unpaced.
 const paceFloor = 20 * time.Millisecond
 
@@ -630,6 +639,7 @@ func (x *inferrer) liveBehindReplay() {
 		return
 	}
 	c.Disconnect()
+	time.Sleep(settle)
 	pub, err := x.publisher("lpub")
 	if err != nil {
 		x.inf.unknown("replay_blocks_live", err.Error())

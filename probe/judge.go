@@ -317,7 +317,7 @@ func (r *runner) judgeSessions(v *verdicts, pol broker.Policy, tol time.Duration
 		if sure && v.p[inv] != nil {
 			if c.sp != want {
 				v.broken(inv, fmt.Sprintf("CONNACK SessionPresent=%v, want %v: clean=%v, a session existed=%v, offline for %v [MQTT-3.2.2-1..3]",
-					c.sp, want, c.clean, exists, (c.connectAt - offlineAt).Round(time.Millisecond)), e)
+					c.sp, want, c.clean, exists, (c.connectAt-offlineAt).Round(time.Millisecond)), e)
 			} else {
 				v.checked(inv, 1)
 			}
@@ -564,7 +564,7 @@ func (r *runner) judgePacing(v *verdicts, pol broker.Policy, tol time.Duration, 
 			due := model.PaceAt(pol, sent)
 			if e.At < due-tol {
 				v.broken(broker.InvPacing, fmt.Sprintf("stored messages %v apart after a resume; the profile spaces them at least %v (tolerance %v)",
-					(e.At - prev.At).Round(time.Millisecond), (due - prev.At).Round(time.Millisecond), tol), *prev, e)
+					(e.At-prev.At).Round(time.Millisecond), (due-prev.At).Round(time.Millisecond), tol), *prev, e)
 			} else {
 				v.checked(broker.InvPacing, 1)
 			}

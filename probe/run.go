@@ -88,12 +88,12 @@ func (h timedHeap) Len() int { return len(h) }
 func (h timedHeap) Less(i, j int) bool {
 	return h[i].at < h[j].at || h[i].at == h[j].at && h[i].seq < h[j].seq
 }
-func (h timedHeap) Swap(i, j int)  { h[i], h[j] = h[j], h[i] }
-func (h *timedHeap) Push(x any)    { *h = append(*h, x.(timed)) }
-func (h *timedHeap) Pop() any      { old := *h; x := old[len(old)-1]; *h = old[:len(old)-1]; return x }
-func (h timedHeap) peek() timed    { return h[0] }
-func (h *timedHeap) add(t timed)   { heap.Push(h, t) }
-func (h *timedHeap) pop() timed    { return heap.Pop(h).(timed) }
+func (h timedHeap) Swap(i, j int) { h[i], h[j] = h[j], h[i] }
+func (h *timedHeap) Push(x any)   { *h = append(*h, x.(timed)) }
+func (h *timedHeap) Pop() any     { old := *h; x := old[len(old)-1]; *h = old[:len(old)-1]; return x }
+func (h timedHeap) peek() timed   { return h[0] }
+func (h *timedHeap) add(t timed)  { heap.Push(h, t) }
+func (h *timedHeap) pop() timed   { return heap.Pop(h).(timed) }
 
 // runner drives one Run.
 type runner struct {

@@ -7,6 +7,7 @@ import (
 	"net"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/sessionlab/sessionlab/broker/packet"
@@ -160,6 +161,7 @@ type Conn struct {
 	wmu    sync.Mutex
 	buf    []byte
 	why    string // why the reader stopped, set before done is closed
+	self   atomic.Bool // the client closed the connection
 }
 
 // Dial opens a TCP connection for client; it does not send CONNECT.
@@ -197,6 +199,9 @@ func (c *Conn) read() {
 	why := "EOF"
 	if err := sc.Err(); err != nil {
 		why = err.Error()
+	}
+	if c.self.Load() {
+		why = "by the client"
 	}
 	c.stop(why)
 }
@@ -266,6 +271,7 @@ func (c *Conn) Closed() bool {
 // Abort closes the TCP connection without DISCONNECT: to the broker this is
 // a lost connection, so the Will fires [MQTT-3.1.2-8].
 func (c *Conn) Abort() {
+	c.self.Store(true)
 	c.nc.Close()
 	<-c.done
 }
@@ -273,6 +279,7 @@ func (c *Conn) Abort() {
 // Disconnect sends DISCONNECT and closes [MQTT-3.14.4-3].
 func (c *Conn) Disconnect() {
 	c.Send(&packet.Disconnect{})
+	c.self.Store(true)
 	c.nc.Close()
 	<-c.done
 }
