@@ -160,7 +160,7 @@ type Conn struct {
 	done   chan struct{} // closed when the reader stops
 	wmu    sync.Mutex
 	buf    []byte
-	why    string // why the reader stopped, set before done is closed
+	why    string      // why the reader stopped, set before done is closed
 	self   atomic.Bool // the client closed the connection
 }
 
