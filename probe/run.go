@@ -49,6 +49,8 @@ type device struct {
 	window    int
 	shift     time.Duration
 	windows   bool
+	faults    netsim.Knobs // resets and failed dials, emulated by the probe
+	resetGen  int
 }
 
 // news is something that happened on a device's transport.
@@ -80,6 +82,7 @@ const (
 	evOff
 	evPublish
 	evHeal
+	evReset
 )
 
 type timedHeap []timed
@@ -139,8 +142,10 @@ func Run(o RunOptions) (*Result, error) {
 	if len(sc.Events) > 0 {
 		r.skipped = append(r.skipped, fmt.Sprintf("%d scripted events (outages, partitions): a probe cannot make a real broker or network fail", len(sc.Events)))
 	}
-	if sc.Network.Swarm || sc.Network.Faults != (netsim.Knobs{}) {
-		r.skipped = append(r.skipped, "network faults and latency: the probe uses the real network as it is")
+	r.skipped = append(r.skipped, "latency, half-open links, partitions and outages: the probe uses the real network as it is; "+
+		"connection resets and failed dials are emulated (the probe closes a socket without DISCONNECT, or fails a dial before it starts)")
+	if sc.Network.Swarm {
+		r.skipped = append(r.skipped, "swarm-drawn faults: only the scenario's fixed knobs are emulated")
 	}
 	if err := o.Target.Check(r.log, "slp"+r.tag+"chk"); err != nil {
 		return nil, err
@@ -215,6 +220,13 @@ func (r *runner) setup() {
 			cfg.Farewell = cfg.Will
 		}
 		d.sess = client.New(cfg, &d.backoff)
+		switch {
+		case g.Reliable || g.Kind == scenario.Backend:
+		case g.Faults != nil:
+			d.faults = *g.Faults
+		default:
+			d.faults = r.o.Scenario.Network.Faults
+		}
 		if o := g.Offline; o != nil {
 			d.windows = o.Fraction == 0 || d.work.Bool(o.Fraction)
 			d.shift = d.work.Uniform(0, o.Jitter)
@@ -250,6 +262,38 @@ func (r *runner) schedule(start time.Duration, h int) {
 		r.at(timed{at: on + d.work.Uniform(0, every), kind: evPublish, dev: h})
 	}
 	r.scheduleWindow(start, h)
+	r.scheduleReset(on, h)
+}
+
+// scheduleReset draws the device's next connection reset (a Poisson
+// process at the scenario's ResetsPerHour, on the scaled clock).
+func (r *runner) scheduleReset(from time.Duration, h int) {
+	d := &r.devs[h]
+	if d.faults.ResetsPerHour <= 0 {
+		return
+	}
+	mean := time.Duration(float64(time.Hour) / d.faults.ResetsPerHour)
+	r.at(timed{at: from + r.scaled(d.work.Exp(mean)), kind: evReset, dev: h})
+}
+
+// reset closes the device's connection without DISCONNECT, as a network
+// reset would: the broker sees it lost (the Will fires [MQTT-3.1.2-8]) and
+// the client reconnects after its backoff.
+func (r *runner) reset(h int) {
+	d := &r.devs[h]
+	if !r.healed {
+		r.scheduleReset(r.log.Now(), h)
+	}
+	if d.conn == nil || d.off || r.healed {
+		return
+	}
+	c := d.conn
+	r.log.add(Entry{At: r.log.Now(), Client: d.id, Conn: c.id, Note: "reset by the probe (scenario fault)"})
+	d.conn = nil
+	d.gen++
+	go c.Abort()
+	d.sess.Lost(r.log.Now())
+	r.perform(h)
 }
 
 func (r *runner) scheduleWindow(start time.Duration, h int) {
@@ -311,6 +355,8 @@ func (r *runner) fire(start, now time.Duration) {
 			r.powerOff(e.dev)
 		case evPublish:
 			r.publish(e.dev, e.gen)
+		case evReset:
+			r.reset(e.dev)
 		}
 	}
 	for i := range r.devs {
@@ -420,6 +466,11 @@ func (r *runner) perform(h int) {
 		case client.Dial:
 			d.gen++
 			gen, id := d.gen, d.id
+			if f := d.faults.ConnectFail; f > 0 && !r.healed && d.work.Bool(f) {
+				r.log.add(Entry{At: r.log.Now(), Client: id, Note: "dial failed by the probe (scenario fault)"})
+				go func() { r.inbox <- news{dev: h, gen: gen, kind: newsDialed} }()
+				continue
+			}
 			go func() {
 				c, err := r.o.Target.Dial(r.log, id)
 				if err != nil {
