@@ -53,10 +53,18 @@ type Result struct {
 	Skipped   []string
 	Log       *Log
 	Cleanup   string
-	Published int // messages published by the scenario's clients
-	Received  int // PUBLISH packets the clients received
-	Stored    []time.Duration
-	Live      []time.Duration
+	Published int             // messages published by the scenario's clients
+	Received  int             // PUBLISH packets the clients received
+	Stored    []time.Duration // latency of stored deliveries: published before the resume, received after it
+	Live      []time.Duration // latency of the other deliveries
+	Drains    []Drain         // one per resume with a backlog
+}
+
+// Drain is one resume: how many stored messages came, and how long after
+// the CONNACK the last of them arrived.
+type Drain struct {
+	Backlog int
+	Time    time.Duration
 }
 
 // Failed reports whether a promise was broken.
@@ -550,6 +558,12 @@ func (r *runner) judgeRedelivery(v *verdicts, p, c *wconn) {
 func (r *runner) judgePacing(v *verdicts, pol broker.Policy, tol time.Duration, msgs map[uint64]*msgInfo, c *wconn, res *Result) {
 	var prev *Entry
 	var sent []broker.Time
+	backlog, last := 0, time.Duration(0)
+	defer func() {
+		if backlog > 0 {
+			res.Drains = append(res.Drains, Drain{Backlog: backlog, Time: last - c.connackAt})
+		}
+	}()
 	for i, e := range c.recv {
 		u, ok := seqOf(e.Packet.(*packet.Publish).Payload)
 		m := msgs[u]
@@ -560,6 +574,7 @@ func (r *runner) judgePacing(v *verdicts, pol broker.Policy, tol time.Duration, 
 			continue
 		}
 		res.Stored = append(res.Stored, e.At-m.sentAt)
+		backlog, last = backlog+1, e.At
 		if prev != nil && v.p[broker.InvPacing] != nil && (pol.ReplayInterval > 0 || pol.ReplayRate > 0) {
 			due := model.PaceAt(pol, sent)
 			if e.At < due-tol {

@@ -1,8 +1,10 @@
 package main
 
 import (
+	"bytes"
 	crand "crypto/rand"
 	"encoding/binary"
+	"encoding/json"
 	"errors"
 	"flag"
 	"fmt"
@@ -13,7 +15,9 @@ import (
 	"strings"
 	"time"
 
+	"github.com/sessionlab/sessionlab/plots"
 	"github.com/sessionlab/sessionlab/probe"
+	"github.com/sessionlab/sessionlab/sim/scenario"
 )
 
 func init() {
@@ -35,7 +39,8 @@ its victim, QoS 0 offline, redelivery with DUP and the same packet id,
 QoS, order, expiry, pacing, packet ids and the Will. It prints the
 broker's timing noise and the tolerance used, and a conformance table:
 each promise kept, broken (with the witnessing packets and their times)
-or not observed. summary.md and packets.log go into --out.
+or not observed. summary.md, packets.log (every packet with its time), probe.json and
+the latency_cdf and replay_drain charts (PNG and SVG) go into --out.
 
 The scenario's clock is scaled so that its faulty phase lasts --duration
 (default 10s): a 4h scenario runs 1440 times faster, offline windows and
@@ -88,7 +93,7 @@ func runProbe(args []string, stdout, stderr io.Writer) int {
 	fs.StringVar(&a.password, "password", "", "`password` for CONNECT (with --username)")
 	fs.StringVar(&a.profile, "profile", "mosquitto", "the `profile` (built-in name or file) whose promises the broker is held to")
 	fs.StringVar(&a.scenario, "scenario", "overflow", "a built-in scenario `name` or a scenario file")
-	fs.IntVar(&a.devices, "devices", 4, "scale the fleet to about `N` devices (backends kept)")
+	fs.IntVar(&a.devices, "devices", 3, "scale the fleet to about `N` devices (backends kept)")
 	fs.DurationVar(&a.duration, "duration", 10*time.Second, "wall-clock length `D` of the faulty phase; the scenario's clock is scaled to it")
 	fs.Uint64Var(&a.seed, "seed", 0, "random `seed` (default: drawn and printed)")
 	fs.BoolVar(&a.infer, "infer", false, "infer the broker's policy and print it as a profile file")
@@ -96,7 +101,7 @@ func runProbe(args []string, stdout, stderr io.Writer) int {
 	fs.IntVar(&a.maxQueue, "max-queue", 2000, "--infer: messages `N` published to find the queue cap")
 	fs.DurationVar(&a.timeout, "timeout", 5*time.Second, "the longest wait `D` for an answer the protocol requires (CONNACK, SUBACK, PUBACK)")
 	fs.BoolVar(&a.keep, "keep-sessions", false, "leave the sessions the probe created on the broker")
-	fs.StringVar(&a.out, "out", "out", "output `directory` for summary.md and packets.log (probe without --infer)")
+	fs.StringVar(&a.out, "out", "out", "output `directory` for summary.md, packets.log, probe.json and charts (probe without --infer)")
 	if code, ok := c.parse(args); !ok {
 		return code
 	}
@@ -194,6 +199,9 @@ func probeRun(c *cli, a probeArgs, target probe.Target) int {
 	if err := os.WriteFile(filepath.Join(a.out, "packets.log"), []byte(res.Log.Dump()), 0o644); err != nil {
 		return c.inputError(err)
 	}
+	if err := writeProbeOutputs(a, sc, pol.Name, res); err != nil {
+		return c.inputError(err)
+	}
 	if res.Failed() {
 		fmt.Fprintf(c.stderr, "sessionlab probe: FAILED: the broker broke a promise of profile %s (exit %d)\n", pol.Name, exitFailed)
 		return exitFailed
@@ -212,4 +220,69 @@ func pct(ds []time.Duration, p int) string {
 		return v.Round(time.Millisecond).String()
 	}
 	return "<1ms"
+}
+
+// probeMetrics is probe.json: the run's figures and its conformance table.
+type probeMetrics struct {
+	Command        string          `json:"command"`
+	Profile        string          `json:"profile"`
+	Scale          float64         `json:"scale"`
+	FaultySeconds  float64         `json:"faulty_s"`
+	HealSeconds    float64         `json:"heal_s"`
+	RTTMedianMS    float64         `json:"rtt_median_ms"`
+	RTTMaxMS       float64         `json:"rtt_max_ms"`
+	ToleranceMS    float64         `json:"tolerance_ms"`
+	Published      int             `json:"published"`
+	Received       int             `json:"received"`
+	StoredLatencyS []float64       `json:"stored_latency_s"`
+	LiveLatencyS   []float64       `json:"live_latency_s"`
+	Drains         []plots.Point   `json:"drains"`
+	Promises       []probe.Promise `json:"promises"`
+}
+
+func secondsOf(ds []time.Duration) []float64 {
+	out := make([]float64, len(ds))
+	for i, d := range ds {
+		out[i] = d.Seconds()
+	}
+	return out
+}
+
+// writeProbeOutputs writes probe.json and, as simulate does, the latency
+// CDF and the replay drain chart (PNG and SVG) of the measured run, with
+// the profile's pacing as the drain chart's reference slope.
+func writeProbeOutputs(a probeArgs, sc scenario.Scenario, profile string, res *probe.Result) error {
+	m := probeMetrics{
+		Command: fmt.Sprintf("sessionlab probe --broker %s --profile %s --scenario %s --devices %d --duration %v --seed %d", a.broker, a.profile, a.scenario, a.devices, a.duration, a.seed),
+		Profile: profile, Scale: res.Scale, FaultySeconds: res.Faulty.Seconds(), HealSeconds: res.Heal.Seconds(),
+		RTTMedianMS: float64(res.Noise.RTTMedian) / 1e6, RTTMaxMS: float64(res.Noise.RTTMax) / 1e6, ToleranceMS: float64(res.Noise.Tolerance) / 1e6,
+		Published: res.Published, Received: res.Received, StoredLatencyS: secondsOf(res.Stored), LiveLatencyS: secondsOf(res.Live), Promises: res.Promises,
+	}
+	for _, d := range res.Drains {
+		m.Drains = append(m.Drains, plots.Point{X: float64(d.Backlog), Y: d.Time.Seconds()})
+	}
+	data, err := json.MarshalIndent(m, "", "  ")
+	if err != nil {
+		return err
+	}
+	if err := os.WriteFile(filepath.Join(a.out, "probe.json"), append(data, '\n'), 0o644); err != nil {
+		return err
+	}
+	in := plots.Input{
+		Subtitle: fmt.Sprintf("%s measured at %s, seed %d", sc.Name, a.broker, a.seed),
+		Rules:    pacingRules([]string{a.profile}, sc),
+		Profiles: []plots.Profile{{Name: "measured", LiveLatency: plots.CDFOf(m.LiveLatencyS), StoredLatency: plots.CDFOf(m.StoredLatencyS), Drain: m.Drains}},
+	}
+	for _, ch := range []plots.Chart{plots.LatencyChart(in), plots.DrainChart(in)} {
+		for _, format := range plots.Formats {
+			var buf bytes.Buffer
+			if err := ch.Encode(&buf, format); err != nil {
+				return err
+			}
+			if err := os.WriteFile(filepath.Join(a.out, ch.Name+"."+format), buf.Bytes(), 0o644); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
 }
