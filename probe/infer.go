@@ -535,6 +535,10 @@ func (x *inferrer) queue() {
 		c := n - s[0] + 1
 		x.inf.set("overflow", "drop-oldest", fmt.Sprintf("after %d messages published to an offline session, the first stored one was #%d: the %d oldest were dropped", n, s[0], s[0]-1))
 		x.inf.set("queue_cap", strconv.FormatUint(c, 10), fmt.Sprintf("the stored messages began at #%d of %d, so %d were kept", s[0], n, c))
+		if x.inf.Find("store_qos0_offline").Value == "true" {
+			b.Disconnect()
+			x.qos0First(c)
+		}
 		return
 	}
 	// Drop newest, or no overflow: drain if pacing lets us.
@@ -558,6 +562,50 @@ func (x *inferrer) queue() {
 		c := len(s)
 		x.inf.set("overflow", "drop-newest", fmt.Sprintf("after %d messages published to an offline session, #1..#%d arrived and nothing after: the newest were dropped", n, c))
 		x.inf.set("queue_cap", strconv.Itoa(c), fmt.Sprintf("%d of %d stored messages were kept", c, n))
+	}
+}
+
+// qos0First tells drop-oldest from drop-oldest-qos0-first on a broker that
+// stores QoS 0 offline: a QoS 1, a QoS 0, then c-1 more QoS 1 messages
+// overflow a queue of c by one; the victim is the first message or the
+// QoS 0 one.
+func (x *inferrer) qos0First(c uint64) {
+	t := x.o.Target
+	topic := x.topic("q0")
+	id := x.client("q0")
+	s, _, err := x.persistent(id, topic, nil)
+	if err != nil {
+		return
+	}
+	s.Disconnect()
+	time.Sleep(settle)
+	pub, err := x.publisher("q0pub")
+	if err != nil {
+		return
+	}
+	err = publishAll(pub, topic, 1, 1, 1, 1)
+	if err == nil {
+		err = publishAll(pub, topic, 2, 2, 0, 1)
+	}
+	if err == nil {
+		err = publishAll(pub, topic, 3, c+1, 1, 100)
+	}
+	pub.Disconnect()
+	if err != nil {
+		return
+	}
+	s, _, err = t.Open(x.log, id, false, nil)
+	if err != nil {
+		return
+	}
+	defer s.Disconnect()
+	gs, _ := collect(s, collectOpts{ack: true, quiet: 2 * time.Second, max: x.o.Drain, stop: func(gs []got) bool { return len(gs) >= 2 }})
+	q := seqs(gs)
+	switch {
+	case len(q) == 2 && q[0] == 1 && q[1] == 3:
+		x.inf.set("overflow", "drop-oldest-qos0-first", fmt.Sprintf("a queue of %d overflowed by one evicted the QoS 0 message #2, not the older QoS 1 message #1", c))
+	case len(q) == 2 && q[0] == 2 && q[1] == 3:
+		x.inf.set("overflow", "drop-oldest", fmt.Sprintf("a queue of %d overflowed by one evicted the oldest message #1 (QoS 1), not the QoS 0 message #2", c))
 	}
 }
 

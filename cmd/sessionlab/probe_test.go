@@ -66,12 +66,13 @@ func inferFields(t *testing.T, addr string) (*probe.Inference, broker.Policy) {
 	return inf, pf.Policy
 }
 
-// TestProbeInferServe: probe --infer against serve under tencent, aws and
-// hivemq recovers each profile's queue cap, overflow victim, replay
-// pacing and in-flight window, and measures each of them (none is left to
-// the base profile).
+// TestProbeInferServe: probe --infer against serve under tencent, aws,
+// hivemq and emqx (whose victim is the oldest QoS 0 message first)
+// recovers each profile's queue cap, overflow victim, replay pacing and
+// in-flight window, and measures each of them (none is left to the base
+// profile).
 func TestProbeInferServe(t *testing.T) {
-	for _, name := range []string{"tencent", "aws", "hivemq"} {
+	for _, name := range []string{"tencent", "aws", "hivemq", "emqx"} {
 		t.Run(name, func(t *testing.T) {
 			t.Parallel()
 			want := builtin(t, name)
