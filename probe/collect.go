@@ -182,3 +182,48 @@ func describe(gs []got, n int) string {
 	}
 	return s
 }
+
+// barrier sends PINGREQ and collects what arrives until the PINGRESP: a
+// broker answers the packets of one connection in order, so every PUBLISH
+// it decided to send before it read the PINGREQ arrives first. With ack,
+// each QoS 1 PUBLISH is acknowledged as it arrives.
+func barrier(c *Conn, ack bool) ([]got, error) {
+	if err := c.Send(&packet.Pingreq{}); err != nil {
+		return nil, err
+	}
+	var out []got
+	wait := c.target.answerTimeout()
+	for {
+		r, err := c.Next(wait)
+		if err != nil {
+			return out, fmt.Errorf("waiting %v for PINGRESP: %w", wait, err)
+		}
+		switch p := r.P.(type) {
+		case *packet.Pingresp:
+			return out, nil
+		case *packet.Publish:
+			u, ok := seqOf(p.Payload)
+			out = append(out, got{at: r.At, seq: u, ok: ok, p: p})
+			if ack && p.QoS == 1 {
+				c.Send(&packet.Puback{PacketID: p.PacketID})
+			}
+		case *packet.Pubrel:
+			c.Send(&packet.Pubcomp{PacketID: p.PacketID})
+		}
+	}
+}
+
+// drain acknowledges and collects in barrier rounds until a round brings
+// nothing new, or max has passed.
+func drain(c *Conn, max time.Duration) ([]got, error) {
+	var out []got
+	end := time.Now().Add(max)
+	for time.Now().Before(end) {
+		gs, err := barrier(c, true)
+		out = append(out, gs...)
+		if err != nil || len(gs) == 0 {
+			return out, err
+		}
+	}
+	return out, nil
+}

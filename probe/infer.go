@@ -285,9 +285,9 @@ func (x *inferrer) sessions() {
 		}
 		return n >= 3
 	}})
-	// Give a stray QoS 0 copy that might follow the QoS 1 ones a moment.
+	// Whatever else the broker sent by now (a QoS 0 copy behind them).
 	if err == nil {
-		more, _ := collect(a, collectOpts{max: 300 * time.Millisecond})
+		more, _ := barrier(a, false)
 		first = append(first, more...)
 	}
 	var q0 bool
@@ -436,8 +436,7 @@ func (x *inferrer) window() {
 		x.inf.unknown("inflight_window", err.Error())
 		return
 	}
-	quiet := 500 * time.Millisecond
-	held, err := collect(d, collectOpts{quiet: quiet, max: x.o.Drain})
+	held, err := barrier(d, false)
 	if err != nil {
 		x.inf.unknown("inflight_window", err.Error())
 		return
@@ -453,9 +452,9 @@ func (x *inferrer) window() {
 		x.inf.unknown("inflight_window", fmt.Sprintf("%d unacknowledged messages arrived, not #1..#%d: %s", w, w, describe(held, 5)))
 		return
 	}
-	x.inf.set("inflight_window", strconv.Itoa(w), fmt.Sprintf("%d of %d messages arrived to an online client that acknowledged none, then nothing for %v", w, n, quiet))
+	x.inf.set("inflight_window", strconv.Itoa(w), fmt.Sprintf("%d of %d messages arrived to an online client that acknowledged none (all before the PINGRESP to a PINGREQ sent after the last PUBACK to the publisher)", w, n))
 	ackAll(d, held)
-	rest, err := collect(d, collectOpts{ack: true, quiet: quiet, max: x.o.Drain})
+	rest, err := drain(d, x.o.Drain)
 	all := append(held, rest...)
 	total := uint64(len(all))
 	switch {
@@ -547,7 +546,12 @@ func (x *inferrer) queue() {
 		x.fromOnline(fmt.Sprintf("draining up to %d stored messages at one per %v would take up to %v, beyond the drain budget of %v", n, x.pace.Round(time.Millisecond), est.Round(time.Second), x.o.Drain))
 		return
 	}
-	rest, err := collect(b, collectOpts{ack: true, quiet: max(time.Second, 4*x.pace), max: x.o.Drain})
+	var rest []got
+	if x.pace < paceFloor {
+		rest, err = drain(b, x.o.Drain)
+	} else {
+		rest, err = collect(b, collectOpts{ack: true, quiet: max(time.Second, 4*x.pace), max: x.o.Drain})
+	}
 	all := append(sample, rest...)
 	s = seqs(all)
 	switch {
