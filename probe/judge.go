@@ -58,6 +58,10 @@ type Result struct {
 	Stored    []time.Duration // latency of stored deliveries: published before the resume, received after it
 	Live      []time.Duration // latency of the other deliveries
 	Drains    []Drain         // one per resume with a backlog
+	Trouble   []string        // what went wrong with the broker's connections
+	// Lost, when set, says that the broker could not be used at the end
+	// of the run: the verdicts cover only what came before.
+	Lost string
 }
 
 // Drain is one resume: how many stored messages came, and how long after
@@ -256,6 +260,7 @@ func (r *runner) judge(noise Noise) *Result {
 		}
 	}
 	res.Published = len(msgs)
+	res.Trouble = trouble(entries, conns)
 	var names []string
 	for name := range byClient {
 		names = append(names, name)
@@ -642,4 +647,48 @@ func (r *runner) judgeWills(v *verdicts, tol time.Duration, byClient map[string]
 			}
 		}
 	}
+}
+
+// trouble counts what went wrong with the connections, as the log shows
+// it: dials that failed, CONNECTs without CONNACK or refused, and
+// connections the broker closed.
+func trouble(entries []Entry, conns map[int]*wconn) []string {
+	var dials, closedByBroker, refused, unanswered int
+	var firstDial, firstClose string
+	for _, e := range entries {
+		switch {
+		case strings.HasPrefix(e.Note, "dial failed: "):
+			dials++
+			if firstDial == "" {
+				firstDial = e.String()
+			}
+		case strings.HasPrefix(e.Note, "closed: ") && e.Note != "closed: by the client":
+			closedByBroker++
+			if firstClose == "" {
+				firstClose = e.String()
+			}
+		}
+	}
+	for _, c := range conns {
+		switch {
+		case c.connectAt > 0 && c.connackAt == 0:
+			unanswered++
+		case c.connackAt > 0 && !c.accepted:
+			refused++
+		}
+	}
+	var out []string
+	if dials > 0 {
+		out = append(out, fmt.Sprintf("%d dials failed, the first: %s", dials, firstDial))
+	}
+	if closedByBroker > 0 {
+		out = append(out, fmt.Sprintf("the broker closed %d connections, the first: %s", closedByBroker, firstClose))
+	}
+	if unanswered > 0 {
+		out = append(out, fmt.Sprintf("%d CONNECTs got no CONNACK before the connection ended", unanswered))
+	}
+	if refused > 0 {
+		out = append(out, fmt.Sprintf("%d CONNECTs were refused (CONNACK return code > 0)", refused))
+	}
+	return out
 }

@@ -169,6 +169,9 @@ func Run(o RunOptions) (*Result, error) {
 	}
 	time.Sleep(100 * time.Millisecond) // let the last DISCONNECTs leave
 	res := r.judge(tol)
+	if err := o.Target.Check(r.log, "slp"+r.tag+"end"); err != nil {
+		res.Lost = err.Error()
+	}
 	res.Cleanup = r.cleanup()
 	return res, nil
 }

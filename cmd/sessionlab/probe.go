@@ -62,8 +62,11 @@ not establish is a comment "# key: unknown: reason" (and keeps the base
 profile's value when the file is used).
 
 A broker that cannot be reached, refuses the credentials or does not
-answer CONNECT is reported with what was tried, exit 2. Every wait is
-bounded (--timeout for each answer the protocol requires).
+answer CONNECT is reported with what was tried, exit 2; so is one that
+cannot be reached any more when the run ends (unless a promise was
+already broken: exit 1). Connections the broker closed, failed dials and
+unanswered or refused CONNECTs during the run are listed as "trouble".
+Every wait is bounded (--timeout for each answer the protocol requires).
 
 examples:
   sessionlab serve --profile tencent &
@@ -188,6 +191,9 @@ func probeRun(c *cli, a probeArgs, target probe.Target) int {
 		res.Noise.RTTMedian.Round(time.Microsecond), res.Noise.RTTMax.Round(time.Microsecond), res.Noise.Samples, res.Noise.Tolerance)
 	fmt.Fprintf(&b, "published %d messages, received %d PUBLISH packets; stored latency p50 %v, live latency p50 %v\n",
 		res.Published, res.Received, pct(res.Stored, 50), pct(res.Live, 50))
+	for _, t := range res.Trouble {
+		fmt.Fprintf(&b, "trouble: %s\n", t)
+	}
 	fmt.Fprintf(&b, "cleanup: %s\n\n", res.Cleanup)
 	b.WriteString(res.Table())
 	fmt.Fprint(c.stdout, b.String())
@@ -205,6 +211,10 @@ func probeRun(c *cli, a probeArgs, target probe.Target) int {
 	if res.Failed() {
 		fmt.Fprintf(c.stderr, "sessionlab probe: FAILED: the broker broke a promise of profile %s (exit %d)\n", pol.Name, exitFailed)
 		return exitFailed
+	}
+	if res.Lost != "" {
+		fmt.Fprintf(c.stderr, "sessionlab probe: the broker could not be used at the end of the run, so the verdicts cover only what came before: %s\n", res.Lost)
+		return exitUsage
 	}
 	return exitOK
 }
