@@ -278,8 +278,8 @@ func (c *Conn) Abort() {
 
 // Disconnect sends DISCONNECT and closes [MQTT-3.14.4-3].
 func (c *Conn) Disconnect() {
+	c.self.Store(true) // the broker may close first [MQTT-3.14.4-1]: that is ours too
 	c.Send(&packet.Disconnect{})
-	c.self.Store(true)
 	c.nc.Close()
 	<-c.done
 }

@@ -176,8 +176,8 @@ func probeRun(c *cli, a probeArgs, target probe.Target) int {
 	if err := os.MkdirAll(a.out, 0o755); err != nil {
 		return c.inputError(err)
 	}
-	fmt.Fprintf(c.stdout, "probe --broker %s --profile %s --scenario %s --devices %d --duration %v --seed %d\n",
-		a.broker, describeProfile(a.profile, sc), sc.Name, sc.Devices(), a.duration, a.seed)
+	fmt.Fprintf(c.stdout, "probe --broker %s --profile %s --scenario %s --devices %d --duration %v --seed %d (%d clients, backends included)\n",
+		a.broker, describeProfile(a.profile, sc), sc.Name, a.devices, a.duration, a.seed, sc.Devices())
 	res, err := probe.Run(probe.RunOptions{Target: target, Scenario: sc, Policy: pol, Seed: a.seed, Duration: a.duration, KeepSessions: a.keep})
 	if err != nil {
 		return unusable(c, err)
