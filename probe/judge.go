@@ -608,7 +608,9 @@ func (r *runner) judgeWills(v *verdicts, tol time.Duration, byClient map[string]
 			watchers = append(watchers, byClient[d.id]...)
 		}
 	}
-	wait := r.o.Target.answerTimeout()
+	// A Will goes out when the broker sees the connection end, which a
+	// closed socket tells it at once.
+	wait := min(r.o.Target.answerTimeout(), max(time.Second, 10*tol))
 	for _, d := range r.devs {
 		if !d.group.Status || d.group.Kind == "backend" {
 			continue

@@ -222,6 +222,9 @@ func (c *Conn) Send(ps ...packet.Packet) error {
 	defer c.wmu.Unlock()
 	c.buf = c.buf[:0]
 	for _, p := range ps {
+		if _, bye := p.(*packet.Disconnect); bye {
+			c.self.Store(true) // the broker closes after it [MQTT-3.14.4-1]: that close is ours
+		}
 		c.buf = p.Append(c.buf)
 	}
 	now := c.log.Now()
@@ -278,7 +281,6 @@ func (c *Conn) Abort() {
 
 // Disconnect sends DISCONNECT and closes [MQTT-3.14.4-3].
 func (c *Conn) Disconnect() {
-	c.self.Store(true) // the broker may close first [MQTT-3.14.4-1]: that is ours too
 	c.Send(&packet.Disconnect{})
 	c.nc.Close()
 	<-c.done

@@ -264,3 +264,31 @@ func TestProbeInferMosquitto(t *testing.T) {
 		t.Errorf("replay_interval %v, replay_rate %d, inflight_window %d; want 0s, 0, 20", got.ReplayInterval, got.ReplayRate, got.InflightWindow)
 	}
 }
+
+// TestProbeWillAndVanishingBroker: flaky-cellular's resets are emulated
+// (sockets closed without DISCONNECT), so the Will is put to the test and
+// kept by serve; a broker that goes away during a run exits 2 with the
+// trouble listed.
+func TestProbeWillAndVanishingBroker(t *testing.T) {
+	addr := serveProfile(t, builtin(t, "mosquitto"))
+	code, out, errOut := probeCLI(t, "--broker", addr, "--profile", "mosquitto", "--scenario", "flaky-cellular", "--devices", "6",
+		"--duration", "3s", "--seed", "9", "--out", t.TempDir())
+	if code != exitOK || !strings.Contains(out, "| 18 | will | MQTT-3.1.2-8, MQTT-3.14.4-3 | kept |") {
+		t.Errorf("flaky-cellular against serve: exit %d, want 0 and the Will kept\n%s\n%s", code, out, errOut)
+	}
+
+	s, err := tcp.New(tcp.Config{Broker: broker.Config{Policy: builtin(t, "mosquitto")}, Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	go s.Serve(ln)
+	time.AfterFunc(time.Second, func() { s.Close() })
+	code, out, errOut = probeCLI(t, "--broker", ln.Addr().String(), "--duration", "2s", "--seed", "9", "--out", t.TempDir())
+	if code != exitUsage || !strings.Contains(errOut, "could not be used at the end of the run") || !strings.Contains(out, "trouble: ") {
+		t.Errorf("vanishing broker: exit %d, want %d\n%s\n%s", code, exitUsage, out, errOut)
+	}
+}
