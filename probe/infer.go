@@ -216,6 +216,29 @@ func (x *inferrer) persistent(client, topic string, will *packet.Publish) (*Conn
 	return c, ack, nil
 }
 
+// away opens a persistent session for a new client id of role, subscribed
+// to topic at QoS 1, leaves with DISCONNECT, lets the broker take it
+// offline, and publishes to it with fill from a fresh publisher, which it
+// returns open. The error says which step failed.
+func (x *inferrer) away(role, topic string, fill func(pub *Conn) error) (id string, pub *Conn, err error) {
+	id = x.client(role)
+	c, _, err := x.persistent(id, topic, nil)
+	if err != nil {
+		return id, nil, fmt.Errorf("could not open a session: %w", err)
+	}
+	c.Disconnect()
+	time.Sleep(settle)
+	pub, err = x.publisher(role + "pub")
+	if err != nil {
+		return id, nil, fmt.Errorf("could not connect the publisher: %w", err)
+	}
+	if err := fill(pub); err != nil {
+		pub.Disconnect()
+		return id, nil, err
+	}
+	return id, pub, nil
+}
+
 // publisher opens a clean publishing client.
 func (x *inferrer) publisher(role string) (*Conn, error) {
 	c, _, err := x.o.Target.Open(x.log, x.client(role), true, nil)
@@ -488,26 +511,13 @@ func (x *inferrer) window() {
 func (x *inferrer) queue() {
 	t := x.o.Target
 	topic := x.topic("q")
-	id := x.client("q")
-	b, _, err := x.persistent(id, topic, nil)
-	if err != nil {
-		x.inf.unknown("queue_cap", "could not open a session: "+err.Error())
-		return
-	}
-	b.Disconnect()
-	time.Sleep(settle)
-	pub, err := x.publisher("qpub")
-	if err != nil {
-		x.inf.unknown("queue_cap", "could not connect the publisher: "+err.Error())
-		return
-	}
 	n := uint64(x.o.MaxQueue)
-	err = publishAll(pub, topic, 1, n, 1, 100)
-	pub.Disconnect()
+	id, pub, err := x.away("q", topic, func(pub *Conn) error { return publishAll(pub, topic, 1, n, 1, 100) })
 	if err != nil {
 		x.inf.unknown("queue_cap", err.Error())
 		return
 	}
+	pub.Disconnect()
 	b, ack, err := t.Open(x.log, id, false, nil)
 	if err != nil {
 		x.inf.unknown("queue_cap", "could not reconnect: "+err.Error())
@@ -576,29 +586,21 @@ func (x *inferrer) queue() {
 func (x *inferrer) qos0First(c uint64) {
 	t := x.o.Target
 	topic := x.topic("q0")
-	id := x.client("q0")
-	s, _, err := x.persistent(id, topic, nil)
+	id, pub, err := x.away("q0", topic, func(pub *Conn) error {
+		err := publishAll(pub, topic, 1, 1, 1, 1)
+		if err == nil {
+			err = publishAll(pub, topic, 2, 2, 0, 1)
+		}
+		if err == nil {
+			err = publishAll(pub, topic, 3, c+1, 1, 100)
+		}
+		return err
+	})
 	if err != nil {
 		return
-	}
-	s.Disconnect()
-	time.Sleep(settle)
-	pub, err := x.publisher("q0pub")
-	if err != nil {
-		return
-	}
-	err = publishAll(pub, topic, 1, 1, 1, 1)
-	if err == nil {
-		err = publishAll(pub, topic, 2, 2, 0, 1)
-	}
-	if err == nil {
-		err = publishAll(pub, topic, 3, c+1, 1, 100)
 	}
 	pub.Disconnect()
-	if err != nil {
-		return
-	}
-	s, _, err = t.Open(x.log, id, false, nil)
+	s, _, err := t.Open(x.log, id, false, nil)
 	if err != nil {
 		return
 	}
@@ -684,25 +686,13 @@ func (x *inferrer) liveBehindReplay() {
 	}
 	t := x.o.Target
 	topic := x.topic("live")
-	id := x.client("live")
-	c, _, err := x.persistent(id, topic, nil)
-	if err != nil {
-		x.inf.unknown("replay_blocks_live", "could not open a session: "+err.Error())
-		return
-	}
-	c.Disconnect()
-	time.Sleep(settle)
-	pub, err := x.publisher("lpub")
+	id, pub, err := x.away("live", topic, func(pub *Conn) error { return publishAll(pub, topic, 1, 4, 1, 10) })
 	if err != nil {
 		x.inf.unknown("replay_blocks_live", err.Error())
 		return
 	}
 	defer pub.Disconnect()
-	if err := publishAll(pub, topic, 1, 4, 1, 10); err != nil {
-		x.inf.unknown("replay_blocks_live", err.Error())
-		return
-	}
-	c, _, err = t.Open(x.log, id, false, nil)
+	c, _, err := t.Open(x.log, id, false, nil)
 	if err != nil {
 		x.inf.unknown("replay_blocks_live", "could not reconnect: "+err.Error())
 		return
@@ -810,31 +800,21 @@ func (x *inferrer) cleanup() string {
 	return fmt.Sprintf("removed the sessions of %d client ids with a clean connect each", len(ids))
 }
 
-// policyValue is how a field of pol is written in a profile file.
-func policyValue(pol broker.Policy, key string) string {
-	switch key {
-	case "max_qos":
-		return strconv.Itoa(int(pol.MaxQoS))
-	case "qos2":
-		return pol.QoS2.String()
-	case "store_qos0_offline":
-		return strconv.FormatBool(pol.StoreQoS0Offline)
-	case "queue_cap":
-		return strconv.Itoa(pol.QueueCap)
-	case "overflow":
-		return pol.Overflow.String()
-	case "session_expiry":
-		return pol.SessionExpiry.String()
-	case "replay_interval":
-		return pol.ReplayInterval.String()
-	case "replay_rate":
-		return strconv.Itoa(pol.ReplayRate)
-	case "replay_blocks_live":
-		return strconv.FormatBool(pol.ReplayBlocksLive)
-	case "inflight_window":
-		return strconv.Itoa(pol.InflightWindow)
+// builtinValues returns the fields of the built-in profile name as a
+// profile file writes them (scenario.ProfileYAML), by key.
+func builtinValues(name string) map[string]string {
+	text, err := scenario.ProfileYAML(name)
+	if err != nil {
+		return nil
 	}
-	return ""
+	vals := map[string]string{}
+	for _, line := range strings.Split(text, "\n") {
+		if k, v, ok := strings.Cut(line, ": "); ok && !strings.HasPrefix(k, "#") {
+			v, _, _ = strings.Cut(v, " # ")
+			vals[k] = v
+		}
+	}
+	return vals
 }
 
 // sameValue compares a finding's value with a policy's, durations parsed.
@@ -851,10 +831,10 @@ func sameValue(key, found, have string) bool {
 func (inf *Inference) Base() string {
 	best, bestN := "", -1
 	for _, name := range broker.ProfileNames() {
-		pol, _ := broker.Profile(name)
+		vals := builtinValues(name)
 		n := 0
 		for _, f := range inf.Findings {
-			if v := policyValue(pol, f.Key); f.Known() && v != "" && sameValue(f.Key, f.Value, v) {
+			if v, ok := vals[f.Key]; ok && f.Known() && sameValue(f.Key, f.Value, v) {
 				n++
 			}
 		}

@@ -402,16 +402,7 @@ func (r *runner) judgeQueue(v *verdicts, pol broker.Policy, tol time.Duration, m
 		}
 	}
 	sort.Slice(mine, func(i, j int) bool { return mine[i].seq < mine[j].seq })
-	received := map[uint64]Entry{}
-	for _, c := range cs {
-		for _, e := range c.recv {
-			if u, ok := seqOf(e.Packet.(*packet.Publish).Payload); ok {
-				if _, dup := received[u]; !dup {
-					received[u] = e
-				}
-			}
-		}
-	}
+	received := firstReceipts(cs)
 	for i := 1; i < len(cs); i++ {
 		p, c := cs[i-1], cs[i]
 		if p.clean || c.clean || !p.accepted || !c.accepted || !c.sp || !p.ended {
@@ -425,16 +416,7 @@ func (r *runner) judgeQueue(v *verdicts, pol broker.Policy, tol time.Duration, m
 			}
 			after = append(after, x)
 		}
-		gotAfter := map[uint64]Entry{}
-		for _, x := range after {
-			for _, e := range x.recv {
-				if u, ok := seqOf(e.Packet.(*packet.Publish).Payload); ok {
-					if _, dup := gotAfter[u]; !dup {
-						gotAfter[u] = e
-					}
-				}
-			}
-		}
+		gotAfter := firstReceipts(after)
 		r.judgeRedelivery(v, p, c)
 		r.judgePacing(v, pol, tol, msgs, c, res)
 		// Messages clearly published while the session was offline, and
@@ -693,4 +675,19 @@ func trouble(entries []Entry, conns map[int]*wconn) []string {
 		out = append(out, fmt.Sprintf("%d CONNECTs were refused (CONNACK return code > 0)", refused))
 	}
 	return out
+}
+
+// firstReceipts maps each message number to its first receipt on cs.
+func firstReceipts(cs []*wconn) map[uint64]Entry {
+	first := map[uint64]Entry{}
+	for _, c := range cs {
+		for _, e := range c.recv {
+			if u, ok := seqOf(e.Packet.(*packet.Publish).Payload); ok {
+				if _, dup := first[u]; !dup {
+					first[u] = e
+				}
+			}
+		}
+	}
+	return first
 }
