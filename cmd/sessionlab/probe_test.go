@@ -10,6 +10,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -21,6 +22,13 @@ import (
 // serveProfile serves pol on a loopback port for the test's lifetime and
 // returns the address.
 func serveProfile(t *testing.T, pol broker.Policy) string {
+	addr, _ := startServe(t, pol)
+	return addr
+}
+
+// startServe serves pol on a loopback port and returns the address and a
+// function that stops the server (also called at the test's end).
+func startServe(t *testing.T, pol broker.Policy) (string, func()) {
 	t.Helper()
 	s, err := tcp.New(tcp.Config{Broker: broker.Config{Policy: pol}, Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
 	if err != nil {
@@ -32,13 +40,17 @@ func serveProfile(t *testing.T, pol broker.Policy) string {
 	}
 	served := make(chan error, 1)
 	go func() { served <- s.Serve(ln) }()
-	t.Cleanup(func() {
-		s.Close()
-		if err := <-served; !errors.Is(err, tcp.ErrClosed) {
-			t.Errorf("Serve = %v, want ErrClosed", err)
-		}
-	})
-	return ln.Addr().String()
+	var once sync.Once
+	stop := func() {
+		once.Do(func() {
+			s.Close()
+			if err := <-served; !errors.Is(err, tcp.ErrClosed) {
+				t.Errorf("Serve = %v, want ErrClosed", err)
+			}
+		})
+	}
+	t.Cleanup(stop)
+	return ln.Addr().String(), stop
 }
 
 func builtin(t *testing.T, name string) broker.Policy {
@@ -277,17 +289,9 @@ func TestProbeWillAndVanishingBroker(t *testing.T) {
 		t.Errorf("flaky-cellular against serve: exit %d, want 0 and the Will kept\n%s\n%s", code, out, errOut)
 	}
 
-	s, err := tcp.New(tcp.Config{Broker: broker.Config{Policy: builtin(t, "mosquitto")}, Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
-	if err != nil {
-		t.Fatal(err)
-	}
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	go s.Serve(ln)
-	time.AfterFunc(time.Second, func() { s.Close() })
-	code, out, errOut = probeCLI(t, "--broker", ln.Addr().String(), "--duration", "2s", "--seed", "9", "--out", t.TempDir())
+	vanishing, stop := startServe(t, builtin(t, "mosquitto"))
+	time.AfterFunc(time.Second, stop)
+	code, out, errOut = probeCLI(t, "--broker", vanishing, "--duration", "2s", "--seed", "9", "--out", t.TempDir())
 	if code != exitUsage || !strings.Contains(errOut, "could not be used at the end of the run") || !strings.Contains(out, "trouble: ") {
 		t.Errorf("vanishing broker: exit %d, want %d\n%s\n%s", code, exitUsage, out, errOut)
 	}
