@@ -110,6 +110,7 @@ type runner struct {
 	events  timedHeap
 	seq     int
 	inbox   chan news
+	done    chan struct{} // closed when the run is over: transport goroutines stop posting
 	healed  bool
 	nextUID uint64
 	skipped []string // parts of the scenario a real broker run cannot apply
@@ -130,7 +131,8 @@ func (r *runner) at(t timed) {
 func Run(o RunOptions) (*Result, error) {
 	o.Duration = or(o.Duration, 10*time.Second)
 	sc := o.Scenario
-	r := &runner{o: o, log: NewLog(), tag: fmt.Sprintf("%08x", uint32(o.Seed^o.Seed>>32)), scale: 1, inbox: make(chan news, 4096)}
+	r := &runner{o: o, log: NewLog(), tag: fmt.Sprintf("%08x", uint32(o.Seed^o.Seed>>32)), scale: 1, inbox: make(chan news, 4096), done: make(chan struct{})}
+	defer close(r.done)
 	r.prefix = "sessionlab-probe/" + r.tag + "/"
 	if sc.Duration > o.Duration {
 		r.scale = float64(o.Duration) / float64(sc.Duration)
@@ -446,6 +448,16 @@ func (r *runner) handle(n news) {
 	r.perform(n.dev)
 }
 
+// post hands n to the loop; false when the run is over.
+func (r *runner) post(n news) bool {
+	select {
+	case r.inbox <- n:
+		return true
+	case <-r.done:
+		return false
+	}
+}
+
 // forward hands what arrives on c to the loop.
 func (r *runner) forward(h, gen int, c *Conn) {
 	for {
@@ -454,10 +466,13 @@ func (r *runner) forward(h, gen int, c *Conn) {
 			continue
 		}
 		if err != nil {
-			r.inbox <- news{dev: h, gen: gen, kind: newsLost}
+			r.post(news{dev: h, gen: gen, kind: newsLost})
 			return
 		}
-		r.inbox <- news{dev: h, gen: gen, kind: newsPacket, r: rv}
+		if !r.post(news{dev: h, gen: gen, kind: newsPacket, r: rv}) {
+			c.Abort()
+			return
+		}
 	}
 }
 
@@ -471,7 +486,7 @@ func (r *runner) perform(h int) {
 			gen, id := d.gen, d.id
 			if f := d.faults.ConnectFail; f > 0 && !r.healed && d.work.Bool(f) {
 				r.log.add(Entry{At: r.log.Now(), Client: id, Note: "dial failed by the probe (scenario fault)"})
-				go func() { r.inbox <- news{dev: h, gen: gen, kind: newsDialed} }()
+				go r.post(news{dev: h, gen: gen, kind: newsDialed})
 				continue
 			}
 			go func() {
@@ -479,7 +494,9 @@ func (r *runner) perform(h int) {
 				if err != nil {
 					c = nil
 				}
-				r.inbox <- news{dev: h, gen: gen, kind: newsDialed, conn: c}
+				if !r.post(news{dev: h, gen: gen, kind: newsDialed, conn: c}) && c != nil {
+					c.Abort()
+				}
 			}()
 		case client.Send:
 			if d.conn == nil {

@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/sessionlab/sessionlab/broker"
+	"github.com/sessionlab/sessionlab/broker/auth"
 	"github.com/sessionlab/sessionlab/broker/tcp"
 	"github.com/sessionlab/sessionlab/probe"
 )
@@ -22,15 +23,16 @@ import (
 // serveProfile serves pol on a loopback port for the test's lifetime and
 // returns the address.
 func serveProfile(t *testing.T, pol broker.Policy) string {
-	addr, _ := startServe(t, pol)
+	addr, _ := startServe(t, tcp.Config{Broker: broker.Config{Policy: pol}})
 	return addr
 }
 
-// startServe serves pol on a loopback port and returns the address and a
+// startServe serves cfg on a loopback port and returns the address and a
 // function that stops the server (also called at the test's end).
-func startServe(t *testing.T, pol broker.Policy) (string, func()) {
+func startServe(t *testing.T, cfg tcp.Config) (string, func()) {
 	t.Helper()
-	s, err := tcp.New(tcp.Config{Broker: broker.Config{Policy: pol}, Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
+	cfg.Logger = slog.New(slog.NewTextHandler(io.Discard, nil))
+	s, err := tcp.New(cfg)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -289,10 +291,30 @@ func TestProbeWillAndVanishingBroker(t *testing.T) {
 		t.Errorf("flaky-cellular against serve: exit %d, want 0 and the Will kept\n%s\n%s", code, out, errOut)
 	}
 
-	vanishing, stop := startServe(t, builtin(t, "mosquitto"))
+	vanishing, stop := startServe(t, tcp.Config{Broker: broker.Config{Policy: builtin(t, "mosquitto")}})
 	time.AfterFunc(time.Second, stop)
 	code, out, errOut = probeCLI(t, "--broker", vanishing, "--duration", "2s", "--seed", "9", "--out", t.TempDir())
 	if code != exitUsage || !strings.Contains(errOut, "could not be used at the end of the run") || !strings.Contains(out, "trouble: ") {
 		t.Errorf("vanishing broker: exit %d, want %d\n%s\n%s", code, exitUsage, out, errOut)
+	}
+}
+
+// TestProbeCredentials: serve with a password file refuses a wrong
+// password (exit 2, the return code and a hint named); with the right one
+// every client of a run, the simulator's included, connects as that user.
+func TestProbeCredentials(t *testing.T) {
+	passwords, err := auth.LoadPasswords("../../broker/auth/testdata/passwd")
+	if err != nil {
+		t.Fatal(err)
+	}
+	owners := auth.NewOwners(passwords)
+	addr, _ := startServe(t, tcp.Config{Broker: broker.Config{Policy: builtin(t, "mosquitto"), Auth: owners}, Observer: owners.Observe})
+	code, _, errOut := probeCLI(t, "--broker", addr, "--username", "alice", "--password", "wrong", "--infer")
+	if code != exitUsage || !strings.Contains(errOut, "as user alice") || !strings.Contains(errOut, "check --username and --password") {
+		t.Errorf("wrong password: exit %d, stderr %q", code, errOut)
+	}
+	code, out, errOut := probeCLI(t, "--broker", addr, "--username", "alice", "--password", "secret", "--duration", "1s", "--seed", "4", "--out", t.TempDir())
+	if code != exitOK || strings.Contains(out, "trouble") {
+		t.Errorf("right password: exit %d\n%s\n%s", code, out, errOut)
 	}
 }
