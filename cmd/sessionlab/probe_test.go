@@ -318,3 +318,29 @@ func TestProbeCredentials(t *testing.T) {
 		t.Errorf("right password: exit %d\n%s\n%s", code, out, errOut)
 	}
 }
+
+// TestProbeExpiry: serve expiring sessions 1 s after their disconnect,
+// held to a profile file that says so, passes with expiry put to the test
+// (the overflow scenario's devices are away for about 3 s of a 4 s run);
+// held to mosquitto's, which never expires a session, it fails on the
+// CONNACK SessionPresent=0 of a resume [MQTT-3.2.2-2].
+func TestProbeExpiry(t *testing.T) {
+	pol := builtin(t, "mosquitto")
+	pol.SessionExpiry = time.Second
+	addr := serveProfile(t, pol)
+	file := filepath.Join(t.TempDir(), "short.yaml")
+	if err := os.WriteFile(file, []byte("base: mosquitto\nsession_expiry: 1s\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	args := func(profile string) []string {
+		return []string{"--broker", addr, "--profile", profile, "--duration", "4s", "--seed", "6", "--out", t.TempDir()}
+	}
+	code, out, errOut := probeCLI(t, args(file)...)
+	if code != exitOK || !strings.Contains(out, "| 10 | expiry | MQTT-4.1.0-1 | kept |") {
+		t.Errorf("against its own profile: exit %d, want 0 and expiry kept\n%s\n%s", code, out, errOut)
+	}
+	code, out, errOut = probeCLI(t, args("mosquitto")...)
+	if code != exitFailed || !strings.Contains(out, "broken 1 (session-present): CONNACK SessionPresent=false, want true") || !strings.Contains(out, "<- CONNACK sp=false") {
+		t.Errorf("against mosquitto: exit %d, want %d and a broken 1\n%s\n%s", code, exitFailed, out, errOut)
+	}
+}
