@@ -423,7 +423,7 @@ func (r *runner) judgeQueue(v *verdicts, pol broker.Policy, tol time.Duration, m
 		// how many others may share its queue (published near the edges,
 		// or before and never received live).
 		var offline []*msgInfo
-		ambiguous := 0
+		ambiguous := len(p.unackedAtEnd) // in flight at the close: some brokers count them in the cap
 		for _, m := range mine {
 			if !m.acked {
 				continue
