@@ -213,16 +213,46 @@ func barrier(c *Conn, ack bool) ([]got, error) {
 	}
 }
 
+// straggle is how long a barrier is followed by a quiet wait, for brokers
+// that route a message asynchronously to its subscribers (after the
+// publisher's PUBACK, or after a PINGRESP overtook it).
+const straggle = 300 * time.Millisecond
+
+// settled is barrier followed by a quiet wait of straggle, repeated while
+// the wait brings more.
+func settled(c *Conn, ack bool) ([]got, error) {
+	var out []got
+	for {
+		gs, err := barrier(c, ack)
+		out = append(out, gs...)
+		if err != nil {
+			return out, err
+		}
+		more, err := collect(c, collectOpts{ack: ack, quiet: straggle, max: straggle})
+		out = append(out, more...)
+		if err != nil || len(more) == 0 {
+			return out, err
+		}
+	}
+}
+
 // drain acknowledges and collects in barrier rounds until a round brings
-// nothing new, or max has passed.
+// nothing new (after a quiet wait of straggle), or max has passed.
 func drain(c *Conn, max time.Duration) ([]got, error) {
 	var out []got
 	end := time.Now().Add(max)
 	for time.Now().Before(end) {
 		gs, err := barrier(c, true)
 		out = append(out, gs...)
-		if err != nil || len(gs) == 0 {
+		if err != nil {
 			return out, err
+		}
+		if len(gs) == 0 {
+			more, err := collect(c, collectOpts{ack: true, quiet: straggle, max: straggle})
+			out = append(out, more...)
+			if err != nil || len(more) == 0 {
+				return out, err
+			}
 		}
 	}
 	return out, nil

@@ -310,7 +310,7 @@ func (x *inferrer) sessions() {
 	}})
 	// Whatever else the broker sent by now (a QoS 0 copy behind them).
 	if err == nil {
-		more, _ := barrier(a, false)
+		more, _ := settled(a, false)
 		first = append(first, more...)
 	}
 	var q0 bool
@@ -459,7 +459,7 @@ func (x *inferrer) window() {
 		x.inf.unknown("inflight_window", err.Error())
 		return
 	}
-	held, err := barrier(d, false)
+	held, err := settled(d, false)
 	if err != nil {
 		x.inf.unknown("inflight_window", err.Error())
 		return
@@ -475,7 +475,7 @@ func (x *inferrer) window() {
 		x.inf.unknown("inflight_window", fmt.Sprintf("%d unacknowledged messages arrived, not #1..#%d: %s", w, w, describe(held, 5)))
 		return
 	}
-	x.inf.set("inflight_window", strconv.Itoa(w), fmt.Sprintf("%d of %d messages arrived to an online client that acknowledged none (all before the PINGRESP to a PINGREQ sent after the last PUBACK to the publisher)", w, n))
+	x.inf.set("inflight_window", strconv.Itoa(w), fmt.Sprintf("%d of %d messages arrived to an online client that acknowledged none (a PINGREQ sent after the publisher's last PUBACK was answered, and nothing more came for %v)", w, n, straggle))
 	ackAll(d, held)
 	rest, err := drain(d, x.o.Drain)
 	all := append(held, rest...)
