@@ -86,6 +86,7 @@ func inferFields(t *testing.T, addr string) (*probe.Inference, broker.Policy) {
 // in-flight window, and measures each of them (none is left to the base
 // profile).
 func TestProbeInferServe(t *testing.T) {
+	t.Parallel() // waits on the wall clock, little CPU
 	for _, name := range []string{"tencent", "aws", "hivemq", "emqx"} {
 		t.Run(name, func(t *testing.T) {
 			t.Parallel()
@@ -126,6 +127,7 @@ func TestProbeInferServe(t *testing.T) {
 // TestProbeInferExpiry: a session expiry shorter than --max-wait is
 // bounded from above.
 func TestProbeInferExpiry(t *testing.T) {
+	t.Parallel() // waits on the wall clock, little CPU
 	pol := builtin(t, "mosquitto")
 	pol.SessionExpiry = 1500 * time.Millisecond
 	inf, got := inferFields(t, serveProfile(t, pol))
@@ -150,6 +152,7 @@ func probeCLI(t *testing.T, args ...string) (int, string, string) {
 // profile fails on a stored message that never came though later ones
 // did.
 func TestProbeProfiles(t *testing.T) {
+	t.Parallel() // waits on the wall clock, little CPU
 	hivemq := serveProfile(t, builtin(t, "hivemq"))
 	args := func(addr, profile string) []string {
 		return []string{"--broker", addr, "--profile", profile, "--duration", "4s", "--devices", "3", "--seed", "5", "--out", t.TempDir()}
@@ -266,6 +269,7 @@ func startMosquitto(t *testing.T, conf string) string {
 // keeps 150 messages for an offline session and drops the newest
 // (mosquitto.conf(5)); its replay is not paced and its window is 20.
 func TestProbeInferMosquitto(t *testing.T) {
+	t.Parallel() // waits on the wall clock, little CPU
 	addr := startMosquitto(t, "max_queued_messages 150\n")
 	inf, got := inferFields(t, addr)
 	if f := inf.Find("queue_cap"); !f.Known() || got.QueueCap != 150 {
@@ -284,6 +288,7 @@ func TestProbeInferMosquitto(t *testing.T) {
 // kept by serve; a broker that goes away during a run exits 2 with the
 // trouble listed.
 func TestProbeWillAndVanishingBroker(t *testing.T) {
+	t.Parallel() // waits on the wall clock, little CPU
 	addr := serveProfile(t, builtin(t, "mosquitto"))
 	code, out, errOut := probeCLI(t, "--broker", addr, "--profile", "mosquitto", "--scenario", "flaky-cellular", "--devices", "6",
 		"--duration", "3s", "--seed", "9", "--out", t.TempDir())
@@ -303,6 +308,7 @@ func TestProbeWillAndVanishingBroker(t *testing.T) {
 // password (exit 2, the return code and a hint named); with the right one
 // every client of a run, the simulator's included, connects as that user.
 func TestProbeCredentials(t *testing.T) {
+	t.Parallel() // waits on the wall clock, little CPU
 	passwords, err := auth.LoadPasswords("../../broker/auth/testdata/passwd")
 	if err != nil {
 		t.Fatal(err)
@@ -325,6 +331,7 @@ func TestProbeCredentials(t *testing.T) {
 // held to mosquitto's, which never expires a session, it fails on the
 // CONNACK SessionPresent=0 of a resume [MQTT-3.2.2-2].
 func TestProbeExpiry(t *testing.T) {
+	t.Parallel() // waits on the wall clock, little CPU
 	pol := builtin(t, "mosquitto")
 	pol.SessionExpiry = time.Second
 	addr := serveProfile(t, pol)
