@@ -132,16 +132,18 @@ func Infer(o InferOptions) (*Inference, error) {
 	if err := o.Target.Check(log, x.client("chk")); err != nil {
 		return nil, err
 	}
-	var wg sync.WaitGroup
-	wg.Add(1)
-	go func() { defer wg.Done(); x.expiry() }()
+	// The expiry experiment waits longest: it runs beside the others and
+	// hands its finding over at the end.
+	expiry := make(chan Finding, 1)
+	go func() { expiry <- x.expiry() }()
 	x.grantedQoS()
 	x.sessions()
 	x.retained()
 	x.window()
 	x.queue()
 	x.liveBehindReplay()
-	wg.Wait()
+	f := <-expiry
+	x.inf.set(f.Key, f.Value, f.How)
 	x.inf.Cleanup = x.cleanup()
 	x.inf.Took = time.Since(start)
 	return x.inf, nil
@@ -735,7 +737,7 @@ func (x *inferrer) liveBehindReplay() {
 // expiry: sessions left at the same moment are resumed after 1 s, 2 s,
 // 4 s, ... up to MaxWait; the first one gone bounds the expiry
 // [MQTT-3.2.2-2], [MQTT-4.1.0-1].
-func (x *inferrer) expiry() {
+func (x *inferrer) expiry() Finding {
 	t := x.o.Target
 	var waits []time.Duration
 	for d := time.Second; d < x.o.MaxWait; d *= 2 {
@@ -747,8 +749,7 @@ func (x *inferrer) expiry() {
 		ids[i] = x.client("e" + strconv.Itoa(i))
 		c, _, err := x.persistent(ids[i], x.topic("exp"), nil)
 		if err != nil {
-			x.inf.unknown("session_expiry", "could not open a session: "+err.Error())
-			return
+			return Finding{Key: "session_expiry", How: "could not open a session: " + err.Error()}
 		}
 		c.Disconnect()
 	}
@@ -758,21 +759,18 @@ func (x *inferrer) expiry() {
 		time.Sleep(time.Until(left.Add(d)))
 		c, ack, err := t.Open(x.log, ids[i], false, nil)
 		if err != nil {
-			x.inf.unknown("session_expiry", "could not reconnect: "+err.Error())
-			return
+			return Finding{Key: "session_expiry", How: "could not reconnect: " + err.Error()}
 		}
 		c.Disconnect()
 		if !ack.SessionPresent {
 			if i == 0 {
-				x.inf.unknown("session_expiry", fmt.Sprintf("a session was gone %v after its DISCONNECT: the broker keeps sessions for less than that, or not at all", d))
-				return
+				return Finding{Key: "session_expiry", How: fmt.Sprintf("a session was gone %v after its DISCONNECT: the broker keeps sessions for less than that, or not at all", d)}
 			}
-			x.inf.set("session_expiry", d.String(), fmt.Sprintf("a session was present %v after its DISCONNECT and another gone after %v: expiry in (%v, %v], written as the upper bound", prev, d, prev, d))
-			return
+			return Finding{"session_expiry", d.String(), fmt.Sprintf("a session was present %v after its DISCONNECT and another gone after %v: expiry in (%v, %v], written as the upper bound", prev, d, prev, d)}
 		}
 		prev = d
 	}
-	x.inf.unknown("session_expiry", fmt.Sprintf("sessions were still present %v after their DISCONNECT (--max-wait): longer, or never", x.o.MaxWait))
+	return Finding{Key: "session_expiry", How: fmt.Sprintf("sessions were still present %v after their DISCONNECT (--max-wait): longer, or never", x.o.MaxWait)}
 }
 
 // cleanup removes every session the probe may have created with a clean
