@@ -495,12 +495,10 @@ func (r *runner) judgeVictims(v *verdicts, pol broker.Policy, mine, offline []*m
 		case ok && droppedSure(i) && v.p[broker.InvQueueBound] != nil:
 			v.broken(broker.InvQueueBound, fmt.Sprintf("message %d (number %d of the %d published while the session was offline), was delivered on resume: a queue of %d dropping %s cannot have kept it",
 				m.seq, i+1, n, cap_, victim), m.entry, e)
-			return
 		case !ok && keptSure(i) && latest > m.seq && v.p[broker.InvOfflineStorage] != nil:
 			w := got[latest]
 			v.broken(broker.InvOfflineStorage, fmt.Sprintf("message %d (number %d of the %d published while the session was offline), never came though message %d did: a queue of %d dropping %s keeps it [MQTT-3.1.2-5]",
 				m.seq, i+1, n, latest, cap_, victim), m.entry, w)
-			return
 		case ok || !keptSure(i) && droppedSure(i):
 			if v.p[broker.InvOfflineStorage] != nil {
 				v.checked(broker.InvOfflineStorage, 1)
