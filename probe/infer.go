@@ -1,6 +1,7 @@
 package probe
 
 import (
+	"errors"
 	"fmt"
 	"sort"
 	"strconv"
@@ -72,7 +73,7 @@ var policyKeys = []string{"max_qos", "qos2", "store_qos0_offline", "queue_cap", 
 	"retry_interval", "retry_for", "max_packet_size", "promises"}
 
 // observationKeys are findings with no policy field, printed as comments.
-var observationKeys = []string{"keeps_sessions", "dup_on_redelivery", "order_on_resume", "will", "retained", "online_queue"}
+var observationKeys = []string{"keeps_sessions", "dup_on_redelivery", "order_on_resume", "will", "retained", "online_queue", "takeover", "keepalive"}
 
 // Find returns the finding for key.
 func (inf *Inference) Find(key string) Finding {
@@ -136,14 +137,19 @@ func Infer(o InferOptions) (*Inference, error) {
 	// hands its finding over at the end.
 	expiry := make(chan Finding, 1)
 	go func() { expiry <- x.expiry() }()
+	keepalive := make(chan Finding, 1)
+	go func() { keepalive <- x.keepalive() }()
 	x.grantedQoS()
 	x.sessions()
 	x.retained()
 	x.window()
 	x.queue()
 	x.liveBehindReplay()
-	f := <-expiry
-	x.inf.set(f.Key, f.Value, f.How)
+	x.takeover()
+	for _, ch := range []chan Finding{expiry, keepalive} {
+		f := <-ch
+		x.inf.set(f.Key, f.Value, f.How)
+	}
 	x.inf.Cleanup = x.cleanup()
 	x.inf.Took = time.Since(start)
 	return x.inf, nil
@@ -771,6 +777,62 @@ func (x *inferrer) expiry() Finding {
 		prev = d
 	}
 	return Finding{Key: "session_expiry", How: fmt.Sprintf("sessions were still present %v after their DISCONNECT (--max-wait): longer, or never", x.o.MaxWait)}
+}
+
+// takeover connects a second client with the id of a connected one: the
+// broker must close the first connection [MQTT-3.1.4-2].
+func (x *inferrer) takeover() {
+	t := x.o.Target
+	id := x.client("take")
+	first, _, err := t.Open(x.log, id, true, nil)
+	if err != nil {
+		x.inf.unknown("takeover", "could not connect: "+err.Error())
+		return
+	}
+	defer first.Abort()
+	second, _, err := t.Open(x.log, id, true, nil)
+	if err != nil {
+		x.inf.unknown("takeover", "the second connection with the same client id was not accepted: "+err.Error())
+		return
+	}
+	defer second.Disconnect()
+	if _, err := first.Next(t.answerTimeout()); errors.Is(err, ErrClosed) {
+		x.inf.set("takeover", "closes the old connection", "a second CONNECT with the same client id closed the first connection [MQTT-3.1.4-2]")
+		return
+	}
+	x.inf.set("takeover", "keeps the old connection", fmt.Sprintf("the first connection was still open %v after a second CONNECT with its client id [MQTT-3.1.4-2]", t.answerTimeout()))
+}
+
+// keepalive connects with a keepalive of 1 s and then sends nothing: the
+// broker must close the connection after 1.5 s, not before 1 s
+// [MQTT-3.1.2-24].
+func (x *inferrer) keepalive() Finding {
+	t := x.o.Target
+	id := x.client("ka")
+	c, err := t.Dial(x.log, id)
+	if err != nil {
+		return Finding{Key: "keepalive", How: "could not connect: " + err.Error()}
+	}
+	defer c.Abort()
+	start := time.Now()
+	if _, err := c.Connect(&packet.Connect{ClientID: id, CleanSession: true, KeepAlive: 1}); err != nil {
+		return Finding{Key: "keepalive", How: "could not connect: " + err.Error()}
+	}
+	wait := 1500*time.Millisecond + t.answerTimeout()
+	for {
+		_, err := c.Next(wait - time.Since(start))
+		closed := time.Since(start)
+		switch {
+		case errors.Is(err, ErrClosed) && closed < time.Second:
+			return Finding{"keepalive", "early", fmt.Sprintf("a client silent after CONNECT with keepalive 1s was disconnected after %v, before the keepalive [MQTT-3.1.2-24]", closed.Round(time.Millisecond))}
+		case errors.Is(err, ErrClosed) && closed > 2*time.Second:
+			return Finding{"keepalive", "late", fmt.Sprintf("a client silent after CONNECT with keepalive 1s was disconnected only after %v, beyond 1.5 x keepalive (1.5s) and half a second of tolerance [MQTT-3.1.2-24]", closed.Round(time.Millisecond))}
+		case errors.Is(err, ErrClosed):
+			return Finding{"keepalive", "enforced", fmt.Sprintf("a client silent after CONNECT with keepalive 1s was disconnected after %v (1.5 x keepalive is 1.5s) [MQTT-3.1.2-24]", closed.Round(time.Millisecond))}
+		case err != nil:
+			return Finding{"keepalive", "not enforced", fmt.Sprintf("a client silent after CONNECT with keepalive 1s was still connected after %v [MQTT-3.1.2-24]", closed.Round(time.Millisecond))}
+		}
+	}
 }
 
 // cleanup removes every session the probe may have created with a clean
