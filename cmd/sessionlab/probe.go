@@ -39,25 +39,29 @@ its victim, QoS 0 offline, redelivery with DUP and the same packet id,
 QoS, order, expiry, pacing, packet ids and the Will. It prints the
 broker's timing noise and the tolerance used, and a conformance table:
 each promise kept, broken (with the witnessing packets and their times)
-or not observed. summary.md, packets.log (every packet with its time), probe.json and
-the latency_cdf and replay_drain charts (PNG and SVG) go into --out.
+or not observed. summary.md, packets.log (every packet with its time),
+probe.json and the latency_cdf and replay_drain charts (PNG and SVG) go
+into --out.
 
 The scenario's clock is scaled so that its faulty phase lasts --duration
 (default 10s): a 4h scenario runs 1440 times faster, offline windows and
 publish intervals alike; the broker's own timers (pacing, expiry,
 keepalive) are not scaled. Then comes a healed phase (the scenario's heal,
 scaled, at least 2s) in which every device is online and nothing is
-published. Scripted outages, partitions and network faults are not
-applied. Client ids and topics carry a tag drawn from --seed; at the end
-every client id gets a clean connect, removing its session, unless
---keep-sessions.
+published. The scenario's connection resets and failed dials are
+emulated (a socket closed without DISCONNECT, a dial failed before it
+starts); latency, half-open links, partitions and outages are not. Client
+ids and topics carry a tag drawn from --seed (printed; drawn at random
+without it), and so does every choice of the run; at the end every client
+id gets a clean connect, removing its session, unless --keep-sessions.
 
 --infer runs short targeted experiments instead and prints the broker's
 policy as a profile file (usable as --profile FILE): granted QoS, whether
 sessions are kept, QoS 0 stored offline, the queue cap and its victim,
 replay pacing and whether live traffic waits behind the replay, the
 in-flight window, DUP on redelivery, order on resume, session expiry when
-shorter than --max-wait, retained messages and the Will. A field it could
+shorter than --max-wait, retained messages, the Will, takeover and
+keepalive. A field it could
 not establish is a comment "# key: unknown: reason" (and keeps the base
 profile's value when the file is used).
 
