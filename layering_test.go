@@ -19,6 +19,8 @@ var publicAPI = map[string]string{
 	"sim/scenario":       "scenario files and built-ins (properties/swarm draws scenarios)",
 	"sim/check":          "the in-simulation invariant checker (properties/swarm runs it)",
 	"properties/history": "the porcupine model and history recorder (broker/tcp's tests record and check histories)",
+	"sim/client":         "the device client state machine (probe drives it with real sockets)",
+	"sim/rng":            "the seeded random streams (probe draws its devices' choices from them)",
 }
 
 // TestLayering enforces the module's layering rule on every Go file, tests
