@@ -23,13 +23,13 @@ import (
 // serveProfile serves pol on a loopback port for the test's lifetime and
 // returns the address.
 func serveProfile(t *testing.T, pol broker.Policy) string {
-	addr, _ := startServe(t, tcp.Config{Broker: broker.Config{Policy: pol}})
+	addr, _ := startBroker(t, tcp.Config{Broker: broker.Config{Policy: pol}})
 	return addr
 }
 
-// startServe serves cfg on a loopback port and returns the address and a
+// startBroker serves cfg on a loopback port and returns the address and a
 // function that stops the server (also called at the test's end).
-func startServe(t *testing.T, cfg tcp.Config) (string, func()) {
+func startBroker(t *testing.T, cfg tcp.Config) (string, func()) {
 	t.Helper()
 	cfg.Logger = slog.New(slog.NewTextHandler(io.Discard, nil))
 	s, err := tcp.New(cfg)
@@ -297,7 +297,7 @@ func TestProbeWillAndVanishingBroker(t *testing.T) {
 		t.Errorf("flaky-cellular against serve: exit %d, want 0 and the Will kept\n%s\n%s", code, out, errOut)
 	}
 
-	vanishing, stop := startServe(t, tcp.Config{Broker: broker.Config{Policy: builtin(t, "mosquitto")}})
+	vanishing, stop := startBroker(t, tcp.Config{Broker: broker.Config{Policy: builtin(t, "mosquitto")}})
 	time.AfterFunc(time.Second, stop)
 	code, out, errOut = probeCLI(t, "--broker", vanishing, "--duration", "2s", "--seed", "9", "--out", t.TempDir())
 	if code != exitUsage || !strings.Contains(errOut, "could not be used at the end of the run") || !strings.Contains(out, "trouble: ") {
@@ -315,7 +315,7 @@ func TestProbeCredentials(t *testing.T) {
 		t.Fatal(err)
 	}
 	owners := auth.NewOwners(passwords)
-	addr, _ := startServe(t, tcp.Config{Broker: broker.Config{Policy: builtin(t, "mosquitto"), Auth: owners}, Observer: owners.Observe})
+	addr, _ := startBroker(t, tcp.Config{Broker: broker.Config{Policy: builtin(t, "mosquitto"), Auth: owners}, Observer: owners.Observe})
 	code, _, errOut := probeCLI(t, "--broker", addr, "--username", "alice", "--password", "wrong", "--infer")
 	if code != exitUsage || !strings.Contains(errOut, "as user alice") || !strings.Contains(errOut, "check --username and --password") {
 		t.Errorf("wrong password: exit %d, stderr %q", code, errOut)
