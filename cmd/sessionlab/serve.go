@@ -35,7 +35,13 @@ const serveHelp = `usage: sessionlab serve [flags]
 
 Serve MQTT 3.1.1 over TCP with the broker core under a vendor profile, until
 SIGINT or SIGTERM (then stop accepting, close every connection and exit 0).
-Sessions live in memory.
+Sessions live in memory, unless --data DIR keeps them durably: then every
+acknowledgement (CONNACK, SUBACK, PUBACK, ...) and every PUBLISH waits for
+the sync of what it promises (commits are grouped across connections), a
+restart (also after SIGKILL or a power cut) restores persistent sessions,
+their subscriptions, queued and in-flight messages, and retained messages,
+and the broker's clock goes on across restarts, so a session whose expiry
+passes while serve is down is expired at boot.
 
 examples:
   sessionlab serve
@@ -44,15 +50,18 @@ examples:
   sessionlab serve --passwords passwd --acl acl.conf
   mosquitto_sub -h 127.0.0.1 -p 1884 -c -i dev-1 -q 1 -t 'sensors/#'
   sessionlab serve --history run.jsonl   # then: sessionlab check run.jsonl
+  sessionlab serve --data /var/lib/sessionlab
 
 It exits 0 when stopped by a signal; 2 on a bad flag, an unreadable
---passwords/--acl file, or an address or --history file it cannot open;
+--passwords/--acl file, an address or --history file it cannot open, or a
+--data directory that is not a sessionlab store, is damaged, or was written
+by a newer sessionlab;
 1 (a crash) when the running server fails.`
 
 // serveOptions are the parsed flags of serve.
 type serveOptions struct {
 	listen, profile, metrics, passwords, acl string
-	history                                  string
+	history, data                            string
 	anonymous                                bool
 	logLevel                                 slog.Level
 	server                                   tcp.Config
@@ -87,6 +96,7 @@ func parseServe(args []string, stdout, stderr io.Writer) (serveOptions, int, boo
 	fs.StringVar(&o.passwords, "passwords", "", "mosquitto_passwd `file` ($7$ PBKDF2-SHA512 or $6$ SHA512 entries); refuse unknown users")
 	fs.StringVar(&o.acl, "acl", "", "Mosquitto acl_file `file` (topic/user/pattern lines)")
 	fs.StringVar(&o.history, "history", "", "record every session event to `file` (JSON lines) for \"sessionlab check\"")
+	fs.StringVar(&o.data, "data", "", "keep sessions, subscriptions, queued and in-flight messages and retained messages durably in `directory` (created if absent); acknowledgements wait for the sync")
 	fs.BoolVar(&o.anonymous, "allow-anonymous", false, "with --passwords, also accept CONNECTs without a user name")
 	fs.IntVar(&o.server.MaxConnections, "max-connections", tcp.DefaultMaxConnections, "most connections open at once")
 	fs.IntVar(&o.server.MaxPacketSize, "max-packet-size", tcp.DefaultMaxPacketSize, "largest inbound packet in `bytes`")
@@ -175,8 +185,9 @@ func serve(ctx context.Context, o serveOptions, ready chan<- net.Addr, stderr io
 	log := slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: o.logLevel}))
 	o.server.Logger = log
 	var metrics *http.Server
+	var reg *prometheus.Registry
 	if o.metrics != "" {
-		reg := prometheus.NewRegistry()
+		reg = prometheus.NewRegistry()
 		m, err := tcp.NewMetrics(reg)
 		if err != nil {
 			log.Error("metrics", "err", err)
@@ -201,11 +212,16 @@ func serve(ctx context.Context, o serveOptions, ready chan<- net.Addr, stderr io
 			}
 		}()
 	}
-	srv, err := tcp.New(o.server)
+	var storeReg prometheus.Registerer
+	if reg != nil {
+		storeReg = reg
+	}
+	srv, closeStore, err := newServer(o, storeReg, log)
 	if err != nil {
 		log.Error("configuration", "err", err)
 		return exitUsage
 	}
+	defer closeStore() // after srv.Close (deferred later, so run earlier): its last commit is done
 	defer srv.Close()
 	ln, err := net.Listen("tcp", o.listen)
 	if err != nil {
