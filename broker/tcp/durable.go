@@ -91,7 +91,6 @@ type durable struct {
 	steps, changes int // steps (with changes) and changes written since the running commit began
 
 	committing bool
-	covered    int               // held[:covered] wait for the running commit
 	done       chan commitResult // the running commit's result
 	failed     bool              // a Write or Commit failed: perform nothing more
 }
@@ -147,7 +146,7 @@ func (s *Server) startCommit() {
 	if d.committing || d.steps == 0 || d.failed {
 		return
 	}
-	d.committing, d.covered, d.barrier = true, len(d.held), -1
+	d.committing, d.barrier = true, -1
 	steps, changes := d.steps, d.changes
 	d.steps, d.changes = 0, 0
 	go func() {
@@ -175,14 +174,19 @@ func (s *Server) committed(r commitResult) {
 	if d.barrier >= 0 {
 		n = d.barrier
 	}
+	d.barrier = -1
+	// The next commit (of what was written meanwhile) starts first, so that
+	// its sync overlaps with performing these outputs.
+	s.startCommit()
+	if d.failed {
+		return
+	}
 	outs := d.held[:n]
 	for i := range outs {
 		s.perform(outs[i])
 		outs[i] = broker.Output{}
 	}
 	d.held = append(d.held[:0], d.held[n:]...)
-	d.barrier = -1
-	s.startCommit()
 	o := &s.owner
 	for i := 0; i < len(o.lost); i++ { // performing may overflow connections
 		s.feed(broker.Input{Kind: broker.InLost, Conn: o.lost[i]})
