@@ -12,13 +12,18 @@
 package store
 
 import (
+	"bytes"
+	"cmp"
 	"context"
 	"encoding/binary"
 	"errors"
 	"fmt"
 	"io/fs"
 	"log/slog"
+	"maps"
 	"os"
+	"runtime"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -333,27 +338,112 @@ func (s *Store) Compact() error {
 
 // Load reads the durable state. It also sets the store's send sequence
 // and clock from what it read, so call it once, after Open, before Write.
+//
+// A large store is read by several goroutines (up to GOMAXPROCS, at most
+// 8), each over a range of whole sessions.
 func (s *Store) Load() (*broker.Image, error) {
-	img := broker.NewImage()
-	it, err := s.db.NewIter(nil)
-	if err != nil {
-		return nil, fmt.Errorf("%s: %w", s.dir, err)
+	bounds := s.splits(cmp.Or(loadWorkers, min(runtime.GOMAXPROCS(0), 8)))
+	loaders := make([]*loader, len(bounds)+1)
+	errs := make([]error, len(loaders))
+	var wg sync.WaitGroup
+	for i := range loaders {
+		var lo, hi []byte
+		if i > 0 {
+			lo = bounds[i-1]
+		}
+		if i < len(bounds) {
+			hi = bounds[i]
+		}
+		loaders[i] = &loader{img: broker.NewImage()}
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			errs[i] = loaders[i].run(s.db, lo, hi)
+		}()
 	}
-	l := loader{img: img}
+	wg.Wait()
+	if err := errors.Join(errs...); err != nil {
+		return nil, fmt.Errorf("%s: %w: %v", s.dir, ErrCorrupt, err)
+	}
+	img, l := loaders[0].img, loaders[0]
+	for _, o := range loaders[1:] {
+		maps.Copy(img.Sessions, o.img.Sessions)
+		maps.Copy(img.Messages, o.img.Messages)
+		maps.Copy(img.Retained, o.img.Retained)
+		img.MsgIDs = max(img.MsgIDs, o.img.MsgIDs)
+		l.sends, l.clock = max(l.sends, o.sends), max(l.clock, o.clock)
+	}
+	s.mu.Lock()
+	s.sends, s.msgIDs, s.clock, s.clockStored = l.sends, img.MsgIDs, l.clock, l.clock
+	s.mu.Unlock()
+	return img, nil
+}
+
+// loadWorkers, if not 0, is how many goroutines Load uses (tests).
+var loadWorkers int
+
+// splitMinBytes is the smallest store Load reads in parallel.
+var splitMinBytes uint64 = 64 << 20
+
+// splits returns up to n-1 keys that split the session table into ranges
+// of whole sessions of about equal size on disk, from the sstables'
+// smallest keys; none for a small store.
+func (s *Store) splits(n int) [][]byte {
+	levels, err := s.db.SSTables()
+	if err != nil || n < 2 {
+		return nil
+	}
+	type table struct {
+		key  []byte
+		size uint64
+	}
+	var tables []table
+	var total uint64
+	for _, l := range levels {
+		for _, t := range l {
+			tables = append(tables, table{t.Smallest.UserKey, t.Size})
+			total += t.Size
+		}
+	}
+	if total < splitMinBytes {
+		return nil
+	}
+	slices.SortFunc(tables, func(a, b table) int { return bytes.Compare(a.key, b.key) })
+	var out [][]byte
+	var sum uint64
+	for _, t := range tables {
+		sum += t.size
+		if uint64(len(out)+1)*total/uint64(n) > sum {
+			continue
+		}
+		cid, _, _, ok := splitSessionKey(t.key)
+		if !ok {
+			continue
+		}
+		split := appendSession(nil, string(cid)) // the start of that session's keys
+		if len(out) == 0 || bytes.Compare(out[len(out)-1], split) < 0 {
+			out = append(out, split)
+		}
+		if len(out) == n-1 {
+			break
+		}
+	}
+	return out
+}
+
+// run loads the keys in [lo, hi) (nil: unbounded).
+func (l *loader) run(db *pebble.DB, lo, hi []byte) error {
+	it, err := db.NewIter(&pebble.IterOptions{LowerBound: lo, UpperBound: hi})
+	if err != nil {
+		return err
+	}
 	for it.First(); it.Valid() && err == nil; it.Next() {
 		err = l.add(it.Key(), it.Value())
 	}
 	if err == nil {
 		err = l.endSession()
 	}
-	err = errors.Join(err, it.Error(), it.Close())
-	if err != nil {
-		return nil, fmt.Errorf("%s: %w: %v", s.dir, ErrCorrupt, err)
-	}
-	s.mu.Lock()
-	s.sends, s.msgIDs, s.clock, s.clockStored = l.sends, img.MsgIDs, l.clock, l.clock
-	s.mu.Unlock()
-	return img, nil
+	return errors.Join(err, it.Error(), it.Close())
 }
 
 // loader builds an image from the keys in order.

@@ -447,3 +447,82 @@ type quiet struct{}
 func (quiet) Infof(string, ...any)           {}
 func (quiet) Errorf(string, ...any)          {}
 func (quiet) Fatalf(format string, a ...any) { panic(fmt.Sprintf(format, a...)) }
+
+// TestLoadInParallel: a store read by several goroutines, each over a
+// range of whole sessions, loads the same image as the changes applied in
+// memory, with every session whole.
+func TestLoadInParallel(t *testing.T) {
+	defer func(m uint64, w int) { splitMinBytes, loadWorkers = m, w }(splitMinBytes, loadWorkers)
+	splitMinBytes, loadWorkers = 0, 4
+	fsys := vfs.NewMem()
+	st, err := Open("db", Options{FS: fsys, MemTableSize: 64 << 10})
+	if err != nil {
+		t.Fatal(err)
+	}
+	model := broker.NewImage()
+	var batch []broker.Change
+	add := func(c broker.Change) {
+		if err := model.Apply(&c); err != nil {
+			t.Fatal(err)
+		}
+		batch = append(batch, c)
+	}
+	add(broker.Change{Kind: broker.ChMsgIDs, Msg: 100})
+	for m := broker.MsgID(1); m <= 20; m++ {
+		add(broker.Change{Kind: broker.ChMessage, Msg: m, Topic: "t", QoS: 1, Payload: []byte("p")})
+	}
+	for i := range 3000 {
+		cid := fmt.Sprintf("dev-%d", i)
+		add(broker.Change{Kind: broker.ChSession, ClientID: cid, Seq: uint64(i + 1), At: time.Second})
+		add(broker.Change{Kind: broker.ChSubscribed, ClientID: cid, Topic: "t", QoS: 1})
+		for m := broker.MsgID(1); m <= broker.MsgID(1+i%20); m++ {
+			if m%3 == 0 {
+				add(broker.Change{Kind: broker.ChSent, ClientID: cid, Msg: m, QoS: 1, PacketID: uint16(m), At: 2 * time.Second})
+			} else {
+				add(broker.Change{Kind: broker.ChQueued, ClientID: cid, Msg: m, QoS: 1, At: time.Second})
+			}
+		}
+		if i%100 == 99 {
+			st.Write(batch)
+			batch = batch[:0]
+			if err := st.Commit(); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	// More copies for every session, in later sstables whose smallest keys
+	// fall inside sessions.
+	for m := broker.MsgID(21); m <= 24; m++ {
+		add(broker.Change{Kind: broker.ChMessage, Msg: m, Topic: "t", QoS: 1, Payload: []byte("q")})
+	}
+	for i := range 3000 {
+		for m := broker.MsgID(21); m <= 24; m++ {
+			add(broker.Change{Kind: broker.ChQueued, ClientID: fmt.Sprintf("dev-%d", i), Msg: m, QoS: 1, At: 3 * time.Second})
+		}
+		if i%100 == 99 {
+			st.Write(batch)
+			batch = batch[:0]
+			if err := st.Commit(); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	if err := errors.Join(st.Flush(), st.Close()); err != nil {
+		t.Fatal(err)
+	}
+	st, err = Open("db", Options{FS: fsys})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	if n := len(st.splits(4)); n < 2 {
+		t.Fatalf("%d split keys, want several (the test must load in parallel)", n)
+	}
+	img, err := st.Load()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got, want := canon(img), canon(model); got != want {
+		t.Fatalf("parallel load differs from the image in memory")
+	}
+}
