@@ -193,16 +193,18 @@ func measureRestart(sessions, queued, payload int, bin, keep string) error {
 		}
 	}()
 	fmt.Printf("serve --data boot until listening: %v\n  %s\n", took.Round(time.Millisecond), restored)
-	c, present, err := dial(addr, "restart-0", false)
+	// A session not resumed before (a kept directory is timed again).
+	id := fmt.Sprint("restart-", time.Now().UnixNano()%int64(sessions))
+	c, present, err := dial(addr, id, false)
 	if err != nil {
 		return err
 	}
 	defer c.disconnect()
 	n, _, err := c.receive(queued, 10*time.Second, nil)
 	if err != nil || !present || n != queued {
-		return fmt.Errorf("after the restart, session restart-0: SessionPresent=%v, %d of %d messages (%v)", present, n, queued, err)
+		return fmt.Errorf("after the restart, session %s: SessionPresent=%v, %d of %d messages (%v)", id, present, n, queued, err)
 	}
-	fmt.Printf("session restart-0 resumed with SessionPresent=1 and its %d messages\n", n)
+	fmt.Printf("session %s resumed with SessionPresent=1 and its %d messages\n", id, n)
 	return nil
 }
 
