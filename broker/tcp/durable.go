@@ -42,10 +42,11 @@ type Durable struct {
 // are held until the step's changes, and those of all steps before it,
 // are durable.
 //
-// Commits are grouped: after a step the owner starts a commit of what was
-// written unless one is running; while it runs the owner goes on stepping
-// (writing into the next batch and holding the outputs), and when it ends
-// performs the outputs it covered, in order, and starts the next. So one
+// Commits are grouped: once the owner has stepped every input that has
+// arrived, it starts a commit of what was written unless one is running;
+// while it runs the owner goes on stepping (writing into the next batch and
+// holding the outputs), and when it ends starts the next and performs the
+// outputs the finished one covered, in order. So one
 // sync covers every step that arrived during the previous one, across all
 // connections. Close commits what was written before it returns. A
 // failed Write or Commit stops the server (its outputs are never
@@ -136,7 +137,20 @@ func (s *Server) output(rec *broker.Record) {
 			d.held = append(d.held, out)
 		}
 	}
-	s.startCommit()
+}
+
+// maxBatchSteps bounds the steps written before a commit starts while
+// input keeps arriving.
+const maxBatchSteps = 512
+
+// maybeCommit starts a commit of what was written when none runs and the
+// owner has stepped every input that has arrived (so that a burst, say a
+// subscriber's PUBACKs, goes into one commit), or maxBatchSteps are
+// waiting. Owner goroutine, after each event it handles.
+func (s *Server) maybeCommit() {
+	if d := s.dur; len(s.inputs) == 0 || d.steps >= maxBatchSteps {
+		s.startCommit()
+	}
 }
 
 // startCommit starts a commit of everything written, unless one is running
@@ -177,10 +191,7 @@ func (s *Server) committed(r commitResult) {
 	d.barrier = -1
 	// The next commit (of what was written meanwhile) starts first, so that
 	// its sync overlaps with performing these outputs.
-	s.startCommit()
-	if d.failed {
-		return
-	}
+	s.maybeCommit()
 	outs := d.held[:n]
 	for i := range outs {
 		s.perform(outs[i])

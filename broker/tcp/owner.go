@@ -43,6 +43,9 @@ func (s *Server) run() {
 			}
 			return
 		}
+		if s.dur != nil {
+			s.maybeCommit()
+		}
 		s.rearm()
 		if s.cfg.Metrics != nil {
 			s.cfg.Metrics.connections.Set(float64(len(o.conns)))

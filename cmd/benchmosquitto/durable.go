@@ -42,6 +42,9 @@ func compareDurable(rounds int, profile string, reader tcp.Reader, cfg benchConf
 		return err
 	}
 	defer os.RemoveAll(dir)
+	if err := os.Chmod(dir, 0o755); err != nil { // mosquitto's own user writes below it
+		return err
+	}
 	type brokerRun struct {
 		name  string
 		start func(round int) (*target, error)
