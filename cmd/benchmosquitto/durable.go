@@ -2,6 +2,7 @@ package main
 
 import (
 	"bufio"
+	"errors"
 	"fmt"
 	"io/fs"
 	"os"
@@ -159,8 +160,16 @@ func measureRestart(sessions, queued, payload int, bin, keep string) error {
 	if err != nil {
 		return err
 	}
-	fmt.Printf("built %d sessions x %d queued %d-byte messages in %v: %.1f MiB in %d files, %.1f bytes per queued message\n",
+	fmt.Printf("data directory of %d sessions x %d queued %d-byte messages (%v): %.1f MiB in %d files, %.1f bytes per queued message\n",
 		sessions, queued, payload, time.Since(start).Round(time.Millisecond), float64(size)/(1<<20), files, float64(size)/float64(sessions*queued))
+	if err := compactData(data); err != nil {
+		return err
+	}
+	if size, files, err = dirSize(data); err != nil {
+		return err
+	}
+	fmt.Printf("after a full compaction: %.1f MiB in %d files, %.1f bytes per queued message\n",
+		float64(size)/(1<<20), files, float64(size)/float64(sessions*queued))
 
 	addr, err := freePort()
 	if err != nil {
@@ -272,6 +281,15 @@ func buildData(dir string, sessions, queued, payload int) error {
 		return fmt.Errorf("built %d queued copies, want %d", n, sessions*queued)
 	}
 	return st.Close()
+}
+
+// compactData compacts the store in dir.
+func compactData(dir string) error {
+	st, err := store.Open(dir, store.Options{})
+	if err != nil {
+		return err
+	}
+	return errors.Join(st.Compact(), st.Close())
 }
 
 // dirSize returns the bytes and number of files under dir.
