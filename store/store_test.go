@@ -276,12 +276,16 @@ func TestCrashKeepsEveryCommittedBatch(t *testing.T) {
 	run := func(k int64, unsynced int) (writes int64, crashed *vfs.MemFS, done, started int) {
 		mem := vfs.NewCrashableMem()
 		var ops, doneN, startedN atomic.Int64
-		counting := false
+		var counting atomic.Bool
 		rng := rand.New(rand.NewPCG(uint64(k), 1))
 		fsys := errorfs.Wrap(mem, errorfs.InjectorFunc(func(op errorfs.Op) error {
-			if counting && op.Kind.ReadOrWrite() == errorfs.OpIsWrite && ops.Add(1) == k {
+			if counting.Load() && op.Kind.ReadOrWrite() == errorfs.OpIsWrite && ops.Add(1) == k {
+				// The writes run on pebble's goroutines while batches go on
+				// being committed: what had committed before the clone began
+				// must be in it; nothing started after it ended may be.
+				done = int(doneN.Load())
 				crashed = mem.CrashClone(vfs.CrashCloneCfg{UnsyncedDataPercent: unsynced, RNG: rng})
-				done, started = int(doneN.Load()), int(startedN.Load())
+				started = int(startedN.Load())
 			}
 			return nil
 		}))
@@ -289,7 +293,7 @@ func TestCrashKeepsEveryCommittedBatch(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		counting = true
+		counting.Store(true)
 		for i, b := range batches {
 			startedN.Store(int64(i + 1))
 			if err := st.Write(b); err != nil {

@@ -9,6 +9,7 @@ import (
 	"net"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -247,8 +248,8 @@ func TestDurableAcksFollowCommits(t *testing.T) {
 			return
 		}
 		kind, _, _ := strings.Cut(what, " ")
-		n, _ := checked.LoadOrStore(kind, new(int))
-		*n.(*int)++ // one writer per connection; counts are only read at the end
+		n, _ := checked.LoadOrStore(kind, new(atomic.Int64))
+		n.(*atomic.Int64).Add(1)
 		if !ok {
 			t.Errorf("%s written before it was durable", what)
 		}
@@ -282,7 +283,7 @@ func TestDurableAcksFollowCommits(t *testing.T) {
 		t.Fatalf("subscriber got %d distinct messages, want %d", len(got), pubs*each)
 	}
 	for _, k := range []string{"CONNACK", "SUBACK", "PUBACK", "PUBLISH"} {
-		if n, _ := checked.Load(k); n == nil || *n.(*int) == 0 {
+		if n, _ := checked.Load(k); n == nil || n.(*atomic.Int64).Load() == 0 {
 			t.Errorf("no %s checked", k)
 		}
 	}
