@@ -76,8 +76,21 @@ func NewDurable(cfg Config, d Durable) (*Server, error) {
 	if err := d.Store.Commit(); err != nil {
 		return nil, fmt.Errorf("tcp: committing the recovery's changes: %w", err)
 	}
+	if m := cfg.Metrics; m != nil {
+		m.restored(img)
+	}
 	return newServer(cfg, core, d.Boot, &durable{store: d.Store, metrics: d.Metrics,
 		done: make(chan commitResult, 1), barrier: -1})
+}
+
+// restored counts the sessions of a recovered broker, all offline (no
+// event announces them). Their queued copies are not counted in
+// queued_messages: the gauge follows the copies queued since boot.
+func (m *Metrics) restored(img *broker.Image) {
+	for id := range img.Sessions {
+		m.setOnline(id, false, true)
+	}
+	m.offlineGauge.Set(float64(len(m.online) - m.nOnline))
 }
 
 // durable is a durable server's group commit state. Owner goroutine only,

@@ -394,7 +394,16 @@ func TestDurableRestart(t *testing.T) {
 		t.Fatalf("after Close: %d of %d changes durable, %d copies", m.durable, len(m.written), m.image.Copies())
 	}
 
-	s2, addr, _ := startDurable(t, Config{Broker: broker.Config{Policy: p}}, Durable{Store: m, Image: m.image, Boot: s1.now() + time.Minute}, nil)
+	reg := prometheus.NewRegistry()
+	metrics, err := NewMetrics(reg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	s2, addr, _ := startDurable(t, Config{Broker: broker.Config{Policy: p}, Metrics: metrics},
+		Durable{Store: m, Image: m.image, Boot: s1.now() + time.Minute}, nil)
+	if got, _ := metricValue(t, reg, "sessionlab_sessions", "state", "offline"); got != 1 {
+		t.Errorf("sessions{state=offline} after restart = %v, want 1 (the restored session)", got)
+	}
 	raw := dialRaw(t, addr)
 	if ack := raw.connect(persistent("sub"), packet.Accepted); !ack.SessionPresent {
 		t.Fatal("SessionPresent=0 after restart")
