@@ -115,3 +115,7 @@ func (Anyone) Authenticate(c *packet.Connect) (packet.ReturnCode, string) {
 	}
 	return packet.Accepted, c.Username
 }
+
+// Bind binds clientID's session to user, as for a session the driver
+// restored from a store at boot (which no event announces).
+func (o *Owners) Bind(clientID, user string) { o.owner[clientID] = user }

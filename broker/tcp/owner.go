@@ -22,18 +22,30 @@ func (s *Server) run() {
 	o := &s.owner
 	o.timer = time.NewTimer(time.Hour)
 	o.timer.Stop()
+	var committed chan commitResult // the running commit's result, when durable
+	if s.dur != nil {
+		committed = s.dur.done
+	}
 	for {
 		select {
 		case a := <-s.inputs:
 			s.step(a)
 		case <-o.timer.C:
 			s.step(arrival{in: broker.Input{Kind: broker.InDeadline}})
+		case r := <-committed:
+			s.committed(r)
 		case <-s.quit:
 			o.timer.Stop()
+			if s.dur != nil {
+				s.commitOnClose()
+			}
 			for _, c := range o.conns {
 				c.abort()
 			}
 			return
+		}
+		if s.dur != nil {
+			s.maybeCommit()
 		}
 		s.rearm()
 		if s.cfg.Metrics != nil {
@@ -70,7 +82,8 @@ func (s *Server) step(a arrival) {
 	o.lost = o.lost[:0]
 }
 
-// feed steps one input at the current time and performs its outputs in order.
+// feed steps one input at the current time and performs its outputs in
+// order (a durable server once its changes are durable: see output).
 func (s *Server) feed(in broker.Input) {
 	rec := s.core.Step(s.now(), in)
 	s.settle(in) // before the outputs: a client that reads its PUBACK sees the count updated
@@ -84,9 +97,7 @@ func (s *Server) feed(in broker.Input) {
 	if s.cfg.Observer != nil {
 		s.cfg.Observer(&rec)
 	}
-	for _, out := range rec.Outputs {
-		s.perform(out)
-	}
+	s.output(&rec)
 }
 
 // perform carries out one output of the core.

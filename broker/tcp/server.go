@@ -40,6 +40,7 @@ type Server struct {
 	owner   ownerState // owner goroutine only
 	prepare Preparer   // cfg.Broker.Auth, when it can check credentials ahead of time
 	poll    *poller    // the event loop reader (Config.Reader epoll), or nil
+	dur     *durable   // NewDurable's group commit, or nil
 }
 
 // Preparer is implemented by an Authenticator that can check a CONNECT's
@@ -63,23 +64,32 @@ type arrival struct {
 // New returns a server with cfg, or an error naming an invalid field (of cfg
 // or of its policy).
 func New(cfg Config) (*Server, error) {
-	cfg, err := cfg.withDefaults()
-	if err != nil {
+	if _, err := cfg.withDefaults(); err != nil {
 		return nil, err
 	}
 	core, err := broker.New(cfg.Broker)
 	if err != nil {
 		return nil, err
 	}
+	return newServer(cfg, core, 0, nil)
+}
+
+// newServer starts a server on core, whose clock reads boot now.
+func newServer(cfg Config, core *broker.Broker, boot broker.Time, dur *durable) (*Server, error) {
+	cfg, err := cfg.withDefaults()
+	if err != nil {
+		return nil, err
+	}
 	s := &Server{
-		cfg:       cfg,
-		core:      core,
-		start:     time.Now(),
-		inputs:    make(chan arrival, cfg.InputQueue),
-		quit:      make(chan struct{}),
-		ownerDone: make(chan struct{}),
-		owner:     ownerState{conns: map[broker.ConnID]*conn{}},
-		live:      map[*conn]struct{}{},
+		cfg:        cfg,
+		core:       core,
+		start:      time.Now().Add(-boot),
+		dur:        dur,
+		inputs:     make(chan arrival, cfg.InputQueue),
+		quit:       make(chan struct{}),
+		ownerDone:  make(chan struct{}),
+		owner:      ownerState{conns: map[broker.ConnID]*conn{}},
+		live:       map[*conn]struct{}{},
 	}
 	s.prepare, _ = cfg.Broker.Auth.(Preparer)
 	s.mem = &memory{limit: cfg.MemoryLimit}

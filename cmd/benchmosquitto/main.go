@@ -17,6 +17,8 @@
 //
 //	go run ./cmd/benchmosquitto            # full sizes, about a minute
 //	go run ./cmd/benchmosquitto -quick     # a tenth of the sizes
+//	go run ./cmd/benchmosquitto -durable   # durability: mosquitto (persistence true), sessionlab, sessionlab --data
+//	go run ./cmd/benchmosquitto -restart   # serve --data's boot with 100,000 offline sessions x 150 queued
 //
 // Each broker runs as its own process; sessionlab's is this program
 // re-executed with -serve PROFILE.
@@ -49,9 +51,33 @@ func main() {
 	flag.TextVar(&ch.reader, "reader", tcp.ReaderDefault, "sessionlab's socket reader: default, epoll or goroutine")
 	flag.StringVar(&ch.memProfile, "memprofile", "", "write sessionlab's heap profile with the idle connections open to `file`")
 	memStats := flag.Bool("memstats", false, "print sessionlab's Go memory statistics per idle connection")
+	flag.StringVar(&ch.data, "data", "", "internal: with -serve, serve durably with a store in this `directory`")
+	durable := flag.Bool("durable", false, "compare durability instead: QoS 1 throughput to a persistent subscriber of mosquitto (persistence true), sessionlab in memory and sessionlab --data")
+	rounds := flag.Int("rounds", 3, "with -durable: rounds, alternating the brokers' order")
+	restart := flag.Bool("restart", false, "measure serve --data's restart instead: build a data directory of -restart-sessions offline sessions with -restart-queued messages each, then time serve's boot")
+	restartSessions := flag.Int("restart-sessions", 100_000, "with -restart: offline persistent sessions")
+	restartQueued := flag.Int("restart-queued", 150, "with -restart: messages queued per session")
+	restartDir := flag.String("restart-dir", "", "with -restart: build the data directory here if absent, and keep it")
+	sessionlabBin := flag.String("sessionlab", "", "with -restart: the sessionlab binary to time (empty: go build ./cmd/sessionlab)")
 	flag.Parse()
 	if *serve != "" {
 		os.Exit(serveChild(*serve, ch))
+	}
+	if *restart {
+		if err := measureRestart(*restartSessions, *restartQueued, *payloadSize, *sessionlabBin, *restartDir); err != nil {
+			fail(err)
+		}
+		return
+	}
+	if *durable {
+		if *quick {
+			*messages /= 10
+		}
+		if err := compareDurable(*rounds, *profile, ch.reader, benchConfig{messages: *messages, window: *window,
+			endToEnd: *endToEnd, payload: make([]byte, *payloadSize)}); err != nil {
+			fail(err)
+		}
+		return
 	}
 	if *quick {
 		*messages, *sessions, *idle = *messages/10, *sessions/10, *idle/10

@@ -22,10 +22,17 @@ type tpResult struct {
 // the first publish to the subscriber's last receipt; should a broker drop
 // messages anyway, they are not counted.
 func throughput(addr string, pubs, total, window, endToEnd int, payload []byte) (tpResult, error) {
+	return throughputSub(addr, pubs, total, window, endToEnd, payload, false)
+}
+
+// throughputSub is throughput with a persistent subscriber (CleanSession=0)
+// when persistent: then every message is stored for it (a durable broker
+// writes each one to disk before its PUBACK).
+func throughputSub(addr string, pubs, total, window, endToEnd int, payload []byte, persistent bool) (tpResult, error) {
 	gate := make(chan struct{}, endToEnd)
 	run := time.Now().UnixNano()
 	topic := fmt.Sprintf("bench/tp/%d", run)
-	sub, _, err := dial(addr, fmt.Sprint("tp-sub-", run), true)
+	sub, _, err := dial(addr, fmt.Sprint("tp-sub-", run), !persistent)
 	if err != nil {
 		return tpResult{}, err
 	}

@@ -46,6 +46,11 @@ func freePort() (string, error) {
 // (max_inflight_messages 20, max_queued_messages 1000), no persistence and
 // anonymous access, on a free loopback port.
 func startMosquitto(dir string) (*target, error) {
+	return startMosquittoConf(dir, "persistence false\n")
+}
+
+// startMosquittoConf starts mosquitto with the extra configuration lines.
+func startMosquittoConf(dir, extra string) (*target, error) {
 	bin, err := exec.LookPath("mosquitto")
 	if err != nil {
 		return nil, fmt.Errorf("mosquitto not installed: apt-get install -y mosquitto")
@@ -56,7 +61,7 @@ func startMosquitto(dir string) (*target, error) {
 	}
 	_, port, _ := net.SplitHostPort(addr)
 	conf := filepath.Join(dir, "mosquitto.conf")
-	body := "listener " + port + " 127.0.0.1\nallow_anonymous true\npersistence false\nlog_dest stderr\nlog_type error\n"
+	body := "listener " + port + " 127.0.0.1\nallow_anonymous true\n" + extra + "log_dest stderr\nlog_type error\n"
 	if err := os.WriteFile(conf, []byte(body), 0o600); err != nil {
 		return nil, err
 	}
@@ -73,6 +78,7 @@ func startMosquitto(dir string) (*target, error) {
 type child struct {
 	reader     tcp.Reader // its socket reader
 	memProfile string     // write a heap profile here on the second memory report
+	data       string     // serve durably with a store in this directory (see durableServer)
 }
 
 // startSessionlab re-executes this program as a sessionlab server with the
@@ -82,7 +88,7 @@ func startSessionlab(profile string, ch child) (*target, error) {
 	if err != nil {
 		return nil, err
 	}
-	cmd := exec.Command(self, "-serve", profile, "-reader", ch.reader.String(), "-memprofile", ch.memProfile)
+	cmd := exec.Command(self, "-serve", profile, "-reader", ch.reader.String(), "-memprofile", ch.memProfile, "-data", ch.data)
 	cmd.Stderr = os.Stderr
 	out, err := cmd.StdoutPipe()
 	if err != nil {
@@ -101,7 +107,11 @@ func startSessionlab(profile string, ch child) (*target, error) {
 		cmd.Process.Kill()
 		return nil, fmt.Errorf("sessionlab child: %w", err)
 	}
-	return &target{name: "sessionlab/" + profile, addr: strings.TrimSpace(line), cmd: cmd, out: r, in: in}, nil
+	name := "sessionlab/" + profile
+	if ch.data != "" {
+		name += " --data"
+	}
+	return &target{name: name, addr: strings.TrimSpace(line), cmd: cmd, out: r, in: in}, nil
 }
 
 // memStats has a sessionlab target report its Go memory statistics (see
@@ -192,9 +202,17 @@ func serveChild(profile string, ch child) int {
 	if ch.memProfile != "" {
 		runtime.MemProfileRate = 1 // every allocation, for a byte-exact profile (slower)
 	}
-	srv, err := tcp.New(tcp.Config{Broker: broker.Config{Policy: policy}, Reader: ch.reader,
-		Logger: slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))})
-	if err != nil {
+	cfg := tcp.Config{Broker: broker.Config{Policy: policy}, Reader: ch.reader,
+		Logger: slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))}
+	var srv *tcp.Server
+	if ch.data != "" {
+		st, err := durableServer(cfg, ch.data)
+		if err != nil {
+			fmt.Fprintln(os.Stderr, err)
+			return 1
+		}
+		srv = st
+	} else if srv, err = tcp.New(cfg); err != nil {
 		fmt.Fprintln(os.Stderr, err)
 		return 1
 	}

@@ -38,8 +38,15 @@ const serveHelp = `usage: sessionlab serve [flags]
 
 Serve MQTT 3.1.1 and MQTT 3.1 ("MQIsdp", client ids of 1 to 23 characters)
 over TCP and TLS with the broker core under a vendor profile, until SIGINT or
-SIGTERM (then stop accepting, close every connection and exit 0). Sessions
-live in memory.
+SIGTERM (then stop accepting, close every connection and exit 0).
+
+Sessions live in memory, unless --data DIR keeps them durably: then every
+acknowledgement (CONNACK, SUBACK, PUBACK, ...) and every PUBLISH waits for
+the sync of what it promises (commits are grouped across connections), a
+restart (also after SIGKILL or a power cut) restores persistent sessions,
+their subscriptions, queued and in-flight messages, and retained messages,
+and the broker's clock goes on across restarts, so a session whose expiry
+passes while serve is down is expired at boot.
 
 TLS: --tls-listen with --cert and --key, next to --listen or instead of it
 (--listen ''). With --client-ca every TLS client must present a certificate
@@ -80,15 +87,18 @@ examples:
   sessionlab serve --listen '' --tls-listen :8883 --cert server.crt --key server.key --client-ca ca.crt --acl acl.conf
   mosquitto_sub -p 8883 --cafile ca.crt --cert dev-1.crt --key dev-1.key -c -i dev-1 -q 1 -t 'cmd/#'
   sessionlab serve --config serve.conf --log-level debug
+  sessionlab serve --data /var/lib/sessionlab
 
 It exits 0 when stopped by a signal; 2 on a bad flag or --config line, an
-unreadable --passwords/--acl/--cert/--key/--client-ca file, or an address or
---history file it cannot open; 1 (a crash) when the running server fails.`
+unreadable --passwords/--acl/--cert/--key/--client-ca file, an address or
+--history file it cannot open, or a --data directory that is not a
+sessionlab store, is damaged, or was written by a newer sessionlab; 1 (a
+crash) when the running server fails.`
 
 // serveOptions are the parsed flags of serve.
 type serveOptions struct {
 	listen, profile, metrics, passwords, acl string
-	history, config                          string
+	history, config, data                    string
 	tlsListen, cert, key, clientCA           string
 	anonymous                                bool
 	logLevel                                 slog.Level
@@ -158,6 +168,7 @@ func (o *serveOptions) flags() *flag.FlagSet {
 	fs.StringVar(&o.passwords, "passwords", "", "mosquitto_passwd `file` ($7$ PBKDF2-SHA512 or $6$ SHA512 entries); refuse unknown users")
 	fs.StringVar(&o.acl, "acl", "", "Mosquitto acl_file `file` (topic/user/pattern lines)")
 	fs.StringVar(&o.history, "history", "", "record every session event to `file` (JSON lines) for \"sessionlab check\"")
+	fs.StringVar(&o.data, "data", "", "keep sessions, subscriptions, queued and in-flight messages and retained messages durably in `directory` (created if absent); acknowledgements wait for the sync")
 	fs.BoolVar(&o.anonymous, "allow-anonymous", false, "with --passwords, also accept CONNECTs without a user name")
 	fs.IntVar(&o.server.MaxConnections, "max-connections", tcp.DefaultMaxConnections, "most connections open at once")
 	fs.IntVar(&o.server.MaxPacketSize, "max-packet-size", tcp.DefaultMaxPacketSize, "largest inbound packet in `bytes`")
@@ -272,8 +283,9 @@ func serve(ctx context.Context, o serveOptions, ready chan<- net.Addr, stderr io
 	o.server.Logger = log
 	var metrics *http.Server
 	var accepting atomic.Bool // for /readyz
+	var reg *prometheus.Registry
 	if o.metrics != "" {
-		reg := prometheus.NewRegistry()
+		reg = prometheus.NewRegistry()
 		m, err := tcp.NewMetrics(reg)
 		if err == nil {
 			err = errors.Join(reg.Register(collectors.NewGoCollector()),
@@ -303,11 +315,16 @@ func serve(ctx context.Context, o serveOptions, ready chan<- net.Addr, stderr io
 			}
 		}()
 	}
-	srv, err := tcp.New(o.server)
+	var storeReg prometheus.Registerer
+	if reg != nil {
+		storeReg = reg
+	}
+	srv, closeStore, err := newServer(o, storeReg, log)
 	if err != nil {
 		log.Error("configuration", "err", err)
 		return exitUsage
 	}
+	defer closeStore() // after srv.Close (deferred later, so run earlier): its last commit is done
 	defer srv.Close()
 	errs := make(chan error, 3)
 	if metrics != nil {
