@@ -41,7 +41,7 @@ func (b *Broker) Clone() *Broker {
 		}
 		c.sessions[ns.clientID] = ns
 		for _, sub := range ns.subs {
-			c.subs.add(sub.filter, ns, sub.qos)
+			c.subs.add(sub.filter, ns, sub.qos, true)
 		}
 	}
 	for t, m := range b.retained {

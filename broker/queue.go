@@ -24,6 +24,13 @@ func (r *ring) push(d delivery, limit int) {
 	r.n++
 }
 
+// reserve makes room for n deliveries in an empty ring.
+func (r *ring) reserve(n int) {
+	if r.n == 0 && n > len(r.buf) {
+		r.buf, r.head = make([]delivery, n), 0
+	}
+}
+
 // grow doubles the buffer (starting at 4), capped at limit when that still
 // makes room, and unwraps it to start at 0.
 func (r *ring) grow(limit int) {

@@ -230,10 +230,17 @@ func Recover(cfg Config, img *Image, now Time) (*Broker, Record, error) {
 		b.emit(Event{Kind: EvSessionRestored, ClientID: id})
 		for _, f := range slices.Sorted(maps.Keys(is.Subs)) {
 			s.subs = append(s.subs, subscription{filter: f, qos: is.Subs[f]})
-			b.subs.add(f, s, is.Subs[f])
+			b.subs.add(f, s, is.Subs[f], true)
 		}
 		s.inbound2 = slices.Sorted(maps.Keys(is.Inbound))
 		copies := slices.Sorted(maps.Keys(is.Copies))
+		queued := 0
+		for _, ic := range is.Copies {
+			if !ic.Sent {
+				queued++
+			}
+		}
+		s.queue.reserve(queued) // one allocation, not a doubling per power of two
 		var inflight []MsgID
 		for _, mid := range copies {
 			ic := is.Copies[mid]

@@ -420,7 +420,7 @@ func TestMQTT_4_7_2_1_DollarTopicsAndWildcards(t *testing.T) {
 		}
 		var n node
 		s := &session{clientID: "s"}
-		n.add(tt.filter, s, 1)
+		n.add(tt.filter, s, 1, true)
 		got := len(n.match(splitLevels(tt.topic, nil), nil)) > 0
 		if got != tt.want {
 			t.Errorf("trie match(%q, %q) = %v, want %v", tt.filter, tt.topic, got, tt.want)
@@ -547,10 +547,10 @@ func TestTrieAddMatchRemove(t *testing.T) {
 	s1, s2 := &session{clientID: "1", seq: 1}, &session{clientID: "2", seq: 2}
 	filters := []string{"a/b", "a/c", "a/+", "a/#", "x"}
 	for _, f := range filters {
-		root.add(f, s1, 1)
+		root.add(f, s1, 1, true)
 	}
-	root.add("a/b", s2, 2)
-	root.add("a/b", s2, 0) // re-subscribing replaces the grant
+	root.add("a/b", s2, 2, true)
+	root.add("a/b", s2, 0, false) // re-subscribing replaces the grant
 	tests := []struct {
 		topic string
 		want  int // matching (session, filter) pairs

@@ -53,7 +53,7 @@ func (b *Broker) grant(c *conn, sub packet.Subscription) byte {
 	} else {
 		s.subs = slices.Insert(s.subs, i, subscription{filter: sub.Filter, qos: qos})
 	}
-	b.subs.add(sub.Filter, s, qos)
+	b.subs.add(sub.Filter, s, qos, !found)
 	if !s.clean {
 		b.change(Change{Kind: ChSubscribed, ClientID: s.clientID, Topic: sub.Filter, QoS: qos})
 	}

@@ -125,8 +125,11 @@ func (n *node) removeChild(level string) {
 // empty reports whether n has neither children nor subscribers.
 func (n *node) empty() bool { return n.kid1 == nil && len(n.kids) == 0 && len(n.subs) == 0 }
 
-// add subscribes s to filter with qos, replacing an existing grant.
-func (n *node) add(filter string, s *session, qos packet.QoS) {
+// add subscribes s to filter with qos, replacing an existing grant. fresh
+// says the caller knows s is not subscribed to filter yet (its own sorted
+// list says so), which spares the scan of the node's subscribers: without
+// it, 100,000 sessions subscribing to one filter cost a quadratic scan.
+func (n *node) add(filter string, s *session, qos packet.QoS, fresh bool) {
 	for rest, more := filter, true; more; {
 		var level string
 		level, rest, more = strings.Cut(rest, "/")
@@ -138,6 +141,9 @@ func (n *node) add(filter string, s *session, qos packet.QoS) {
 		n = k
 	}
 	for i := range n.subs {
+		if fresh {
+			break
+		}
 		if n.subs[i].s == s {
 			n.subs[i].qos = qos
 			return
