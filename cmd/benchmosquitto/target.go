@@ -2,6 +2,7 @@ package main
 
 import (
 	"bufio"
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"io"
@@ -44,8 +45,9 @@ func freePort() (string, error) {
 
 // startMosquitto starts Debian's mosquitto with its defaults
 // (max_inflight_messages 20, max_queued_messages 1000), no persistence and
-// anonymous access, on a free loopback port.
-func startMosquitto(dir string) (*target, error) {
+// anonymous access, on a free loopback port; with tls, its listener takes
+// TLS with the run's server certificate.
+func startMosquitto(dir string, tls *certs) (*target, error) {
 	bin, err := exec.LookPath("mosquitto")
 	if err != nil {
 		return nil, fmt.Errorf("mosquitto not installed: apt-get install -y mosquitto")
@@ -57,6 +59,9 @@ func startMosquitto(dir string) (*target, error) {
 	_, port, _ := net.SplitHostPort(addr)
 	conf := filepath.Join(dir, "mosquitto.conf")
 	body := "listener " + port + " 127.0.0.1\nallow_anonymous true\npersistence false\nlog_dest stderr\nlog_type error\n"
+	if tls != nil {
+		body += "cafile " + tls.ca + "\ncertfile " + tls.cert + "\nkeyfile " + tls.key + "\n"
+	}
 	if err := os.WriteFile(conf, []byte(body), 0o600); err != nil {
 		return nil, err
 	}
@@ -73,16 +78,26 @@ func startMosquitto(dir string) (*target, error) {
 type child struct {
 	reader     tcp.Reader // its socket reader
 	memProfile string     // write a heap profile here on the second memory report
+	bin        string     // run this sessionlab binary's serve command instead of serveChild
+	tls        *certs     // serve TLS with these
 }
 
 // startSessionlab re-executes this program as a sessionlab server with the
-// named profile (see serveChild) and reads the address it listens on.
+// named profile (see serveChild) and reads the address it listens on; or,
+// with ch.bin, runs "ch.bin serve" on a free port.
 func startSessionlab(profile string, ch child) (*target, error) {
+	if ch.bin != "" {
+		return startServe(profile, ch)
+	}
 	self, err := os.Executable()
 	if err != nil {
 		return nil, err
 	}
-	cmd := exec.Command(self, "-serve", profile, "-reader", ch.reader.String(), "-memprofile", ch.memProfile)
+	args := []string{"-serve", profile, "-reader", ch.reader.String(), "-memprofile", ch.memProfile}
+	if ch.tls != nil {
+		args = append(args, "-tls-cert", ch.tls.cert, "-tls-key", ch.tls.key)
+	}
+	cmd := exec.Command(self, args...)
 	cmd.Stderr = os.Stderr
 	out, err := cmd.StdoutPipe()
 	if err != nil {
@@ -102,6 +117,39 @@ func startSessionlab(profile string, ch child) (*target, error) {
 		return nil, fmt.Errorf("sessionlab child: %w", err)
 	}
 	return &target{name: "sessionlab/" + profile, addr: strings.TrimSpace(line), cmd: cmd, out: r, in: in}, nil
+}
+
+// startServe runs "ch.bin serve" with the profile on a free loopback port
+// (with ch.tls, a TLS listener on it; the plain listener then takes another
+// free port) and waits until it accepts connections.
+func startServe(profile string, ch child) (*target, error) {
+	addr, err := freePort()
+	if err != nil {
+		return nil, err
+	}
+	args := []string{"serve", "--listen", addr, "--profile", profile, "--log-level", "warn"}
+	if ch.reader != tcp.ReaderDefault {
+		args = append(args, "--reader", ch.reader.String())
+	}
+	if ch.tls != nil {
+		plain, err := freePort()
+		if err != nil {
+			return nil, err
+		}
+		args[2] = plain
+		args = append(args, "--tls-listen", addr, "--cert", ch.tls.cert, "--key", ch.tls.key)
+	}
+	cmd := exec.Command(ch.bin, args...)
+	cmd.Stderr = os.Stderr
+	if err := cmd.Start(); err != nil {
+		return nil, err
+	}
+	t := &target{name: "sessionlab serve/" + profile, addr: addr, cmd: cmd}
+	if err := t.waitListening(); err != nil {
+		t.stop()
+		return nil, err
+	}
+	return t, nil
 }
 
 // memStats has a sessionlab target report its Go memory statistics (see
@@ -202,6 +250,14 @@ func serveChild(profile string, ch child) int {
 	if err != nil {
 		fmt.Fprintln(os.Stderr, err)
 		return 1
+	}
+	if ch.tls != nil {
+		cert, err := tls.LoadX509KeyPair(ch.tls.cert, ch.tls.key)
+		if err != nil {
+			fmt.Fprintln(os.Stderr, err)
+			return 1
+		}
+		ln = tls.NewListener(ln, &tls.Config{Certificates: []tls.Certificate{cert}, MinVersion: tls.VersionTLS12})
 	}
 	go srv.Serve(ln)
 	fmt.Println(ln.Addr())
