@@ -4,6 +4,7 @@ import (
 	"errors"
 	"io"
 	"net"
+	"net/netip"
 	"os"
 	"sync"
 	"sync/atomic"
@@ -25,33 +26,56 @@ const (
 
 // conn is one client connection: its socket, its reading state and its
 // outbox, drained by a writer goroutine that runs only while bytes wait.
+//
+// The socket is a net.Conn, or, for connections the event loop accepted
+// itself (see poller.accept), a bare descriptor: no net.Conn, no netFD, no
+// entry in Go's netpoller, which saves about 0.65 KiB per idle connection.
+// A bare descriptor is read by the event loop's workers and written by the
+// writer goroutine without blocking (waiting for room through the poller's
+// second epoll set); it is closed by whichever of its reader and its writer
+// lets go of it last (see conn.closeFD), so its number is never reused while
+// one of them may still use it.
 type conn struct {
 	s  *Server
 	id broker.ConnID
-	nc net.Conn
+	nc net.Conn // nil: the bare descriptor fd
 
 	// Reader state, owned by the connection's current reader: its reader
 	// goroutine, or the poller's worker that holds it.
-	rbuf   []byte // input not yet framed (polled: a partial packet, or nil)
-	rfirst bool   // no packet decoded yet (the connect timeout applies)
+	rbuf []byte // input not yet framed (polled: a partial packet, or nil)
 
-	// Event loop state (see poller), set before the connection is registered.
-	polled bool          // read by the poller: only its worker closes the socket
-	fd     int32         // the socket's descriptor, while registered
-	halt   atomic.Uint32 // why the worker must end the connection on its next turn
+	mu    sync.Mutex  // guards out, timer and the flags below it
+	out   *outbox     // encoded packets and the writer's spare buffer; non-nil exactly while writing
+	timer *time.Timer // polled: the connect or linger timeout, while one runs
 
-	done atomic.Bool // the core has forgotten this connection; stop reporting
+	fd   int32         // the socket's descriptor: bare, or polled while registered
+	halt atomic.Uint32 // why the worker must end the connection on its next turn
+	done atomic.Bool   // the core has forgotten this connection; stop reporting
 
-	// (Fields are ordered to fit the conn in 144 bytes: it stays allocated
+	rfirst  bool // reader: no packet decoded yet (the connect timeout applies)
+	polled  bool // read by the poller: only its worker closes the socket (set before registering)
+	writing bool // a writer goroutine is running
+	closing bool // close after pending is written
+	dead    bool // socket closed or failed; drop everything
+	gone    bool // bare: the reader has let go of fd; the writer closes it when it ends
+
+	// The client's address, for logs (bare descriptors only).
+	port uint16
+	ip   [16]byte
+	// (Fields are ordered to fit the conn in 128 bytes: it stays allocated
 	// for every idle connection.)
-	mu      sync.Mutex  // guards the outbox below, and timer
-	pending []byte      // encoded packets not yet handed to the writer
-	spare   []byte      // the writer's previous buffer, reused
-	timer   *time.Timer // polled: the connect or linger timeout, while one runs
-	writing bool        // a writer goroutine is running
-	closing bool        // close after pending is written
-	dead    bool        // socket closed or failed; drop everything
 }
+
+// outbox holds a connection's bytes waiting for the writer: pending, the
+// encoded packets not yet handed to it, and spare, its previous buffer for
+// reuse. A connection holds one only while its writer runs; idle ones share
+// them through outboxes.
+type outbox struct {
+	pending []byte
+	spare   []byte
+}
+
+var outboxes = sync.Pool{New: func() any { return new(outbox) }}
 
 // Reasons in conn.halt.
 const (
@@ -66,6 +90,9 @@ func newConn(s *Server, id broker.ConnID, nc net.Conn) *conn {
 
 // remote is the client's address, for logs.
 func (c *conn) remote() string {
+	if c.nc == nil {
+		return netip.AddrPortFrom(netip.AddrFrom16(c.ip).Unmap(), c.port).String()
+	}
 	if a := c.nc.RemoteAddr(); a != nil {
 		return a.String()
 	}
@@ -134,7 +161,11 @@ func (c *conn) last(in broker.Input) {
 // closed closes c's socket, removes it from the set Close closes and from
 // the count of open connections.
 func (s *Server) closed(c *conn) {
-	c.nc.Close()
+	if c.nc == nil {
+		c.closeFD()
+	} else {
+		c.nc.Close()
+	}
 	if !c.polled { // the poller closes its own on Close
 		s.mu.Lock()
 		delete(s.live, c)
@@ -262,10 +293,16 @@ func (c *conn) send(p packet.Packet) bool {
 	if c.dead || c.closing {
 		return true
 	}
-	before := len(c.pending)
-	c.pending = p.Append(c.pending)
-	if len(c.pending) > c.s.cfg.WriteBuffer {
-		c.pending = c.pending[:before]
+	if c.out == nil {
+		c.out = outboxes.Get().(*outbox)
+	}
+	before := len(c.out.pending)
+	c.out.pending = p.Append(c.out.pending)
+	if len(c.out.pending) > c.s.cfg.WriteBuffer {
+		c.out.pending = c.out.pending[:before]
+		if !c.writing {
+			c.release()
+		}
 		return false
 	}
 	if !c.writing {
@@ -282,25 +319,34 @@ func (c *conn) write() {
 	defer c.s.conns.Done()
 	for {
 		c.mu.Lock()
-		if c.dead || len(c.pending) == 0 {
+		if c.dead || len(c.out.pending) == 0 {
 			c.writing = false
 			closing := c.closing && !c.dead
 			c.release()
+			gone := c.gone
 			c.mu.Unlock()
-			if closing {
+			if gone {
+				c.closeFD() // the reader let go first
+			} else if closing {
 				c.linger()
 			}
 			return
 		}
-		out := c.pending
-		c.pending = c.spare[:0]
+		o := c.out
+		out := o.pending
+		o.pending = o.spare[:0]
 		c.mu.Unlock()
 
-		c.nc.SetWriteDeadline(time.Now().Add(c.s.cfg.WriteTimeout))
-		_, err := c.nc.Write(out)
+		var err error
+		if c.nc == nil {
+			err = c.writeFD(out)
+		} else {
+			c.nc.SetWriteDeadline(time.Now().Add(c.s.cfg.WriteTimeout))
+			_, err = c.nc.Write(out)
+		}
 
 		c.mu.Lock()
-		c.spare = out[:0]
+		o.spare = out[:0]
 		if err != nil {
 			c.dead = true
 		}
@@ -311,15 +357,23 @@ func (c *conn) write() {
 	}
 }
 
-// release drops outbox buffers that a burst made large, so an idle
-// connection stays small. c.mu held.
+// release returns the outbox to the pool once the writer is done with it,
+// dropping buffers that a burst made large, so an idle connection holds
+// neither. c.mu held.
 func (c *conn) release() {
-	if cap(c.pending) > keepWrite {
-		c.pending = nil
+	o := c.out
+	if o == nil {
+		return
 	}
-	if cap(c.spare) > keepWrite {
-		c.spare = nil
+	c.out = nil
+	o.pending, o.spare = o.pending[:0], o.spare[:0]
+	if cap(o.pending) > keepWrite {
+		o.pending = nil
 	}
+	if cap(o.spare) > keepWrite {
+		o.spare = nil
+	}
+	outboxes.Put(o)
 }
 
 // closeAfterFlush closes the connection once what was sent before is written.
@@ -341,9 +395,14 @@ func (c *conn) closeAfterFlush() {
 // destroy our last packets (e.g. a refusing CONNACK) before the client reads
 // them.
 func (c *conn) linger() {
-	tc, ok := c.nc.(interface{ CloseWrite() error })
+	var halfClosed bool
+	if c.nc == nil {
+		halfClosed = c.shutdownFD(true, false)
+	} else if tc, ok := c.nc.(interface{ CloseWrite() error }); ok {
+		halfClosed = tc.CloseWrite() == nil
+	}
 	switch {
-	case !ok || tc.CloseWrite() != nil:
+	case !halfClosed:
 		c.shut()
 	case c.polled:
 		c.after(lingerTimeout, c.shut)
@@ -360,8 +419,14 @@ func (c *conn) abort() {
 	c.done.Store(true)
 	c.mu.Lock()
 	c.dead = true
-	c.pending = nil
+	if c.out != nil {
+		c.out.pending = c.out.pending[:0]
+	}
 	c.mu.Unlock()
+	if c.nc == nil {
+		c.shutdownFD(false, true)
+		return
+	}
 	if tc, ok := c.nc.(*net.TCPConn); ok {
 		tc.SetLinger(0)
 	}
@@ -379,6 +444,10 @@ func (c *conn) shut() {
 		return
 	}
 	c.halt.CompareAndSwap(haltNone, haltClose)
+	if c.nc == nil {
+		c.shutdownFD(false, false)
+		return
+	}
 	c.nc.(*net.TCPConn).CloseRead()
 }
 

@@ -271,6 +271,43 @@ func TestSlowConsumerIsLost(t *testing.T) {
 	}
 }
 
+// TestBlockedWriteTimesOut: a client that stops reading while its outbox
+// is still within WriteBuffer is treated as lost once a write has waited
+// WriteTimeout for room, with either reader (the event loop's writers wait
+// for room through the poller's output set, the others in net.Conn.Write).
+func TestBlockedWriteTimesOut(t *testing.T) {
+	s, addr, rec := startServer(t, Config{WriteBuffer: 256 << 20, WriteTimeout: 300 * time.Millisecond})
+	slow := dialRaw(t, addr)
+	slow.nc.(*net.TCPConn).SetReadBuffer(4 << 10)
+	slow.connect(persistent("stalled"), packet.Accepted)
+	slow.send(&packet.Subscribe{PacketID: 1, Subscriptions: []packet.Subscription{{Filter: "bulk", QoS: 0}}})
+	if _, ok := slow.recv().(*packet.Suback); !ok {
+		t.Fatal("no SUBACK")
+	}
+	// stalled reads nothing from here on.
+	pub := dialRaw(t, addr)
+	pub.connect(&packet.Connect{ClientID: "pub", CleanSession: true}, packet.Accepted)
+	flood := &packet.Publish{Topic: "bulk", Payload: bytes.Repeat([]byte{'x'}, 64<<10)}
+	for sent := 0; rec.count(kind(broker.EvDisconnected, "stalled")) == 0; sent++ {
+		if sent == 1000 { // 64 MB, well below WriteBuffer
+			t.Fatal("the stalled consumer was not cut off")
+		}
+		pub.send(flood)
+		time.Sleep(5 * time.Millisecond) // pacing the flood so that the write timeout, not the outbox limit, cuts it off
+	}
+	ev, _ := rec.wait(t, 0, "EvDisconnected(stalled)", kind(broker.EvDisconnected, "stalled"))
+	if ev.Reason != broker.ReasonConnLost {
+		t.Errorf("stalled consumer disconnected with reason %v, want ReasonConnLost", ev.Reason)
+	}
+	// Its socket is closed (the kernel still sends what it holds, at the
+	// pace of a 4 KiB window, so the client does not see it yet).
+	for deadline := time.Now().Add(waitFor); s.Connections() > 1; time.Sleep(time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatalf("%d connections open %v after the timeout, want 1 (pub)", s.Connections(), waitFor)
+		}
+	}
+}
+
 // TestCloseEndsEveryConnection: Close returns only when every goroutine has
 // ended, and closes connections in every state: not yet CONNECTed, online,
 // and refused (lingering while the client keeps its side open).

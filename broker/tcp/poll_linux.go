@@ -4,7 +4,9 @@ package tcp
 
 import (
 	"errors"
+	"io"
 	"net"
+	"net/netip"
 	"os"
 	"runtime"
 	"sync"
@@ -47,55 +49,85 @@ const (
 // nothing. Only the worker holding a connection closes its socket, after
 // removing it from the set and from conns (see conn.shut); others shut the
 // socket for reading, which wakes the worker.
+//
+// Bare descriptors (connections the accept loop took with accept4, see
+// acceptFD) are written without blocking by their writer goroutine; when
+// the socket's send buffer is full, the writer arms the descriptor one-shot
+// for output in a second epoll set, waited on by a second goroutine, and
+// parks until it reports room, the write timeout passes, or the connection
+// is aborted (wakeWriter).
 type poller struct {
 	s     *Server
-	epfd  int      // the epoll set; valid while !stopped
+	epfd  int      // the epoll set for input; valid while !stopped
 	file  *os.File // epfd, for Go's netpoller
+	wfd   int      // the epoll set for output (bare descriptors whose writer waits for room)
+	wfile *os.File // wfd, for Go's netpoller
 	ready chan *conn
-	wg    sync.WaitGroup // the waiting goroutine and the workers
+	wg    sync.WaitGroup // the waiting goroutines and the workers
 
-	mu      sync.Mutex // guards conns and stopped; held around every epoll_ctl
+	mu      sync.Mutex // guards conns, blocked and stopped; held around every epoll_ctl
 	conns   map[broker.ConnID]*conn
+	blocked map[broker.ConnID]chan struct{} // writers waiting for room, woken through their channel
 	stopped bool
 }
 
-// newPoller creates the epoll set and starts the waiting goroutine and
+// newPoller creates the epoll sets and starts the waiting goroutines and
 // GOMAXPROCS workers (at least two).
 func newPoller(s *Server) (*poller, error) {
-	fd, err := syscall.EpollCreate1(syscall.EPOLL_CLOEXEC)
+	epfd, file, err := newEpollFile("epoll")
 	if err != nil {
-		return nil, os.NewSyscallError("epoll_create1", err)
+		return nil, err
 	}
-	if err := syscall.SetNonblock(fd, true); err != nil {
-		syscall.Close(fd)
-		return nil, os.NewSyscallError("fcntl", err)
+	wfd, wfile, err := newEpollFile("epoll-out")
+	if err != nil {
+		file.Close()
+		return nil, err
 	}
-	p := &poller{s: s, epfd: fd, file: os.NewFile(uintptr(fd), "epoll"), conns: map[broker.ConnID]*conn{}}
-	if err := p.file.SetReadDeadline(time.Time{}); err != nil { // only pollable files have deadlines
-		p.file.Close()
-		return nil, errors.New("tcp: the epoll set cannot be waited on through Go's netpoller")
-	}
+	p := &poller{s: s, epfd: epfd, file: file, wfd: wfd, wfile: wfile,
+		conns: map[broker.ConnID]*conn{}, blocked: map[broker.ConnID]chan struct{}{}}
 	workers := max(2, runtime.GOMAXPROCS(0))
 	p.ready = make(chan *conn, workers)
-	p.wg.Add(1 + workers)
-	go p.wait()
+	p.wg.Add(2 + workers)
+	go p.wait(p.file, p.dispatch)
+	go p.wait(p.wfile, p.wakeWriter)
 	for range workers {
 		go p.work()
 	}
 	return p, nil
 }
 
+// newEpollFile creates an epoll set, as a file that Go's netpoller can wait
+// on.
+func newEpollFile(name string) (int, *os.File, error) {
+	fd, err := syscall.EpollCreate1(syscall.EPOLL_CLOEXEC)
+	if err != nil {
+		return 0, nil, os.NewSyscallError("epoll_create1", err)
+	}
+	if err := syscall.SetNonblock(fd, true); err != nil {
+		syscall.Close(fd)
+		return 0, nil, os.NewSyscallError("fcntl", err)
+	}
+	f := os.NewFile(uintptr(fd), name)
+	if err := f.SetReadDeadline(time.Time{}); err != nil { // only pollable files have deadlines
+		f.Close()
+		return 0, nil, errors.New("tcp: the epoll set cannot be waited on through Go's netpoller")
+	}
+	return fd, f, nil
+}
+
 // add registers c, a new connection, after reporting InOpen for it. It
 // returns false, having done nothing, if c's socket cannot be polled; the
 // caller then reads it on a goroutine.
 func (p *poller) add(c *conn) bool {
-	tc, ok := c.nc.(*net.TCPConn)
-	if !ok {
-		return false
-	}
-	raw, err := tc.SyscallConn()
-	if err != nil || raw.Control(func(fd uintptr) { c.fd = int32(fd) }) != nil {
-		return false
+	if c.nc != nil {
+		tc, ok := c.nc.(*net.TCPConn)
+		if !ok {
+			return false
+		}
+		raw, err := tc.SyscallConn()
+		if err != nil || raw.Control(func(fd uintptr) { c.fd = int32(fd) }) != nil {
+			return false
+		}
 	}
 	c.polled = true
 	c.after(p.s.cfg.ConnectTimeout, c.expire)
@@ -113,11 +145,7 @@ func (p *poller) add(c *conn) bool {
 
 // ctl adds c's socket to the set or re-arms it.
 func (p *poller) ctl(c *conn, op int) error {
-	ev := syscall.EpollEvent{
-		Events: syscall.EPOLLIN | syscall.EPOLLRDHUP | syscall.EPOLLONESHOT,
-		Fd:     int32(uint32(c.id)),
-		Pad:    int32(uint32(c.id >> 32)),
-	}
+	ev := event(syscall.EPOLLIN|syscall.EPOLLRDHUP|syscall.EPOLLONESHOT, c.id)
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	if p.stopped {
@@ -149,11 +177,17 @@ func (p *poller) close(c *conn, end broker.Input) {
 	p.s.closed(c)
 }
 
-// wait is the waiting goroutine: it takes events from the set and hands
-// their connections to the workers, until the set is closed.
-func (p *poller) wait() {
+// event is an epoll event for the connection with id.
+func event(events uint32, id broker.ConnID) syscall.EpollEvent {
+	return syscall.EpollEvent{Events: events, Fd: int32(uint32(id)), Pad: int32(uint32(id >> 32))}
+}
+
+// wait is a waiting goroutine: it takes events from the set in file and
+// hands their connections' ids to handle, until the set is closed or handle
+// returns false.
+func (p *poller) wait(file *os.File, handle func(broker.ConnID) bool) {
 	defer p.wg.Done()
-	raw, err := p.file.SyscallConn()
+	raw, err := file.SyscallConn()
 	if err != nil {
 		p.s.cfg.Logger.Error("event loop stopped", "err", err)
 		return
@@ -178,19 +212,27 @@ func (p *poller) wait() {
 			return
 		}
 		for _, ev := range events[:n] {
-			id := broker.ConnID(uint32(ev.Fd)) | broker.ConnID(uint32(ev.Pad))<<32
-			p.mu.Lock()
-			c := p.conns[id]
-			p.mu.Unlock()
-			if c == nil {
-				continue
-			}
-			select {
-			case p.ready <- c:
-			case <-p.s.quit:
+			if !handle(broker.ConnID(uint32(ev.Fd)) | broker.ConnID(uint32(ev.Pad))<<32) {
 				return
 			}
 		}
+	}
+}
+
+// dispatch hands the readable connection id to a worker; it returns false
+// when the server is closing.
+func (p *poller) dispatch(id broker.ConnID) bool {
+	p.mu.Lock()
+	c := p.conns[id]
+	p.mu.Unlock()
+	if c == nil {
+		return true
+	}
+	select {
+	case p.ready <- c:
+		return true
+	case <-p.s.quit:
+		return false
 	}
 }
 
@@ -277,7 +319,8 @@ func (p *poller) stop() {
 	p.mu.Lock()
 	p.stopped = true
 	p.mu.Unlock()
-	p.file.Close() // wakes the waiting goroutine; the workers stop on quit
+	p.file.Close() // wakes the waiting goroutines; the workers stop on quit
+	p.wfile.Close()
 	p.wg.Wait()
 	for _, c := range p.conns { // no goroutine holds them now
 		p.close(c, broker.Input{})
@@ -297,6 +340,18 @@ type pollReader struct {
 // from reads once from c's socket into b, without waiting: it returns
 // syscall.EAGAIN when nothing is there.
 func (r *pollReader) from(c *conn, b []byte) (int, error) {
+	if c.nc == nil {
+		for {
+			n, err := syscall.Read(int(c.fd), b)
+			switch {
+			case err == syscall.EINTR:
+			case err != nil:
+				return 0, err
+			default:
+				return n, nil
+			}
+		}
+	}
 	raw, err := c.nc.(*net.TCPConn).SyscallConn()
 	if err != nil {
 		return 0, err
@@ -326,4 +381,209 @@ func (r *pollReader) read(fd uintptr) bool {
 func (c *conn) expire() {
 	c.halt.CompareAndSwap(haltNone, haltTimeout)
 	c.shut()
+}
+
+// listener returns, when ln is a TCP listener, a duplicate of its socket
+// for acceptFD, which Close must close too (a TCP listener's own SyscallConn
+// cannot wait for connections); otherwise nil, and Serve takes net.Conns
+// from ln.Accept (TLS, tests' listeners).
+func (p *poller) listener(ln net.Listener) (syscall.RawConn, io.Closer) {
+	tl, ok := ln.(*net.TCPListener)
+	if !ok {
+		return nil, nil
+	}
+	f, err := tl.File() // shares ln's non-blocking mode, so Go's netpoller waits on it
+	if err != nil {
+		return nil, nil
+	}
+	raw, err := f.SyscallConn()
+	if err != nil {
+		f.Close()
+		return nil, nil
+	}
+	return raw, f
+}
+
+// acceptFD takes one connection from the listening socket ln with accept4,
+// waiting for one through Go's netpoller, and admits it as a bare descriptor
+// (see conn). It returns the accept error, or the listener's once closed.
+func (s *Server) acceptFD(ln syscall.RawConn) error {
+	var (
+		fd   int
+		sa   syscall.Sockaddr
+		aerr error
+	)
+	err := ln.Read(func(lfd uintptr) bool {
+		for {
+			fd, sa, aerr = syscall.Accept4(int(lfd), syscall.SOCK_NONBLOCK|syscall.SOCK_CLOEXEC)
+			if aerr != syscall.EINTR {
+				return aerr != syscall.EAGAIN
+			}
+		}
+	})
+	if err != nil {
+		return err
+	}
+	if aerr != nil {
+		return os.NewSyscallError("accept4", aerr)
+	}
+	c := &conn{s: s, fd: int32(fd), rfirst: true}
+	switch a := sa.(type) {
+	case *syscall.SockaddrInet4:
+		c.ip = netip.AddrFrom4(a.Addr).As16()
+		c.port = uint16(a.Port)
+	case *syscall.SockaddrInet6:
+		c.ip, c.port = a.Addr, uint16(a.Port)
+	}
+	if s.open.Load() >= int64(s.cfg.MaxConnections) {
+		s.cfg.Logger.Warn("connection refused: too many connections", "remote", c.remote(), "max", s.cfg.MaxConnections)
+		syscall.Close(fd)
+		return nil
+	}
+	// What net.Conn sets on an accepted connection: no Nagle delay, and
+	// TCP keep-alive probes after 15 s idle, every 15 s, 9 times.
+	syscall.SetsockoptInt(fd, syscall.IPPROTO_TCP, syscall.TCP_NODELAY, 1)
+	syscall.SetsockoptInt(fd, syscall.SOL_SOCKET, syscall.SO_KEEPALIVE, 1)
+	syscall.SetsockoptInt(fd, syscall.IPPROTO_TCP, syscall.TCP_KEEPIDLE, 15)
+	syscall.SetsockoptInt(fd, syscall.IPPROTO_TCP, syscall.TCP_KEEPINTVL, 15)
+	syscall.SetsockoptInt(fd, syscall.IPPROTO_TCP, syscall.TCP_KEEPCNT, 9)
+	s.nextID++
+	c.id = s.nextID
+	s.open.Add(1)
+	s.conns.Add(1)
+	s.poll.add(c)
+	return nil
+}
+
+// closeFD lets go of the reader's hold on c's bare descriptor: it closes it
+// now unless a writer runs, which then closes it as it ends (and is woken if
+// it waits for room). Either way the descriptor's number is not reused while
+// the writer may still write to it.
+func (c *conn) closeFD() {
+	c.mu.Lock()
+	c.gone, c.dead = true, true
+	writing := c.writing
+	c.mu.Unlock()
+	if !writing {
+		syscall.Close(int(c.fd))
+		return
+	}
+	c.s.poll.wakeWriter(c.id)
+}
+
+// shutdownFD shuts c's bare descriptor down for reading (which wakes its
+// worker) or writing (our FIN), with reset first setting SO_LINGER to 0 so
+// that closing it sends a reset; it reports whether the shutdown succeeded.
+// It does nothing once the reader has let go of the descriptor. An abort
+// also wakes a writer waiting for room.
+func (c *conn) shutdownFD(write, reset bool) bool {
+	c.mu.Lock()
+	ok := false
+	if !c.gone {
+		fd := int(c.fd)
+		if reset {
+			syscall.SetsockoptLinger(fd, syscall.SOL_SOCKET, syscall.SO_LINGER, &syscall.Linger{Onoff: 1, Linger: 0})
+		}
+		how := syscall.SHUT_RD
+		if write {
+			how = syscall.SHUT_WR
+		}
+		ok = syscall.Shutdown(fd, how) == nil
+	}
+	c.mu.Unlock()
+	if reset {
+		c.s.poll.wakeWriter(c.id)
+	}
+	return ok
+}
+
+// writeFD writes b to c's bare descriptor, waiting for room (see
+// poller.awaitWritable) up to the write timeout.
+func (c *conn) writeFD(b []byte) error {
+	var deadline time.Time
+	for len(b) > 0 {
+		n, err := syscall.Write(int(c.fd), b)
+		switch {
+		case n > 0:
+			b = b[n:]
+		case err == syscall.EINTR:
+		case err == syscall.EAGAIN:
+			if deadline.IsZero() {
+				deadline = time.Now().Add(c.s.cfg.WriteTimeout)
+			}
+			if err := c.s.poll.awaitWritable(c, deadline); err != nil {
+				return err
+			}
+		case err != nil:
+			return os.NewSyscallError("write", err)
+		default:
+			return io.ErrShortWrite
+		}
+	}
+	return nil
+}
+
+// awaitWritable parks c's writer until its socket has room, the deadline
+// passes, the connection is aborted or the server closes.
+func (p *poller) awaitWritable(c *conn, deadline time.Time) error {
+	ch := make(chan struct{}, 1)
+	ev := event(syscall.EPOLLOUT|syscall.EPOLLONESHOT, c.id)
+	p.mu.Lock()
+	err := error(net.ErrClosed)
+	if !p.stopped {
+		err = syscall.EpollCtl(p.wfd, syscall.EPOLL_CTL_MOD, int(c.fd), &ev)
+		if err == syscall.ENOENT { // first wait, or a descriptor closed since
+			err = syscall.EpollCtl(p.wfd, syscall.EPOLL_CTL_ADD, int(c.fd), &ev)
+		}
+		if err != nil {
+			err = os.NewSyscallError("epoll_ctl", err)
+		} else {
+			p.blocked[c.id] = ch
+		}
+	}
+	p.mu.Unlock()
+	if err != nil {
+		return err
+	}
+	defer func() {
+		p.mu.Lock()
+		delete(p.blocked, c.id)
+		p.mu.Unlock()
+	}()
+	dead := func() bool {
+		c.mu.Lock()
+		defer c.mu.Unlock()
+		return c.dead
+	}
+	if dead() { // aborted before we were registered for wakeWriter
+		return net.ErrClosed
+	}
+	t := time.NewTimer(time.Until(deadline))
+	defer t.Stop()
+	select {
+	case <-ch: // room, or an abort
+	case <-t.C:
+		return os.ErrDeadlineExceeded
+	case <-p.s.quit:
+		return net.ErrClosed
+	}
+	if dead() {
+		return net.ErrClosed
+	}
+	return nil
+}
+
+// wakeWriter wakes the writer of the connection with id if it waits for
+// room. It always returns true (see wait).
+func (p *poller) wakeWriter(id broker.ConnID) bool {
+	p.mu.Lock()
+	ch := p.blocked[id]
+	p.mu.Unlock()
+	if ch != nil {
+		select {
+		case ch <- struct{}{}:
+		default:
+		}
+	}
+	return true
 }

@@ -2,7 +2,12 @@
 
 package tcp
 
-import "errors"
+import (
+	"errors"
+	"io"
+	"net"
+	"syscall"
+)
 
 const epollSupported = false
 
@@ -15,3 +20,15 @@ func newPoller(*Server) (*poller, error) { return nil, errors.New("tcp: epoll ne
 func (*poller) add(*conn) bool { return false }
 
 func (*poller) stop() {}
+
+func (*poller) listener(net.Listener) (syscall.RawConn, io.Closer) { return nil, nil }
+
+func (*Server) acceptFD(syscall.RawConn) error { return errors.New("tcp: accept4 needs Linux") }
+
+// Bare descriptors exist on Linux only (see poll_linux.go).
+
+func (*conn) closeFD() {}
+
+func (*conn) shutdownFD(write, reset bool) bool { return false }
+
+func (*conn) writeFD([]byte) error { return errors.New("tcp: bare descriptors need Linux") }

@@ -2,6 +2,7 @@ package tcp
 
 import (
 	"errors"
+	"io"
 	"net"
 	"sync"
 	"sync/atomic"
@@ -31,8 +32,9 @@ type Server struct {
 	open       atomic.Int64   // connections not yet closed by their reader
 	nextID     broker.ConnID  // accept loop only
 
-	mu      sync.Mutex // guards ln, serving and live
+	mu      sync.Mutex // guards ln, lnFile, serving and live
 	ln      net.Listener
+	lnFile  io.Closer // a duplicate of ln's socket that acceptFD takes connections from, or nil
 	serving bool
 	live    map[*conn]struct{} // every connection not yet closed by its reader goroutine, for Close
 
@@ -108,11 +110,15 @@ func (s *Server) Serve(ln net.Listener) error {
 		return errors.New("tcp: Serve called twice")
 	}
 	s.ln, s.serving = ln, true
+	var raw syscall.RawConn // the listening socket, when the event loop accepts bare descriptors
+	if s.poll != nil {
+		raw, s.lnFile = s.poll.listener(ln)
+	}
 	s.mu.Unlock()
 	defer close(s.acceptDone)
 	var backoff time.Duration
 	for {
-		nc, err := ln.Accept()
+		err := s.accept(ln, raw)
 		if err != nil {
 			select {
 			case <-s.quit:
@@ -135,8 +141,22 @@ func (s *Server) Serve(ln net.Listener) error {
 			continue
 		}
 		backoff = 0
-		s.admit(nc)
 	}
+}
+
+// accept takes one connection from ln and admits it: as a bare descriptor
+// from raw, ln's socket, when the event loop reads it (see acceptFD), else as
+// a net.Conn.
+func (s *Server) accept(ln net.Listener, raw syscall.RawConn) error {
+	if raw != nil {
+		return s.acceptFD(raw)
+	}
+	nc, err := ln.Accept()
+	if err != nil {
+		return err
+	}
+	s.admit(nc)
+	return nil
 }
 
 // transient reports whether an accept error is worth retrying.
@@ -183,6 +203,9 @@ func (s *Server) Close() error {
 		close(s.quit)
 		if s.ln != nil {
 			s.ln.Close()
+		}
+		if s.lnFile != nil {
+			s.lnFile.Close()
 		}
 		serving := s.serving
 		s.mu.Unlock()
