@@ -44,9 +44,11 @@ const (
 // descriptor is pollable), so the waiting goroutine parks like any other,
 // and closing the set wakes it.
 //
-// Events carry the connection's id, never a pointer, and are looked up in
-// conns; ids are not reused, so an event for a connection already gone finds
-// nothing. Only the worker holding a connection closes its socket, after
+// Input events carry the connection's descriptor and the low half of its
+// id, never a pointer, and are looked up in byFD, indexed by descriptor (8
+// bytes per connection where a map took 30): a descriptor is removed from
+// byFD before it is closed, and an event whose id does not match (a number
+// reused since) is dropped. Only the worker holding a connection closes its socket, after
 // removing it from the set and from conns (see conn.shut); others shut the
 // socket for reading, which wakes the worker.
 //
@@ -65,8 +67,8 @@ type poller struct {
 	ready chan *conn
 	wg    sync.WaitGroup // the waiting goroutines and the workers
 
-	mu      sync.Mutex // guards conns, blocked and stopped; held around every epoll_ctl
-	conns   map[broker.ConnID]*conn
+	mu      sync.Mutex                      // guards byFD, blocked and stopped; held around every epoll_ctl
+	byFD    []*conn                         // registered connections by descriptor
 	blocked map[broker.ConnID]chan struct{} // writers waiting for room, woken through their channel
 	stopped bool
 }
@@ -84,12 +86,12 @@ func newPoller(s *Server) (*poller, error) {
 		return nil, err
 	}
 	p := &poller{s: s, epfd: epfd, file: file, wfd: wfd, wfile: wfile,
-		conns: map[broker.ConnID]*conn{}, blocked: map[broker.ConnID]chan struct{}{}}
+		blocked: map[broker.ConnID]chan struct{}{}}
 	workers := max(2, runtime.GOMAXPROCS(0))
 	p.ready = make(chan *conn, workers)
 	p.wg.Add(2 + workers)
 	go p.wait(p.file, p.dispatch)
-	go p.wait(p.wfile, p.wakeWriter)
+	go p.wait(p.wfile, p.writable)
 	for range workers {
 		go p.work()
 	}
@@ -145,7 +147,7 @@ func (p *poller) add(c *conn) bool {
 
 // ctl adds c's socket to the set or re-arms it.
 func (p *poller) ctl(c *conn, op int) error {
-	ev := event(syscall.EPOLLIN|syscall.EPOLLRDHUP|syscall.EPOLLONESHOT, c.id)
+	ev := syscall.EpollEvent{Events: syscall.EPOLLIN | syscall.EPOLLRDHUP | syscall.EPOLLONESHOT, Fd: c.fd, Pad: int32(uint32(c.id))}
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	if p.stopped {
@@ -155,7 +157,10 @@ func (p *poller) ctl(c *conn, op int) error {
 		return os.NewSyscallError("epoll_ctl", err)
 	}
 	if op == syscall.EPOLL_CTL_ADD {
-		p.conns[c.id] = c
+		if int(c.fd) >= len(p.byFD) {
+			p.byFD = append(p.byFD, make([]*conn, int(c.fd)+1-len(p.byFD))...)
+		}
+		p.byFD[c.fd] = c
 	}
 	return nil
 }
@@ -165,8 +170,8 @@ func (p *poller) ctl(c *conn, op int) error {
 func (p *poller) close(c *conn, end broker.Input) {
 	c.last(end)
 	p.mu.Lock()
-	if _, ok := p.conns[c.id]; ok {
-		delete(p.conns, c.id)
+	if int(c.fd) < len(p.byFD) && p.byFD[c.fd] == c {
+		p.byFD[c.fd] = nil
 		if !p.stopped {
 			syscall.EpollCtl(p.epfd, syscall.EPOLL_CTL_DEL, int(c.fd), nil)
 		}
@@ -177,15 +182,9 @@ func (p *poller) close(c *conn, end broker.Input) {
 	p.s.closed(c)
 }
 
-// event is an epoll event for the connection with id.
-func event(events uint32, id broker.ConnID) syscall.EpollEvent {
-	return syscall.EpollEvent{Events: events, Fd: int32(uint32(id)), Pad: int32(uint32(id >> 32))}
-}
-
 // wait is a waiting goroutine: it takes events from the set in file and
-// hands their connections' ids to handle, until the set is closed or handle
-// returns false.
-func (p *poller) wait(file *os.File, handle func(broker.ConnID) bool) {
+// hands them to handle, until the set is closed or handle returns false.
+func (p *poller) wait(file *os.File, handle func(*syscall.EpollEvent) bool) {
 	defer p.wg.Done()
 	raw, err := file.SyscallConn()
 	if err != nil {
@@ -211,22 +210,25 @@ func (p *poller) wait(file *os.File, handle func(broker.ConnID) bool) {
 			p.s.cfg.Logger.Error("event loop stopped", "err", os.NewSyscallError("epoll_wait", werr))
 			return
 		}
-		for _, ev := range events[:n] {
-			if !handle(broker.ConnID(uint32(ev.Fd)) | broker.ConnID(uint32(ev.Pad))<<32) {
+		for i := range events[:n] {
+			if !handle(&events[i]) {
 				return
 			}
 		}
 	}
 }
 
-// dispatch hands the readable connection id to a worker; it returns false
-// when the server is closing.
-func (p *poller) dispatch(id broker.ConnID) bool {
+// dispatch hands the connection of an input event to a worker; it returns
+// false when the server is closing.
+func (p *poller) dispatch(ev *syscall.EpollEvent) bool {
+	var c *conn
 	p.mu.Lock()
-	c := p.conns[id]
+	if int(ev.Fd) < len(p.byFD) {
+		c = p.byFD[ev.Fd]
+	}
 	p.mu.Unlock()
-	if c == nil {
-		return true
+	if c == nil || uint32(c.id) != uint32(ev.Pad) {
+		return true // gone, or a new connection on a reused descriptor
 	}
 	select {
 	case p.ready <- c:
@@ -322,8 +324,10 @@ func (p *poller) stop() {
 	p.file.Close() // wakes the waiting goroutines; the workers stop on quit
 	p.wfile.Close()
 	p.wg.Wait()
-	for _, c := range p.conns { // no goroutine holds them now
-		p.close(c, broker.Input{})
+	for _, c := range p.byFD { // no goroutine holds them now
+		if c != nil {
+			p.close(c, broker.Input{})
+		}
 	}
 }
 
@@ -527,7 +531,7 @@ func (c *conn) writeFD(b []byte) error {
 // passes, the connection is aborted or the server closes.
 func (p *poller) awaitWritable(c *conn, deadline time.Time) error {
 	ch := make(chan struct{}, 1)
-	ev := event(syscall.EPOLLOUT|syscall.EPOLLONESHOT, c.id)
+	ev := syscall.EpollEvent{Events: syscall.EPOLLOUT | syscall.EPOLLONESHOT, Fd: int32(uint32(c.id)), Pad: int32(uint32(c.id >> 32))}
 	p.mu.Lock()
 	err := error(net.ErrClosed)
 	if !p.stopped {
@@ -573,8 +577,14 @@ func (p *poller) awaitWritable(c *conn, deadline time.Time) error {
 	return nil
 }
 
+// writable wakes the writer of an output event's connection (its id is the
+// event's data). It always returns true (see wait).
+func (p *poller) writable(ev *syscall.EpollEvent) bool {
+	return p.wakeWriter(broker.ConnID(uint32(ev.Fd)) | broker.ConnID(uint32(ev.Pad))<<32)
+}
+
 // wakeWriter wakes the writer of the connection with id if it waits for
-// room. It always returns true (see wait).
+// room. It always returns true.
 func (p *poller) wakeWriter(id broker.ConnID) bool {
 	p.mu.Lock()
 	ch := p.blocked[id]
