@@ -12,6 +12,7 @@ type ownerState struct {
 	conns map[broker.ConnID]*conn // connections the core knows
 	lost  []broker.ConnID         // overflowed while draining; to step as InLost
 	timer *time.Timer
+	rec   broker.Record // the last step's record: observers get a pointer to it, which allocates nothing
 }
 
 // run is the owner goroutine: the only caller of the core. It steps inputs in
@@ -70,19 +71,21 @@ func (s *Server) step(a arrival) {
 
 // feed steps one input at the current time and performs its outputs in order.
 func (s *Server) feed(in broker.Input) {
-	rec := s.core.Step(s.now(), in)
+	s.owner.rec = s.core.Step(s.now(), in)
+	rec := &s.owner.rec
 	if connect, ok := in.Packet.(*packet.Connect); ok && s.prepare != nil {
 		s.prepare.Forget(connect) // if the core refused it without asking
 	}
 	if s.cfg.Metrics != nil {
-		s.cfg.Metrics.step(&rec)
+		s.cfg.Metrics.step(rec)
 	}
 	if s.cfg.Observer != nil {
-		s.cfg.Observer(&rec)
+		s.cfg.Observer(rec)
 	}
 	for _, out := range rec.Outputs {
 		s.perform(out)
 	}
+	*rec = broker.Record{} // keep no packet alive until the next step
 }
 
 // perform carries out one output of the core.

@@ -71,6 +71,26 @@ type poller struct {
 	byFD    []*conn                         // registered connections by descriptor
 	blocked map[broker.ConnID]chan struct{} // writers waiting for room, woken through their channel
 	stopped bool
+
+	accepted acceptor // the accept loop's (see acceptFD)
+}
+
+// acceptor is the accept loop's accept4 call and its results, bound once so
+// that an accept allocates only the connection.
+type acceptor struct {
+	fn  func(fd uintptr) bool
+	fd  int
+	sa  syscall.Sockaddr
+	err error
+}
+
+func (a *acceptor) accept(lfd uintptr) bool {
+	for {
+		a.fd, a.sa, a.err = syscall.Accept4(int(lfd), syscall.SOCK_NONBLOCK|syscall.SOCK_CLOEXEC)
+		if a.err != syscall.EINTR {
+			return a.err != syscall.EAGAIN // else wait until the socket is readable
+		}
+	}
 }
 
 // newPoller creates the epoll sets and starts the waiting goroutines and
@@ -412,24 +432,17 @@ func (p *poller) listener(ln net.Listener) (syscall.RawConn, io.Closer) {
 // waiting for one through Go's netpoller, and admits it as a bare descriptor
 // (see conn). It returns the accept error, or the listener's once closed.
 func (s *Server) acceptFD(ln syscall.RawConn) error {
-	var (
-		fd   int
-		sa   syscall.Sockaddr
-		aerr error
-	)
-	err := ln.Read(func(lfd uintptr) bool {
-		for {
-			fd, sa, aerr = syscall.Accept4(int(lfd), syscall.SOCK_NONBLOCK|syscall.SOCK_CLOEXEC)
-			if aerr != syscall.EINTR {
-				return aerr != syscall.EAGAIN
-			}
-		}
-	})
-	if err != nil {
+	a := &s.poll.accepted
+	if a.fn == nil {
+		a.fn = a.accept
+	}
+	if err := ln.Read(a.fn); err != nil {
 		return err
 	}
-	if aerr != nil {
-		return os.NewSyscallError("accept4", aerr)
+	fd, sa := a.fd, a.sa
+	a.sa = nil
+	if a.err != nil {
+		return os.NewSyscallError("accept4", a.err)
 	}
 	c := &conn{s: s, fd: int32(fd), rfirst: true}
 	switch a := sa.(type) {
