@@ -64,6 +64,7 @@ func runServe(args []string, stdout, stderr io.Writer) int {
 	if !ok {
 		return code
 	}
+	serveGC()
 	return serveUntilSignal(opts, nil, stderr)
 }
 
