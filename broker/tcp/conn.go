@@ -38,33 +38,37 @@ const (
 type conn struct {
 	s  *Server
 	id broker.ConnID
-	nc net.Conn // nil: the bare descriptor fd
+	nc *netConn // nil: the bare descriptor fd
 
 	// Reader state, owned by the connection's current reader: its reader
 	// goroutine, or the poller's worker that holds it.
 	rbuf []byte // input not yet framed (polled: a partial packet, or nil)
 
-	mu    sync.Mutex  // guards out, timer and the flags below it
-	out   *outbox     // encoded packets and the writer's spare buffer; non-nil exactly while writing
-	timer *time.Timer // polled: the connect or linger timeout, while one runs
+	mu  sync.Mutex // guards out, tstate and the flags below it
+	out *outbox    // encoded packets and the writer's spare buffer; non-nil exactly while writing
 
 	fd   int32         // the socket's descriptor: bare, or polled while registered
 	halt atomic.Uint32 // why the worker must end the connection on its next turn
 	done atomic.Bool   // the core has forgotten this connection; stop reporting
 
-	rfirst  bool // reader: no packet decoded yet (the connect timeout applies)
-	polled  bool // read by the poller: only its worker closes the socket (set before registering)
-	writing bool // a writer goroutine is running
-	closing bool // close after pending is written
-	dead    bool // socket closed or failed; drop everything
-	gone    bool // bare: the reader has let go of fd; the writer closes it when it ends
+	rfirst  bool  // reader: no packet decoded yet (the connect timeout applies)
+	polled  bool  // read by the poller: only its worker closes the socket (set before registering)
+	writing bool  // a writer goroutine is running
+	closing bool  // close after pending is written
+	dead    bool  // socket closed or failed; drop everything
+	gone    bool  // bare: the reader has let go of fd; the writer closes it when it ends
+	tstate  uint8 // polled: the timeout armed (tsConnect, tsLinger; see timeouts) or tsNone
 
 	// The client's address, for logs (bare descriptors only).
 	port uint16
 	ip   [16]byte
-	// (Fields are ordered to fit the conn in 128 bytes: it stays allocated
+	// (Fields are ordered to fit the conn in 112 bytes: it stays allocated
 	// for every idle connection.)
 }
+
+// netConn is a connection's net.Conn, behind a pointer so that a bare
+// descriptor's conn does not carry an empty interface.
+type netConn struct{ net.Conn }
 
 // outbox holds a connection's bytes waiting for the writer: pending, the
 // encoded packets not yet handed to it, and spare, its previous buffer for
@@ -85,7 +89,7 @@ const (
 )
 
 func newConn(s *Server, id broker.ConnID, nc net.Conn) *conn {
-	return &conn{s: s, id: id, nc: nc, rfirst: true}
+	return &conn{s: s, id: id, nc: &netConn{nc}, rfirst: true}
 }
 
 // remote is the client's address, for logs.
@@ -253,11 +257,8 @@ func (c *conn) connected() bool {
 		c.nc.SetReadDeadline(time.Time{}) // keepalive is the core's job now
 		return true
 	}
-	c.mu.Lock()
-	t := c.timer
-	c.timer = nil
-	c.mu.Unlock()
-	return t == nil || t.Stop()
+	c.disarm()
+	return c.halt.Load() != haltTimeout
 }
 
 // grow returns buf with room to read into: doubled when full (the framer
@@ -398,14 +399,14 @@ func (c *conn) linger() {
 	var halfClosed bool
 	if c.nc == nil {
 		halfClosed = c.shutdownFD(true, false)
-	} else if tc, ok := c.nc.(interface{ CloseWrite() error }); ok {
+	} else if tc, ok := c.nc.Conn.(interface{ CloseWrite() error }); ok {
 		halfClosed = tc.CloseWrite() == nil
 	}
 	switch {
 	case !halfClosed:
 		c.shut()
 	case c.polled:
-		c.after(lingerTimeout, c.shut)
+		c.s.poll.lingers.arm(c)
 	default:
 		c.nc.SetReadDeadline(time.Now().Add(lingerTimeout))
 	}
@@ -427,7 +428,7 @@ func (c *conn) abort() {
 		c.shutdownFD(false, true)
 		return
 	}
-	if tc, ok := c.nc.(*net.TCPConn); ok {
+	if tc, ok := c.nc.Conn.(*net.TCPConn); ok {
 		tc.SetLinger(0)
 	}
 	c.shut()
@@ -448,21 +449,7 @@ func (c *conn) shut() {
 		c.shutdownFD(false, false)
 		return
 	}
-	c.nc.(*net.TCPConn).CloseRead()
-}
-
-// after runs f after d, replacing the connection's previous timeout; with f
-// nil it only stops that.
-func (c *conn) after(d time.Duration, f func()) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	if c.timer != nil {
-		c.timer.Stop()
-		c.timer = nil
-	}
-	if f != nil {
-		c.timer = time.AfterFunc(d, f)
-	}
+	c.nc.Conn.(*net.TCPConn).CloseRead()
 }
 
 // isTimeout reports whether err is a deadline expiry.

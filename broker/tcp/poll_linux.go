@@ -73,6 +73,9 @@ type poller struct {
 	stopped bool
 
 	accepted acceptor // the accept loop's (see acceptFD)
+
+	connects *timeouts // Config.ConnectTimeout of connections with no complete packet yet
+	lingers  *timeouts // lingerTimeout of half-closed connections
 }
 
 // acceptor is the accept loop's accept4 call and its results, bound once so
@@ -106,7 +109,9 @@ func newPoller(s *Server) (*poller, error) {
 		return nil, err
 	}
 	p := &poller{s: s, epfd: epfd, file: file, wfd: wfd, wfile: wfile,
-		blocked: map[broker.ConnID]chan struct{}{}}
+		blocked:  map[broker.ConnID]chan struct{}{},
+		connects: newTimeouts(tsConnect, s.cfg.ConnectTimeout, (*conn).shut),
+		lingers:  newTimeouts(tsLinger, lingerTimeout, (*conn).shut)}
 	workers := max(2, runtime.GOMAXPROCS(0))
 	p.ready = make(chan *conn, workers)
 	p.wg.Add(2 + workers)
@@ -142,7 +147,7 @@ func newEpollFile(name string) (int, *os.File, error) {
 // caller then reads it on a goroutine.
 func (p *poller) add(c *conn) bool {
 	if c.nc != nil {
-		tc, ok := c.nc.(*net.TCPConn)
+		tc, ok := c.nc.Conn.(*net.TCPConn)
 		if !ok {
 			return false
 		}
@@ -152,7 +157,7 @@ func (p *poller) add(c *conn) bool {
 		}
 	}
 	c.polled = true
-	c.after(p.s.cfg.ConnectTimeout, c.expire)
+	p.connects.arm(c)
 	var end broker.Input
 	if c.report(broker.Input{Kind: broker.InOpen, Conn: c.id}) {
 		if err := p.ctl(c, syscall.EPOLL_CTL_ADD); err != nil {
@@ -197,7 +202,7 @@ func (p *poller) close(c *conn, end broker.Input) {
 		}
 	}
 	p.mu.Unlock()
-	c.after(0, nil)
+	c.disarm()
 	c.rbuf = nil
 	p.s.closed(c)
 }
@@ -343,6 +348,8 @@ func (p *poller) stop() {
 	p.mu.Unlock()
 	p.file.Close() // wakes the waiting goroutines; the workers stop on quit
 	p.wfile.Close()
+	p.connects.stop()
+	p.lingers.stop()
 	p.wg.Wait()
 	for _, c := range p.byFD { // no goroutine holds them now
 		if c != nil {
@@ -376,7 +383,7 @@ func (r *pollReader) from(c *conn, b []byte) (int, error) {
 			}
 		}
 	}
-	raw, err := c.nc.(*net.TCPConn).SyscallConn()
+	raw, err := c.nc.Conn.(*net.TCPConn).SyscallConn()
 	if err != nil {
 		return 0, err
 	}
@@ -398,13 +405,6 @@ func (r *pollReader) read(fd uintptr) bool {
 			return true
 		}
 	}
-}
-
-// expire is the connect timeout: the worker ends the connection unless it
-// has decoded a packet (see conn.connected).
-func (c *conn) expire() {
-	c.halt.CompareAndSwap(haltNone, haltTimeout)
-	c.shut()
 }
 
 // listener returns, when ln is a TCP listener, a duplicate of its socket

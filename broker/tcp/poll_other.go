@@ -13,7 +13,7 @@ const epollSupported = false
 
 // poller is the event loop reader, which needs Linux (see poll_linux.go);
 // Config.Reader cannot select it elsewhere.
-type poller struct{}
+type poller struct{ lingers *timeouts }
 
 func newPoller(*Server) (*poller, error) { return nil, errors.New("tcp: epoll needs Linux") }
 
