@@ -26,6 +26,9 @@ type certs struct {
 // a day) to dir. Nothing is kept after the run.
 func makeCerts(dir string) (certs, error) {
 	c := certs{ca: filepath.Join(dir, "ca.pem"), cert: filepath.Join(dir, "server.pem"), key: filepath.Join(dir, "server-key.pem")}
+	if err := os.Chmod(dir, 0o755); err != nil { // see writePEM
+		return c, err
+	}
 	caKey, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
 	if err != nil {
 		return c, err
@@ -68,8 +71,13 @@ func makeCerts(dir string) (certs, error) {
 		writePEM(c.key, "EC PRIVATE KEY", keyDER))
 }
 
+// writePEM writes a PEM file readable by all: mosquitto started as root
+// reads its files as the mosquitto user. The key is thrown away after the run.
 func writePEM(path, kind string, der []byte) error {
-	return os.WriteFile(path, pem.EncodeToMemory(&pem.Block{Type: kind, Bytes: der}), 0o600)
+	if err := os.WriteFile(path, pem.EncodeToMemory(&pem.Block{Type: kind, Bytes: der}), 0o644); err != nil {
+		return err
+	}
+	return os.Chmod(path, 0o644) // whatever the umask
 }
 
 // clientConfig is the clients' TLS configuration: trust the run's CA only.
