@@ -106,25 +106,35 @@ type holder struct {
 // startHolder starts a holder of n connections from src, with client ids
 // idle-from ... idle-(from+n-1).
 func startHolder(addr string, from, n int, src, caFile string) (*holder, error) {
-	self, err := os.Executable()
+	cmd, in, out, err := startSelf("-hold", addr, "-hold-from", strconv.Itoa(from), "-hold-n", strconv.Itoa(n),
+		"-hold-src", src, "-hold-ca", caFile)
 	if err != nil {
 		return nil, err
 	}
-	cmd := exec.Command(self, "-hold", addr, "-hold-from", strconv.Itoa(from), "-hold-n", strconv.Itoa(n),
-		"-hold-src", src, "-hold-ca", caFile)
+	return &holder{cmd: cmd, in: in, out: out}, nil
+}
+
+// startSelf starts this program again with args, its stderr ours, and
+// returns its stdin and stdout.
+func startSelf(args ...string) (*exec.Cmd, io.WriteCloser, *bufio.Reader, error) {
+	self, err := os.Executable()
+	if err != nil {
+		return nil, nil, nil, err
+	}
+	cmd := exec.Command(self, args...)
 	cmd.Stderr = os.Stderr
 	in, err := cmd.StdinPipe()
 	if err != nil {
-		return nil, err
+		return nil, nil, nil, err
 	}
 	out, err := cmd.StdoutPipe()
 	if err != nil {
-		return nil, err
+		return nil, nil, nil, err
 	}
 	if err := cmd.Start(); err != nil {
-		return nil, err
+		return nil, nil, nil, err
 	}
-	return &holder{cmd: cmd, in: in, out: bufio.NewReader(out)}, nil
+	return cmd, in, bufio.NewReader(out), nil
 }
 
 // wait returns once the holder's connections are all open and subscribed.

@@ -89,28 +89,14 @@ func startSessionlab(profile string, ch child) (*target, error) {
 	if ch.bin != "" {
 		return startServe(profile, ch)
 	}
-	self, err := os.Executable()
-	if err != nil {
-		return nil, err
-	}
 	args := []string{"-serve", profile, "-reader", ch.reader.String(), "-memprofile", ch.memProfile}
 	if ch.tls != nil {
 		args = append(args, "-tls-cert", ch.tls.cert, "-tls-key", ch.tls.key)
 	}
-	cmd := exec.Command(self, args...)
-	cmd.Stderr = os.Stderr
-	out, err := cmd.StdoutPipe()
+	cmd, in, r, err := startSelf(args...)
 	if err != nil {
 		return nil, err
 	}
-	in, err := cmd.StdinPipe()
-	if err != nil {
-		return nil, err
-	}
-	if err := cmd.Start(); err != nil {
-		return nil, err
-	}
-	r := bufio.NewReader(out)
 	line, err := r.ReadString('\n')
 	if err != nil {
 		cmd.Process.Kill()

@@ -1,7 +1,6 @@
 package main
 
 import (
-	"os"
 	"runtime"
 	"runtime/debug"
 	"runtime/metrics"
@@ -26,9 +25,7 @@ const (
 // collection, GOGC is set to max(25, 100 * 2 MiB / live). GOGC or
 // GOMEMLIMIT in the environment wins.
 func serveGC() {
-	_, gogc := os.LookupEnv("GOGC")
-	_, limit := os.LookupEnv("GOMEMLIMIT")
-	if gogc || limit {
+	if gcFromEnv() {
 		return
 	}
 	t := &gcTuner{sample: []metrics.Sample{{Name: "/gc/heap/live:bytes"}}}
