@@ -9,8 +9,8 @@ import (
 
 // ownerState is what the owner goroutine alone reads and writes.
 type ownerState struct {
-	conns map[broker.ConnID]*conn // connections the core knows
-	lost  []broker.ConnID         // overflowed while draining; to step as InLost
+	conns connTable       // connections the core knows
+	lost  []broker.ConnID // overflowed while draining; to step as InLost
 	timer *time.Timer
 	rec   broker.Record // the last step's record: observers get a pointer to it, which allocates nothing
 }
@@ -30,14 +30,12 @@ func (s *Server) run() {
 			s.step(arrival{in: broker.Input{Kind: broker.InDeadline}})
 		case <-s.quit:
 			o.timer.Stop()
-			for _, c := range o.conns {
-				c.abort()
-			}
+			o.conns.all((*conn).abort)
 			return
 		}
 		s.rearm()
 		if s.cfg.Metrics != nil {
-			s.cfg.Metrics.connections.Set(float64(len(o.conns)))
+			s.cfg.Metrics.connections.Set(float64(o.conns.len()))
 		}
 	}
 }
@@ -53,9 +51,9 @@ func (s *Server) step(a arrival) {
 	in := a.in
 	switch in.Kind {
 	case broker.InOpen:
-		o.conns[in.Conn] = a.conn
+		o.conns.put(a.conn)
 	case broker.InPacket, broker.InLost, broker.InMalformed:
-		if o.conns[in.Conn] == nil {
+		if o.conns.get(in.Conn) == nil {
 			return // the core has forgotten it (closed or overflowed)
 		}
 	}
@@ -93,7 +91,7 @@ func (s *Server) perform(out broker.Output) {
 	o := &s.owner
 	switch out.Kind {
 	case broker.OutSend:
-		c := o.conns[out.Conn]
+		c := o.conns.get(out.Conn)
 		if c == nil {
 			return
 		}
@@ -107,8 +105,7 @@ func (s *Server) perform(out broker.Output) {
 			}
 		}
 	case broker.OutClose:
-		if c := o.conns[out.Conn]; c != nil {
-			delete(o.conns, out.Conn)
+		if c := o.conns.remove(out.Conn); c != nil {
 			c.closeAfterFlush()
 		}
 	}
@@ -116,8 +113,7 @@ func (s *Server) perform(out broker.Output) {
 
 // forget drops a connection the core no longer knows and closes its socket.
 func (s *Server) forget(id broker.ConnID) {
-	if c := s.owner.conns[id]; c != nil {
-		delete(s.owner.conns, id)
+	if c := s.owner.conns.remove(id); c != nil {
 		c.abort()
 	}
 }

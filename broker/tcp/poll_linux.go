@@ -44,8 +44,8 @@ const (
 // descriptor is pollable), so the waiting goroutine parks like any other,
 // and closing the set wakes it.
 //
-// Input events carry the connection's descriptor and the low half of its
-// id, never a pointer, and are looked up in byFD, indexed by descriptor (8
+// Input events carry the connection's descriptor and its sequence number
+// (the high half of its id), never a pointer, and are looked up in byFD, indexed by descriptor (8
 // bytes per connection where a map took 30): a descriptor is removed from
 // byFD before it is closed, and an event whose id does not match (a number
 // reused since) is dropped. Only the worker holding a connection closes its socket, after
@@ -172,7 +172,7 @@ func (p *poller) add(c *conn) bool {
 
 // ctl adds c's socket to the set or re-arms it.
 func (p *poller) ctl(c *conn, op int) error {
-	ev := syscall.EpollEvent{Events: syscall.EPOLLIN | syscall.EPOLLRDHUP | syscall.EPOLLONESHOT, Fd: c.fd, Pad: int32(uint32(c.id))}
+	ev := syscall.EpollEvent{Events: syscall.EPOLLIN | syscall.EPOLLRDHUP | syscall.EPOLLONESHOT, Fd: c.fd, Pad: int32(uint32(c.id >> 32))}
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	if p.stopped {
@@ -252,7 +252,7 @@ func (p *poller) dispatch(ev *syscall.EpollEvent) bool {
 		c = p.byFD[ev.Fd]
 	}
 	p.mu.Unlock()
-	if c == nil || uint32(c.id) != uint32(ev.Pad) {
+	if c == nil || uint32(c.id>>32) != uint32(ev.Pad) {
 		return true // gone, or a new connection on a reused descriptor
 	}
 	select {
@@ -465,7 +465,7 @@ func (s *Server) acceptFD(ln syscall.RawConn) error {
 	syscall.SetsockoptInt(fd, syscall.IPPROTO_TCP, syscall.TCP_KEEPINTVL, 15)
 	syscall.SetsockoptInt(fd, syscall.IPPROTO_TCP, syscall.TCP_KEEPCNT, 9)
 	s.nextID++
-	c.id = s.nextID
+	c.id = connID(s.nextID, fd)
 	s.open.Add(1)
 	s.conns.Add(1)
 	s.poll.add(c)

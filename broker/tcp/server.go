@@ -30,7 +30,7 @@ type Server struct {
 	acceptDone chan struct{}  // closed when Serve returns
 	conns      sync.WaitGroup // open connections and writer goroutines
 	open       atomic.Int64   // connections not yet closed by their reader
-	nextID     broker.ConnID  // accept loop only
+	nextID     broker.ConnID  // accept loop only: the last connection's sequence number (see connID)
 
 	mu      sync.Mutex // guards ln, lnFile, serving and live
 	ln      net.Listener
@@ -80,7 +80,6 @@ func New(cfg Config) (*Server, error) {
 		quit:       make(chan struct{}),
 		ownerDone:  make(chan struct{}),
 		acceptDone: make(chan struct{}),
-		owner:      ownerState{conns: map[broker.ConnID]*conn{}},
 		live:       map[*conn]struct{}{},
 	}
 	s.prepare, _ = cfg.Broker.Auth.(Preparer)
@@ -179,7 +178,7 @@ func (s *Server) admit(nc net.Conn) {
 		return
 	}
 	s.nextID++
-	c := newConn(s, s.nextID, nc)
+	c := newConn(s, netConnID(s.nextID), nc)
 	s.open.Add(1)
 	s.conns.Add(1)
 	if s.poll != nil && s.poll.add(c) {
