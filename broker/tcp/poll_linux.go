@@ -72,15 +72,15 @@ type poller struct {
 	blocked map[broker.ConnID]chan struct{} // writers waiting for room, woken through their channel
 	stopped bool
 
-	accepted acceptor // the accept loop's (see acceptFD)
-
 	connects *timeouts // Config.ConnectTimeout of connections with no complete packet yet
 	lingers  *timeouts // lingerTimeout of half-closed connections
 }
 
-// acceptor is the accept loop's accept4 call and its results, bound once so
-// that an accept allocates only the connection.
+// acceptor is an accept loop's listening socket (a duplicate of the
+// listener's), its accept4 call and that call's results, bound once so that
+// an accept allocates only the connection. One per Serve.
 type acceptor struct {
+	ln  syscall.RawConn
 	fn  func(fd uintptr) bool
 	fd  int
 	sa  syscall.Sockaddr
@@ -407,11 +407,11 @@ func (r *pollReader) read(fd uintptr) bool {
 	}
 }
 
-// listener returns, when ln is a TCP listener, a duplicate of its socket
-// for acceptFD, which Close must close too (a TCP listener's own SyscallConn
-// cannot wait for connections); otherwise nil, and Serve takes net.Conns
-// from ln.Accept (TLS, tests' listeners).
-func (p *poller) listener(ln net.Listener) (syscall.RawConn, io.Closer) {
+// listener returns, when ln is a TCP listener, an acceptor on a duplicate
+// of its socket, which Close must close too (a TCP listener's own
+// SyscallConn cannot wait for connections); otherwise nil, and Serve takes
+// net.Conns from ln.Accept (TLS, tests' listeners).
+func (p *poller) listener(ln net.Listener) (*acceptor, io.Closer) {
 	tl, ok := ln.(*net.TCPListener)
 	if !ok {
 		return nil, nil
@@ -425,18 +425,16 @@ func (p *poller) listener(ln net.Listener) (syscall.RawConn, io.Closer) {
 		f.Close()
 		return nil, nil
 	}
-	return raw, f
+	a := &acceptor{ln: raw}
+	a.fn = a.accept
+	return a, f
 }
 
-// acceptFD takes one connection from the listening socket ln with accept4,
+// acceptFD takes one connection from a's listening socket with accept4,
 // waiting for one through Go's netpoller, and admits it as a bare descriptor
 // (see conn). It returns the accept error, or the listener's once closed.
-func (s *Server) acceptFD(ln syscall.RawConn) error {
-	a := &s.poll.accepted
-	if a.fn == nil {
-		a.fn = a.accept
-	}
-	if err := ln.Read(a.fn); err != nil {
+func (s *Server) acceptFD(a *acceptor) error {
+	if err := a.ln.Read(a.fn); err != nil {
 		return err
 	}
 	fd, sa := a.fd, a.sa

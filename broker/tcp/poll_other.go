@@ -6,7 +6,6 @@ import (
 	"errors"
 	"io"
 	"net"
-	"syscall"
 )
 
 const epollSupported = false
@@ -21,9 +20,11 @@ func (*poller) add(*conn) bool { return false }
 
 func (*poller) stop() {}
 
-func (*poller) listener(net.Listener) (syscall.RawConn, io.Closer) { return nil, nil }
+type acceptor struct{}
 
-func (*Server) acceptFD(syscall.RawConn) error { return errors.New("tcp: accept4 needs Linux") }
+func (*poller) listener(net.Listener) (*acceptor, io.Closer) { return nil, nil }
+
+func (*Server) acceptFD(*acceptor) error { return errors.New("tcp: accept4 needs Linux") }
 
 // Bare descriptors exist on Linux only (see poll_linux.go).
 

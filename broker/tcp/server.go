@@ -109,15 +109,15 @@ func (s *Server) Serve(ln net.Listener) error {
 		return errors.New("tcp: Serve called twice")
 	}
 	s.ln, s.serving = ln, true
-	var raw syscall.RawConn // the listening socket, when the event loop accepts bare descriptors
+	var acc *acceptor // when the event loop accepts bare descriptors from ln
 	if s.poll != nil {
-		raw, s.lnFile = s.poll.listener(ln)
+		acc, s.lnFile = s.poll.listener(ln)
 	}
 	s.mu.Unlock()
 	defer close(s.acceptDone)
 	var backoff time.Duration
 	for {
-		err := s.accept(ln, raw)
+		err := s.accept(ln, acc)
 		if err != nil {
 			select {
 			case <-s.quit:
@@ -144,11 +144,11 @@ func (s *Server) Serve(ln net.Listener) error {
 }
 
 // accept takes one connection from ln and admits it: as a bare descriptor
-// from raw, ln's socket, when the event loop reads it (see acceptFD), else as
-// a net.Conn.
-func (s *Server) accept(ln net.Listener, raw syscall.RawConn) error {
-	if raw != nil {
-		return s.acceptFD(raw)
+// from acc, a duplicate of ln's socket, when the event loop reads it (see
+// acceptFD), else as a net.Conn.
+func (s *Server) accept(ln net.Listener, acc *acceptor) error {
+	if acc != nil {
+		return s.acceptFD(acc)
 	}
 	nc, err := ln.Accept()
 	if err != nil {
