@@ -28,7 +28,7 @@ const (
 // outbox, drained by a writer goroutine that runs only while bytes wait.
 //
 // The socket is a net.Conn, or, for connections the event loop accepted
-// itself (see poller.accept), a bare descriptor: no net.Conn, no netFD, no
+// itself (see Server.acceptFD), a bare descriptor: no net.Conn, no netFD, no
 // entry in Go's netpoller, which saves about 0.65 KiB per idle connection.
 // A bare descriptor is read by the event loop's workers and written by the
 // writer goroutine without blocking (waiting for room through the poller's
