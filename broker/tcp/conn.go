@@ -42,7 +42,7 @@ type conn struct {
 
 	// Reader state, owned by the connection's current reader: its reader
 	// goroutine, or the poller's worker that holds it.
-	rbuf []byte // input not yet framed (polled: a partial packet, or nil)
+	rb *[]byte // input not yet framed (see rbuf; polled: a partial packet, or nil)
 
 	mu  sync.Mutex // guards out, tstate and the flags below it
 	out *outbox    // encoded packets and the writer's spare buffer; non-nil exactly while writing
@@ -62,8 +62,30 @@ type conn struct {
 	// The client's address, for logs (bare descriptors only).
 	port uint16
 	ip   [16]byte
-	// (Fields are ordered to fit the conn in 112 bytes: it stays allocated
+	// (Fields are ordered to fit the conn in 96 bytes: it stays allocated
 	// for every idle connection.)
+}
+
+// rbuf is the input not yet framed, or nil. It sits behind a pointer, set
+// only while there is some (a polled connection between packets has none),
+// so that an idle conn does not carry an empty slice header.
+func (c *conn) rbuf() []byte {
+	if c.rb == nil {
+		return nil
+	}
+	return *c.rb
+}
+
+// setRbuf sets the input not yet framed; nil drops it.
+func (c *conn) setRbuf(b []byte) {
+	switch {
+	case b == nil:
+		c.rb = nil
+		return
+	case c.rb == nil:
+		c.rb = new([]byte) // not &b, which would move b to the heap on every call
+	}
+	*c.rb = b
 }
 
 // netConn is a connection's net.Conn, behind a pointer so that a bare
@@ -114,7 +136,7 @@ func (c *conn) read() {
 		return
 	}
 	c.nc.SetReadDeadline(time.Now().Add(c.s.cfg.ConnectTimeout))
-	c.rbuf = make([]byte, 0, minReadBuffer)
+	c.setRbuf(make([]byte, 0, minReadBuffer))
 	c.readOn(nil)
 }
 
@@ -129,8 +151,9 @@ func (c *conn) readOn(rerr error) {
 // await is a fresh reader goroutine: it waits in Read with nothing else on
 // its stack, then carries on with readOn.
 func (c *conn) await() {
-	n, err := c.nc.Read(c.rbuf[len(c.rbuf):cap(c.rbuf)])
-	c.rbuf = c.rbuf[:len(c.rbuf)+n]
+	rb := c.rbuf()
+	n, err := c.nc.Read(rb[len(rb):cap(rb)])
+	c.setRbuf(rb[:len(rb)+n])
 	c.readOn(err)
 }
 
@@ -181,7 +204,7 @@ func (s *Server) closed(c *conn) {
 
 // readPackets reports packets until the connection ends, and returns the
 // input that ends it: InMalformed with the codec's error, or InLost. rerr is
-// the error of the Read that filled c.rbuf last, acted on once c.rbuf is
+// the error of the Read that filled c.rbuf() last, acted on once it is
 // framed.
 //
 // When all input so far has been handled, it does not wait in Read itself:
@@ -193,7 +216,8 @@ func (s *Server) closed(c *conn) {
 // below the cost of the read system call.
 func (c *conn) readPackets(rerr error) (in broker.Input, handedOff bool) {
 	for {
-		used, in, ok := c.deliver(c.rbuf)
+		rb := c.rbuf()
+		used, in, ok := c.deliver(rb)
 		if !ok {
 			return in, false
 		}
@@ -203,14 +227,15 @@ func (c *conn) readPackets(rerr error) (in broker.Input, handedOff bool) {
 			}
 			return broker.Input{Kind: broker.InLost, Conn: c.id, Err: rerr}, false
 		}
-		c.rbuf = c.grow(c.rbuf[:copy(c.rbuf, c.rbuf[used:])])
-		if len(c.rbuf) == 0 {
+		rb = c.grow(rb[:copy(rb, rb[used:])])
+		c.setRbuf(rb)
+		if len(rb) == 0 {
 			go c.await() // the go statement orders our writes to c.r* before its reads
 			return broker.Input{}, true
 		}
 		var n int
-		n, rerr = c.nc.Read(c.rbuf[len(c.rbuf):cap(c.rbuf)])
-		c.rbuf = c.rbuf[:len(c.rbuf)+n]
+		n, rerr = c.nc.Read(rb[len(rb):cap(rb)])
+		c.setRbuf(rb[:len(rb)+n])
 	}
 }
 

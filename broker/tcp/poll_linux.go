@@ -203,7 +203,7 @@ func (p *poller) close(c *conn, end broker.Input) {
 	}
 	p.mu.Unlock()
 	c.disarm()
-	c.rbuf = nil
+	c.setRbuf(nil)
 	p.s.closed(c)
 }
 
@@ -295,14 +295,16 @@ func (p *poller) turn(c *conn, r *pollReader) (end broker.Input, ok bool) {
 	}
 	// A partial packet that fills over half of r.buf is read into in place
 	// (growing it when full); a smaller one is copied to r.buf and read after.
-	held := len(c.rbuf)
+	rb := c.rbuf()
+	held := len(rb)
 	private := held > len(r.buf)/2
 	data := r.buf
 	if private {
-		c.rbuf = c.grow(c.rbuf)
-		data = c.rbuf[:cap(c.rbuf)]
+		rb = c.grow(rb)
+		c.setRbuf(rb)
+		data = rb[:cap(rb)]
 	} else {
-		copy(data, c.rbuf)
+		copy(data, rb)
 	}
 	n, err := r.from(c, data[held:])
 	switch {
@@ -313,14 +315,14 @@ func (p *poller) turn(c *conn, r *pollReader) (end broker.Input, ok bool) {
 	case n == 0:
 		return broker.Input{Kind: broker.InLost, Conn: c.id}, false // EOF
 	case c.done.Load():
-		c.rbuf = nil // lingering: drop the client's input until its EOF
+		c.setRbuf(nil) // lingering: drop the client's input until its EOF
 		return broker.Input{}, true
 	}
 	data = data[:held+n]
 	used, end, ok := c.deliver(data)
 	if !ok {
 		if c.done.Load() {
-			c.rbuf = nil // the core closed the connection meanwhile: linger
+			c.setRbuf(nil) // the core closed the connection meanwhile: linger
 			return broker.Input{}, true
 		}
 		return end, false
@@ -328,14 +330,14 @@ func (p *poller) turn(c *conn, r *pollReader) (end broker.Input, ok bool) {
 	rest := data[used:]
 	switch {
 	case len(rest) == 0:
-		c.rbuf = nil
+		c.setRbuf(nil)
 	case private:
-		c.rbuf = c.rbuf[:copy(data, rest)]
+		c.setRbuf(rb[:copy(data, rest)])
 	default:
-		if cap(c.rbuf) < len(rest) || cap(c.rbuf) > keepRead {
-			c.rbuf = make([]byte, 0, max(minReadBuffer, len(rest)))
+		if cap(rb) < len(rest) || cap(rb) > keepRead {
+			rb = make([]byte, 0, max(minReadBuffer, len(rest)))
 		}
-		c.rbuf = append(c.rbuf[:0], rest...)
+		c.setRbuf(append(rb[:0], rest...))
 	}
 	return broker.Input{}, true
 }
