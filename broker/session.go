@@ -14,31 +14,34 @@ type subscription struct {
 // session is the server side of an MQTT session: subscriptions, the queue of
 // copies not yet sent, copies in flight, and inbound QoS 2 packet ids waiting
 // for PUBREL. Its fields change together in becomeOnline and becomeOffline.
+//
+// Fields are ordered to leave no padding (the bytes and flags last): an
+// idle persistent session is this struct, and it stays in the 208-byte size
+// class.
 type session struct {
 	clientID string
-	seq      uint64 // creation sequence: the deterministic order of sessions
-	clean    bool
 	user     string // the user of the last accepted CONNECT (for CanRead)
+	seq      uint64 // creation sequence: the deterministic order of sessions
 	conn     *conn  // nil while offline
-	dirty    bool   // in Broker.dirty: timers to re-arm at the end of Step
 
 	subs     []subscription // sorted by filter
 	queue    ring           // copies not yet sent, oldest first
 	inflight []delivery     // copies sent and not yet completed, in send order
 	inbound2 []uint16       // inbound QoS 2 packet ids waiting for PUBREL [MQTT-4.3.3-2]
-	nextPID  uint16
-	resends  int // in-flight copies with resend set: re-sends still owed since the resume
+	resends  int            // in-flight copies with resend set: re-sends still owed since the resume
+	backlog  int            // stored copies still in the queue since the last resume
 
-	offlineAt Time // when the disconnect was detected
-	expireAt  Time // offline persistent sessions with expiry: when it expires
-	expires   bool
-
-	backlog    int  // stored copies still in the queue since the last resume
+	offlineAt  Time // when the disconnect was detected
+	expireAt   Time // offline persistent sessions with expiry: when it expires
 	lastReplay Time // last stored send (ReplayInterval, ReplayRate)
-	replayed   bool // lastReplay is meaningful
+	pushed     Time // earliest timer heap entry of s
 
-	pushed Time // earliest timer heap entry of s
-	armed  bool // pushed is meaningful
+	nextPID  uint16
+	clean    bool
+	dirty    bool // in Broker.dirty: timers to re-arm at the end of Step
+	expires  bool // expireAt is meaningful
+	replayed bool // lastReplay is meaningful
+	armed    bool // pushed is meaningful
 }
 
 // online reports whether a connection is attached to s.

@@ -28,7 +28,7 @@ func (s *Server) logConnections(rec *broker.Record) {
 	}
 	o := &s.owner
 	for ev := range rec.Events() {
-		c := o.conns[ev.Conn]
+		c := o.conns.get(ev.Conn)
 		var remote string
 		if c != nil {
 			remote = c.remote()

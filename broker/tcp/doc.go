@@ -11,12 +11,18 @@
 //     sends them to the owner as inputs, keeps a partial packet in a buffer
 //     of the connection's own, and re-arms the socket; one worker at a time
 //     holds a connection, so its inputs stay in order. An idle connection
-//     holds no goroutine and no read buffer (2.5 KiB of resident memory per
-//     idle persistent connection, against 5.2 with the goroutine reader; see
+//     holds no goroutine and no read buffer. On a TCP listener the accept
+//     loop takes bare descriptors with accept4 (on a duplicate of the
+//     listener's socket, waited on through Go's netpoller): no net.Conn, no
+//     netFD and no entry in Go's own epoll set per connection; their writers
+//     write without blocking and wait for room in a second epoll set. About
+//     1.0 KiB of resident memory per idle persistent connection with sessionlab
+//     serve, as Mosquitto (5.2 with the goroutine reader; see
 //     cmd/benchmosquitto/README.md). Only the worker holding a
-//     connection removes it from the set and closes its socket; the owner,
-//     a failed writer and the timeouts shut it for reading, which wakes the
-//     worker;
+//     connection removes it from the set and closes its socket (or, while a
+//     writer still runs, leaves the close to it); the owner, a failed writer
+//     and the timeouts (one FIFO per kind, behind a single timer) shut it
+//     for reading, which wakes the worker;
 //   - elsewhere, or with ReaderGoroutine, a reader goroutine per connection
 //     does the same; once its input is drained it hands the wait in Read to
 //     a fresh goroutine, so an idle connection holds a 2 KiB stack, not 4;

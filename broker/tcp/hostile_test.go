@@ -203,14 +203,7 @@ func TestGarbageNeverPanics(t *testing.T) {
 // [MQTT-4.4.0-1]; the QoS 0 flood is not stored.
 func TestSlowConsumerIsLost(t *testing.T) {
 	_, addr, rec := startServer(t, Config{WriteBuffer: 256 << 10})
-	slow := dialRaw(t, addr)
-	slow.nc.(*net.TCPConn).SetReadBuffer(4 << 10)
-	slow.connect(persistent("slow"), packet.Accepted)
-	slow.send(&packet.Subscribe{PacketID: 1, Subscriptions: []packet.Subscription{{Filter: "bulk", QoS: 1}}})
-	if _, ok := slow.recv().(*packet.Suback); !ok {
-		t.Fatal("no SUBACK")
-	}
-	// slow reads nothing from here on.
+	slow := stalledSubscriber(t, addr, "slow", 1)
 	pub := dialRaw(t, addr)
 	pub.connect(&packet.Connect{ClientID: "pub", CleanSession: true}, packet.Accepted)
 	const unacked = 10
@@ -268,6 +261,51 @@ func TestSlowConsumerIsLost(t *testing.T) {
 	back.send(&packet.Pingreq{})
 	if p, ok := back.recv().(*packet.Pingresp); !ok {
 		t.Errorf("after the redeliveries got %v, want PINGRESP (QoS 0 flood must not be stored)", p)
+	}
+}
+
+// stalledSubscriber connects a persistent session subscribed to "bulk" with
+// qos, on a socket with a 4 KiB receive buffer, that reads nothing after its
+// SUBACK.
+func stalledSubscriber(t *testing.T, addr, clientID string, qos packet.QoS) *rawClient {
+	t.Helper()
+	c := dialRaw(t, addr)
+	c.nc.(*net.TCPConn).SetReadBuffer(4 << 10)
+	c.connect(persistent(clientID), packet.Accepted)
+	c.send(&packet.Subscribe{PacketID: 1, Subscriptions: []packet.Subscription{{Filter: "bulk", QoS: qos}}})
+	if _, ok := c.recv().(*packet.Suback); !ok {
+		t.Fatal("no SUBACK")
+	}
+	return c
+}
+
+// TestBlockedWriteTimesOut: a client that stops reading while its outbox
+// is still within WriteBuffer is treated as lost once a write has waited
+// WriteTimeout for room, with either reader (the event loop's writers wait
+// for room through the poller's output set, the others in net.Conn.Write).
+func TestBlockedWriteTimesOut(t *testing.T) {
+	s, addr, rec := startServer(t, Config{WriteBuffer: 256 << 20, WriteTimeout: 300 * time.Millisecond})
+	stalledSubscriber(t, addr, "stalled", 0)
+	pub := dialRaw(t, addr)
+	pub.connect(&packet.Connect{ClientID: "pub", CleanSession: true}, packet.Accepted)
+	flood := &packet.Publish{Topic: "bulk", Payload: bytes.Repeat([]byte{'x'}, 64<<10)}
+	for sent := 0; rec.count(kind(broker.EvDisconnected, "stalled")) == 0; sent++ {
+		if sent == 1000 { // 64 MB, well below WriteBuffer
+			t.Fatal("the stalled consumer was not cut off")
+		}
+		pub.send(flood)
+		time.Sleep(5 * time.Millisecond) // pacing the flood so that the write timeout, not the outbox limit, cuts it off
+	}
+	ev, _ := rec.wait(t, 0, "EvDisconnected(stalled)", kind(broker.EvDisconnected, "stalled"))
+	if ev.Reason != broker.ReasonConnLost {
+		t.Errorf("stalled consumer disconnected with reason %v, want ReasonConnLost", ev.Reason)
+	}
+	// Its socket is closed (the kernel still sends what it holds, at the
+	// pace of a 4 KiB window, so the client does not see it yet).
+	for deadline := time.Now().Add(waitFor); s.Connections() > 1; time.Sleep(time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatalf("%d connections open %v after the timeout, want 1 (pub)", s.Connections(), waitFor)
+		}
 	}
 }
 

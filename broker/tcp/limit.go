@@ -104,12 +104,21 @@ func (s *Server) refuse(what, remote string, conn broker.ConnID, need int64) {
 // admitMemory reports whether a new connection may open: not when the held
 // bytes have reached the limit. A refused one is closed at once.
 func (s *Server) admitMemory(nc net.Conn) bool {
-	if !s.mem.limited() || s.mem.total() < s.mem.limit {
-		return true
+	if s.memoryFull(nc.RemoteAddr().String()) {
+		nc.Close()
+		return false
 	}
-	s.refuse(refusedConnection, nc.RemoteAddr().String(), 0, 0)
-	nc.Close()
-	return false
+	return true
+}
+
+// memoryFull reports (and logs, and counts) a new connection from remote
+// refused because the held bytes have reached the limit.
+func (s *Server) memoryFull(remote string) bool {
+	if !s.mem.limited() || s.mem.total() < s.mem.limit {
+		return false
+	}
+	s.refuse(refusedConnection, remote, 0, 0)
+	return true
 }
 
 // growth returns the capacity a full read buffer holding the start of a
@@ -146,7 +155,7 @@ func (c *conn) growth(buf []byte) int {
 // capacity. Reader only.
 func (c *conn) holding() {
 	m := c.s.mem
-	switch capacity := int32(cap(c.rbuf)); {
+	switch capacity := int32(cap(c.rbuf())); {
 	case capacity <= keepRead:
 		if c.held > 0 {
 			m.release(int64(c.held))

@@ -9,10 +9,11 @@ import (
 
 // ownerState is what the owner goroutine alone reads and writes.
 type ownerState struct {
-	conns map[broker.ConnID]*conn // connections the core knows
-	lost  []broker.ConnID         // overflowed while draining; to step as InLost
+	conns connTable       // connections the core knows
+	lost  []broker.ConnID // overflowed while draining; to step as InLost
 	timer *time.Timer
 	users map[broker.ConnID]string // connected users, for the disconnect log line (logConnections)
+	rec   broker.Record            // the last step's record: observers get a pointer to it, which allocates nothing
 }
 
 // run is the owner goroutine: the only caller of the core. It steps inputs in
@@ -39,9 +40,7 @@ func (s *Server) run() {
 			if s.dur != nil {
 				s.commitOnClose()
 			}
-			for _, c := range o.conns {
-				c.abort()
-			}
+			o.conns.all((*conn).abort)
 			return
 		}
 		if s.dur != nil {
@@ -49,7 +48,7 @@ func (s *Server) run() {
 		}
 		s.rearm()
 		if s.cfg.Metrics != nil {
-			s.cfg.Metrics.connections.Set(float64(len(o.conns)))
+			s.cfg.Metrics.connections.Set(float64(o.conns.len()))
 		}
 	}
 }
@@ -65,9 +64,9 @@ func (s *Server) step(a arrival) {
 	in := a.in
 	switch in.Kind {
 	case broker.InOpen:
-		o.conns[in.Conn] = a.conn
+		o.conns.put(a.conn)
 	case broker.InPacket, broker.InLost, broker.InMalformed:
-		if o.conns[in.Conn] == nil {
+		if o.conns.get(in.Conn) == nil {
 			s.unreserve(in)
 			return // the core has forgotten it (closed or overflowed)
 		}
@@ -85,19 +84,21 @@ func (s *Server) step(a arrival) {
 // feed steps one input at the current time and performs its outputs in
 // order (a durable server once its changes are durable: see output).
 func (s *Server) feed(in broker.Input) {
-	rec := s.core.Step(s.now(), in)
+	s.owner.rec = s.core.Step(s.now(), in)
+	rec := &s.owner.rec
 	s.settle(in) // before the outputs: a client that reads its PUBACK sees the count updated
 	if connect, ok := in.Packet.(*packet.Connect); ok && s.prepare != nil {
 		s.prepare.Forget(connect) // if the core refused it without asking
 	}
 	if s.cfg.Metrics != nil {
-		s.cfg.Metrics.step(&rec)
+		s.cfg.Metrics.step(rec)
 	}
-	s.logConnections(&rec)
+	s.logConnections(rec)
 	if s.cfg.Observer != nil {
-		s.cfg.Observer(&rec)
+		s.cfg.Observer(rec)
 	}
-	s.output(&rec)
+	s.output(rec)
+	*rec = broker.Record{} // keep no packet alive until the next step
 }
 
 // perform carries out one output of the core.
@@ -105,7 +106,7 @@ func (s *Server) perform(out broker.Output) {
 	o := &s.owner
 	switch out.Kind {
 	case broker.OutSend:
-		c := o.conns[out.Conn]
+		c := o.conns.get(out.Conn)
 		if c == nil {
 			return
 		}
@@ -119,8 +120,7 @@ func (s *Server) perform(out broker.Output) {
 			}
 		}
 	case broker.OutClose:
-		if c := o.conns[out.Conn]; c != nil {
-			delete(o.conns, out.Conn)
+		if c := o.conns.remove(out.Conn); c != nil {
 			c.closeAfterFlush()
 		}
 	}
@@ -128,8 +128,7 @@ func (s *Server) perform(out broker.Output) {
 
 // forget drops a connection the core no longer knows and closes its socket.
 func (s *Server) forget(id broker.ConnID) {
-	if c := s.owner.conns[id]; c != nil {
-		delete(s.owner.conns, id)
+	if c := s.owner.conns.remove(id); c != nil {
 		c.abort()
 	}
 }

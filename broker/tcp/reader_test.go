@@ -78,10 +78,10 @@ func TestReaderConfig(t *testing.T) {
 }
 
 // TestConnSize keeps the adapter's per-connection struct, which every idle
-// connection holds, within its 144-byte size class on 64-bit platforms.
+// connection holds, within its 96-byte size class on 64-bit platforms.
 func TestConnSize(t *testing.T) {
-	if size := unsafe.Sizeof(conn{}); unsafe.Sizeof(uintptr(0)) == 8 && size > 144 {
-		t.Errorf("conn is %d bytes, want at most 144 (order its fields to avoid padding)", size)
+	if size := unsafe.Sizeof(conn{}); unsafe.Sizeof(uintptr(0)) == 8 && size > 96 {
+		t.Errorf("conn is %d bytes, want at most 96 (order its fields to avoid padding)", size)
 	}
 }
 

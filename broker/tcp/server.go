@@ -2,6 +2,7 @@ package tcp
 
 import (
 	"errors"
+	"io"
 	"net"
 	"sync"
 	"sync/atomic"
@@ -30,11 +31,12 @@ type Server struct {
 	accepting sync.WaitGroup // accept loops (Serve, ServeTLS) running
 	conns     sync.WaitGroup // open connections and writer goroutines
 	open      atomic.Int64   // connections not yet closed by their reader
-	nextID    atomic.Uint64  // the last ConnID assigned, by any accept loop
+	nextID    atomic.Uint64  // the last connection's sequence number, by any accept loop (see connID)
 
-	mu   sync.Mutex // guards lns and live
-	lns  []net.Listener
-	live map[*conn]struct{} // every connection not yet closed by its reader goroutine, for Close
+	mu      sync.Mutex // guards lns, lnFiles and live
+	lns     []net.Listener
+	lnFiles []io.Closer        // duplicates of plain listeners' sockets that acceptFD takes connections from
+	live    map[*conn]struct{} // every connection not yet closed by its reader goroutine, for Close
 
 	mem     *memory    // Config.MemoryLimit's accounts
 	owner   ownerState // owner goroutine only
@@ -81,15 +83,14 @@ func newServer(cfg Config, core *broker.Broker, boot broker.Time, dur *durable) 
 		return nil, err
 	}
 	s := &Server{
-		cfg:        cfg,
-		core:       core,
-		start:      time.Now().Add(-boot),
-		dur:        dur,
-		inputs:     make(chan arrival, cfg.InputQueue),
-		quit:       make(chan struct{}),
-		ownerDone:  make(chan struct{}),
-		owner:      ownerState{conns: map[broker.ConnID]*conn{}},
-		live:       map[*conn]struct{}{},
+		cfg:       cfg,
+		core:      core,
+		start:     time.Now().Add(-boot),
+		dur:       dur,
+		inputs:    make(chan arrival, cfg.InputQueue),
+		quit:      make(chan struct{}),
+		ownerDone: make(chan struct{}),
+		live:      map[*conn]struct{}{},
 	}
 	s.prepare, _ = cfg.Broker.Auth.(Preparer)
 	s.mem = &memory{limit: cfg.MemoryLimit}
@@ -122,11 +123,18 @@ func (s *Server) serve(ln net.Listener, t *TLS) error {
 	}
 	s.lns = append(s.lns, ln)
 	s.accepting.Add(1) // under mu, before Close can close quit and wait
+	var acc *acceptor  // when the event loop accepts bare descriptors from a plain ln
+	if s.poll != nil && t == nil {
+		var f io.Closer
+		if acc, f = s.poll.listener(ln); f != nil {
+			s.lnFiles = append(s.lnFiles, f)
+		}
+	}
 	s.mu.Unlock()
 	defer s.accepting.Done()
 	var backoff time.Duration
 	for {
-		nc, err := ln.Accept()
+		err := s.accept(ln, acc, t)
 		if err != nil {
 			select {
 			case <-s.quit:
@@ -149,12 +157,29 @@ func (s *Server) serve(ln net.Listener, t *TLS) error {
 			continue
 		}
 		backoff = 0
-		if t != nil {
-			nc = t.server(nc)
-		}
-		s.admit(nc)
 	}
 }
+
+// accept takes one connection from ln and admits it: as a bare descriptor
+// from acc, a duplicate of ln's socket, when the event loop reads it (see
+// acceptFD), else as a net.Conn, wrapped in TLS when t is set.
+func (s *Server) accept(ln net.Listener, acc *acceptor, t *TLS) error {
+	if acc != nil {
+		return s.acceptFD(acc)
+	}
+	nc, err := ln.Accept()
+	if err != nil {
+		return err
+	}
+	if t != nil {
+		nc = t.server(nc)
+	}
+	s.admit(nc)
+	return nil
+}
+
+// nextSeq returns the next connection's sequence number.
+func (s *Server) nextSeq() broker.ConnID { return broker.ConnID(s.nextID.Add(1)) }
 
 // transient reports whether an accept error is worth retrying.
 func transient(err error) bool {
@@ -178,7 +203,7 @@ func (s *Server) admit(nc net.Conn) {
 	if !s.admitMemory(nc) {
 		return
 	}
-	c := newConn(s, broker.ConnID(s.nextID.Add(1)), nc)
+	c := newConn(s, netConnID(s.nextSeq()), nc)
 	s.open.Add(1)
 	s.conns.Add(1)
 	if s.poll != nil && s.poll.add(c) {
@@ -202,6 +227,9 @@ func (s *Server) Close() error {
 		close(s.quit)
 		for _, ln := range s.lns {
 			ln.Close()
+		}
+		for _, f := range s.lnFiles {
+			f.Close()
 		}
 		s.mu.Unlock()
 		s.accepting.Wait()

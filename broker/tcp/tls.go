@@ -124,7 +124,10 @@ func (s *Server) ServeTLS(ln net.Listener, t *TLS) error {
 // counted; the caller then closes the connection, which the core never
 // hears of. A plain connection needs none.
 func (c *conn) handshake() bool {
-	tc, ok := c.nc.(*tls.Conn)
+	if c.nc == nil {
+		return true // a bare descriptor: plain TCP
+	}
+	tc, ok := c.nc.Conn.(*tls.Conn)
 	if !ok {
 		return true
 	}
@@ -183,7 +186,10 @@ func handshakeFailure(err error) string {
 // clientIdentity is the identity of c's verified client certificate, or ""
 // for a plain connection or one without a client certificate.
 func (c *conn) clientIdentity() string {
-	if tc, ok := c.nc.(*tls.Conn); ok {
+	if c.nc == nil {
+		return ""
+	}
+	if tc, ok := c.nc.Conn.(*tls.Conn); ok {
 		return identity(tc.ConnectionState())
 	}
 	return ""

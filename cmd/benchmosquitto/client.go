@@ -2,10 +2,12 @@ package main
 
 import (
 	"bufio"
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"io"
 	"net"
+	"syscall"
 	"time"
 
 	"github.com/sessionlab/sessionlab/broker/packet"
@@ -24,7 +26,27 @@ type client struct {
 
 // dial connects and sends CONNECT, returning the CONNACK's SessionPresent.
 func dial(addr, clientID string, clean bool) (*client, bool, error) {
-	nc, err := net.DialTimeout("tcp", addr, 10*time.Second)
+	return dialFrom(addr, nil, clientID, clean)
+}
+
+// clientTLS, when set (-tls), makes every client connect over TLS.
+var clientTLS *tls.Config
+
+// dialFrom is dial from the local address src (nil: any), so that idle
+// connections can spread over several loopback addresses when one runs out
+// of ports.
+func dialFrom(addr string, src net.Addr, clientID string, clean bool) (*client, bool, error) {
+	d := &net.Dialer{Timeout: 10 * time.Second, LocalAddr: src}
+	if src != nil {
+		d.Control = bindNoPort
+	}
+	var nc net.Conn
+	var err error
+	if clientTLS != nil {
+		nc, err = (&tls.Dialer{NetDialer: d, Config: clientTLS}).Dial("tcp", addr)
+	} else {
+		nc, err = d.Dial("tcp", addr)
+	}
 	if err != nil {
 		return nil, false, err
 	}
@@ -47,6 +69,23 @@ func dial(addr, clientID string, clean bool) (*client, bool, error) {
 	}
 	return c, ack.SessionPresent, nil
 }
+
+// bindNoPort sets IP_BIND_ADDRESS_NO_PORT on a socket about to be bound to
+// a source address, so that the kernel picks its port at connect time by
+// the whole 4-tuple: quicker than bind's search for a port free for every
+// destination, which grows with the sockets already bound.
+func bindNoPort(_, _ string, rc syscall.RawConn) error {
+	var serr error
+	if err := rc.Control(func(fd uintptr) {
+		serr = syscall.SetsockoptInt(int(fd), syscall.IPPROTO_IP, ipBindAddressNoPort, 1)
+	}); err != nil {
+		return err
+	}
+	return serr
+}
+
+// ipBindAddressNoPort is IP_BIND_ADDRESS_NO_PORT (Linux 4.2).
+const ipBindAddressNoPort = 24
 
 // send buffers one packet.
 func (c *client) send(p packet.Packet) {

@@ -2,9 +2,6 @@ package main
 
 import (
 	"fmt"
-	"maps"
-	"os"
-	"slices"
 	"sync"
 	"time"
 )
@@ -122,58 +119,6 @@ func drain(addr string, sessions, perSession, window int, payload []byte) (time.
 		return err
 	})
 	return time.Since(start), err
-}
-
-// idleMemory opens n persistent connections, each with one QoS 1
-// subscription, and returns the growth of the target's resident memory per
-// connection. With stats, it also prints the growth of the target's Go
-// memory statistics per connection (sessionlab only).
-func idleMemory(t *target, n int, stats bool) (float64, error) {
-	before, err := t.rss()
-	if err != nil {
-		return 0, err
-	}
-	var statsBefore map[string]float64
-	if stats {
-		if statsBefore, err = t.memStats(); err != nil {
-			return 0, err
-		}
-	}
-	clients := make([]*client, n)
-	defer func() {
-		for _, c := range clients {
-			if c != nil {
-				c.nc.Close()
-			}
-		}
-	}()
-	err = parallel(n, 50, func(i int) error {
-		c, _, err := dial(t.addr, fmt.Sprint("idle-", i), false)
-		if err != nil {
-			return err
-		}
-		clients[i] = c
-		return c.subscribe(fmt.Sprint("idle/", i))
-	})
-	if err != nil {
-		return 0, err
-	}
-	after, err := t.rss()
-	if err != nil {
-		return 0, err
-	}
-	if stats {
-		statsAfter, err := t.memStats()
-		if err != nil {
-			return 0, err
-		}
-		fmt.Fprintf(os.Stderr, "%s: per idle connection, VmRSS %.0f B;", t.name, float64(after-before)/float64(n))
-		for _, name := range slices.Sorted(maps.Keys(statsAfter)) {
-			fmt.Fprintf(os.Stderr, " %s %.1f", name, (statsAfter[name]-statsBefore[name])/float64(n))
-		}
-		fmt.Fprintln(os.Stderr)
-	}
-	return float64(after-before) / float64(n), nil
 }
 
 // parallel runs f(0..n-1) with at most width running at once and returns the

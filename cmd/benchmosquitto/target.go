@@ -2,6 +2,7 @@ package main
 
 import (
 	"bufio"
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"io"
@@ -44,9 +45,14 @@ func freePort() (string, error) {
 
 // startMosquitto starts Debian's mosquitto with its defaults
 // (max_inflight_messages 20, max_queued_messages 1000), no persistence and
-// anonymous access, on a free loopback port.
-func startMosquitto(dir string) (*target, error) {
-	return startMosquittoConf(dir, "persistence false\n")
+// anonymous access, on a free loopback port; with tls, its listener takes
+// TLS with the run's server certificate.
+func startMosquitto(dir string, tls *certs) (*target, error) {
+	extra := "persistence false\n"
+	if tls != nil {
+		extra += "cafile " + tls.ca + "\ncertfile " + tls.cert + "\nkeyfile " + tls.key + "\n"
+	}
+	return startMosquittoConf(dir, extra)
 }
 
 // startMosquittoConf starts mosquitto with the extra configuration lines.
@@ -79,29 +85,25 @@ type child struct {
 	reader     tcp.Reader // its socket reader
 	memProfile string     // write a heap profile here on the second memory report
 	data       string     // serve durably with a store in this directory (see durableServer)
+	bin        string     // run this sessionlab binary's serve command instead of serveChild
+	tls        *certs     // serve TLS with these
 }
 
 // startSessionlab re-executes this program as a sessionlab server with the
-// named profile (see serveChild) and reads the address it listens on.
+// named profile (see serveChild) and reads the address it listens on; or,
+// with ch.bin, runs "ch.bin serve" on a free port.
 func startSessionlab(profile string, ch child) (*target, error) {
-	self, err := os.Executable()
+	if ch.bin != "" {
+		return startServe(profile, ch)
+	}
+	args := []string{"-serve", profile, "-reader", ch.reader.String(), "-memprofile", ch.memProfile, "-data", ch.data}
+	if ch.tls != nil {
+		args = append(args, "-tls-cert", ch.tls.cert, "-tls-key", ch.tls.key)
+	}
+	cmd, in, r, err := startSelf(args...)
 	if err != nil {
 		return nil, err
 	}
-	cmd := exec.Command(self, "-serve", profile, "-reader", ch.reader.String(), "-memprofile", ch.memProfile, "-data", ch.data)
-	cmd.Stderr = os.Stderr
-	out, err := cmd.StdoutPipe()
-	if err != nil {
-		return nil, err
-	}
-	in, err := cmd.StdinPipe()
-	if err != nil {
-		return nil, err
-	}
-	if err := cmd.Start(); err != nil {
-		return nil, err
-	}
-	r := bufio.NewReader(out)
 	line, err := r.ReadString('\n')
 	if err != nil {
 		cmd.Process.Kill()
@@ -112,6 +114,39 @@ func startSessionlab(profile string, ch child) (*target, error) {
 		name += " --data"
 	}
 	return &target{name: name, addr: strings.TrimSpace(line), cmd: cmd, out: r, in: in}, nil
+}
+
+// startServe runs "ch.bin serve" with the profile on a free loopback port
+// (with ch.tls, a TLS listener on it; the plain listener then takes another
+// free port) and waits until it accepts connections.
+func startServe(profile string, ch child) (*target, error) {
+	addr, err := freePort()
+	if err != nil {
+		return nil, err
+	}
+	args := []string{"serve", "--listen", addr, "--profile", profile, "--log-level", "warn"}
+	if ch.reader != tcp.ReaderDefault {
+		args = append(args, "--reader", ch.reader.String())
+	}
+	if ch.tls != nil {
+		plain, err := freePort()
+		if err != nil {
+			return nil, err
+		}
+		args[2] = plain
+		args = append(args, "--tls-listen", addr, "--cert", ch.tls.cert, "--key", ch.tls.key)
+	}
+	cmd := exec.Command(ch.bin, args...)
+	cmd.Stderr = os.Stderr
+	if err := cmd.Start(); err != nil {
+		return nil, err
+	}
+	t := &target{name: "sessionlab serve/" + profile, addr: addr, cmd: cmd}
+	if err := t.waitListening(); err != nil {
+		t.stop()
+		return nil, err
+	}
+	return t, nil
 }
 
 // memStats has a sessionlab target report its Go memory statistics (see
@@ -220,6 +255,14 @@ func serveChild(profile string, ch child) int {
 	if err != nil {
 		fmt.Fprintln(os.Stderr, err)
 		return 1
+	}
+	if ch.tls != nil {
+		cert, err := tls.LoadX509KeyPair(ch.tls.cert, ch.tls.key)
+		if err != nil {
+			fmt.Fprintln(os.Stderr, err)
+			return 1
+		}
+		ln = tls.NewListener(ln, &tls.Config{Certificates: []tls.Certificate{cert}, MinVersion: tls.VersionTLS12})
 	}
 	go srv.Serve(ln)
 	fmt.Println(ln.Addr())

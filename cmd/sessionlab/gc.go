@@ -21,11 +21,17 @@ const (
 // peak memory, bounded by a soft limit of 4 GiB. GOGC or GOMEMLIMIT in the
 // environment wins.
 func batchGC() {
-	_, gogc := os.LookupEnv("GOGC")
-	_, limit := os.LookupEnv("GOMEMLIMIT")
-	if gogc || limit {
+	if gcFromEnv() {
 		return
 	}
 	debug.SetGCPercent(batchGCPercent)
 	debug.SetMemoryLimit(batchMemoryLimit)
+}
+
+// gcFromEnv reports whether the environment sets GOGC or GOMEMLIMIT, which
+// then win over a command's own collector settings.
+func gcFromEnv() bool {
+	_, gogc := os.LookupEnv("GOGC")
+	_, limit := os.LookupEnv("GOMEMLIMIT")
+	return gogc || limit
 }

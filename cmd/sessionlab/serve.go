@@ -112,6 +112,7 @@ func runServe(args []string, stdout, stderr io.Writer) int {
 	if !ok {
 		return code
 	}
+	serveGC()
 	return serveUntilSignal(opts, nil, stderr)
 }
 
