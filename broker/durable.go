@@ -17,12 +17,16 @@ import (
 //
 // The issue that matters is acknowledgements (CONNACK, SUBACK, UNSUBACK,
 // PUBACK, PUBREC, PUBCOMP): a client that got one may forget what it sent.
-// Outbound PUBLISH and PUBREL wait too, because a packet id that a
-// subscriber saw must not be given to another message after a crash
-// [MQTT-2.3.1-2], and a PUBREL must not precede the durable PUBREC it
-// answers, or the copy would be sent again after the subscriber completed
-// it. Holding the whole step is what both drivers do (the simulator's disk
-// and serve --data commit steps in groups, then perform their outputs).
+// QoS 2 PUBLISH and PUBREL wait too, because a QoS 2 receiver holds a
+// packet id until PUBREL, so the id must not go to another message after a
+// crash [MQTT-2.3.1-2], [MQTT-4.3.3-2], and a PUBREL must not precede the
+// durable PUBREC it answers, or the copy would be sent again after the
+// subscriber completed it. One relaxation is safe: a PUBLISH at QoS 0 or 1
+// may go first when nothing earlier on its connection waits, because if
+// the step is lost the copy comes again after the restart (at least once,
+// [MQTT-4.3.2-1]) and a QoS 1 receiver keeps no packet ids. The simulator's
+// disk holds every output of a step (the plain rule); serve --data sends
+// those PUBLISHes at once and holds the rest, committing in groups.
 //
 // What is durable: persistent sessions (CleanSession=0) with their
 // subscriptions, queued copies, copies in flight with their packet ids and

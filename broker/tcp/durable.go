@@ -8,6 +8,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/sessionlab/sessionlab/broker"
+	"github.com/sessionlab/sessionlab/broker/packet"
 )
 
 // Store keeps the core's durable state for a durable server (NewDurable):
@@ -80,7 +81,7 @@ func NewDurable(cfg Config, d Durable) (*Server, error) {
 		m.restored(img)
 	}
 	return newServer(cfg, core, d.Boot, &durable{store: d.Store, metrics: d.Metrics,
-		done: make(chan commitResult, 1), barrier: -1})
+		done: make(chan commitResult, 1), barrier: -1, heldOn: map[broker.ConnID]int32{}})
 }
 
 // restored counts the sessions of a recovered broker, all offline (no
@@ -99,8 +100,9 @@ type durable struct {
 	store   Store
 	metrics *StoreMetrics
 
-	held    []broker.Output // sends and closes of steps not yet known durable, in order
-	barrier int             // index in held of the first step written after the running commit began; -1: none
+	held    []broker.Output         // sends and closes of steps not yet known durable, in order
+	heldOn  map[broker.ConnID]int32 // outputs in held, per connection
+	barrier int                     // index in held of the first step written after the running commit began; -1: none
 
 	steps, changes int // steps (with changes) and changes written since the running commit began
 
@@ -146,10 +148,29 @@ func (s *Server) output(rec *broker.Record) {
 		return
 	}
 	for _, out := range rec.Outputs {
-		if out.Kind != broker.OutEvent {
+		switch {
+		case out.Kind == broker.OutEvent:
+		case d.heldOn[out.Conn] == 0 && mayPrecedeSync(out):
+			s.perform(out)
+		default:
 			d.held = append(d.held, out)
+			d.heldOn[out.Conn]++
 		}
 	}
+}
+
+// mayPrecedeSync reports whether out may be performed before its step's
+// changes are durable, when nothing is held before it on its connection:
+// a PUBLISH at QoS 0 or 1 to a subscriber. If the broker crashes before the
+// sync, its changes are lost with the step, and the copy comes again after
+// the restart (restored from its queue, or re-published by a publisher that
+// never got its PUBACK): at least once, as QoS 1 allows [MQTT-4.3.2-1]. A
+// QoS 1 receiver keeps no packet ids, so the id may go to another message
+// after the restart. Acknowledgements, QoS 2 PUBLISHes and PUBRELs wait:
+// a QoS 2 receiver holds the id until PUBREL [MQTT-4.3.3-2].
+func mayPrecedeSync(out broker.Output) bool {
+	p, ok := out.Packet.(*packet.Publish)
+	return ok && out.Kind == broker.OutSend && p.QoS < 2
 }
 
 // maxBatchSteps bounds the steps written before a commit starts while
@@ -207,6 +228,11 @@ func (s *Server) committed(r commitResult) {
 	s.maybeCommit()
 	outs := d.held[:n]
 	for i := range outs {
+		if c := outs[i].Conn; d.heldOn[c] > 1 {
+			d.heldOn[c]--
+		} else {
+			delete(d.heldOn, c)
+		}
 		s.perform(outs[i])
 		outs[i] = broker.Output{}
 	}
@@ -226,7 +252,7 @@ func (s *Server) storeFailed(err error) {
 		return
 	}
 	d.failed = true
-	d.held = nil
+	d.held, d.heldOn = nil, nil
 	s.cfg.Logger.Error("store failed: stopping the server, since nothing more can be made durable", "err", err)
 	go s.Close()
 }

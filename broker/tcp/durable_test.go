@@ -195,9 +195,10 @@ func (c *spyConn) Write(b []byte) (int, error) {
 // TestDurableAcksFollowCommits: with a store whose commits take a random
 // while, every acknowledgement and every PUBLISH a durable server writes
 // follows the commit of what it acknowledges: a persistent session's
-// CONNACK its session, a SUBACK its subscriptions, a PUBACK the message
-// (a persistent subscriber holds a copy), a PUBLISH to a persistent
-// session the copy's packet id.
+// CONNACK its session, a SUBACK its subscriptions, a PUBACK or PUBREC the
+// message (a persistent subscriber holds a copy), a QoS 2 PUBLISH to a
+// persistent session the copy's packet id (a QoS 1 one may go first: see
+// mayPrecedeSync).
 func TestDurableAcksFollowCommits(t *testing.T) {
 	m := newMemStore()
 	rng := rand.New(rand.NewPCG(1, 2))
@@ -238,8 +239,12 @@ func TestDurableAcksFollowCommits(t *testing.T) {
 			payload := c.pubs[p.PacketID]
 			what = fmt.Sprintf("PUBACK of %s #%d (%q)", c.clientID, p.PacketID, payload)
 			ok = m.check(func(m *memStore) bool { return m.payloads[payload] })
+		case *packet.Pubrec:
+			payload := c.pubs[p.PacketID]
+			what = fmt.Sprintf("PUBREC of %s #%d (%q)", c.clientID, p.PacketID, payload)
+			ok = m.check(func(m *memStore) bool { return m.payloads[payload] })
 		case *packet.Publish:
-			if c.clean || p.QoS == 0 {
+			if c.clean || p.QoS < 2 {
 				return
 			}
 			what = fmt.Sprintf("PUBLISH to %s #%d", c.clientID, p.PacketID)
@@ -257,7 +262,7 @@ func TestDurableAcksFollowCommits(t *testing.T) {
 	_, addr, _ := startDurable(t, Config{}, Durable{Store: m}, func(ln net.Listener) net.Listener { return spyListener{ln, check} })
 
 	sub := connectPaho(t, addr, "sub", false)
-	sub.subscribe(t, "t/#", 1, 1)
+	sub.subscribe(t, "t/#", 2, 2)
 	const pubs, each = 4, 25
 	var wg sync.WaitGroup
 	for i := range pubs {
@@ -266,7 +271,7 @@ func TestDurableAcksFollowCommits(t *testing.T) {
 			defer wg.Done()
 			p := connectPaho(t, addr, fmt.Sprint("pub-", i), i%2 == 0)
 			for j := range each {
-				tok := p.Publish(fmt.Sprint("t/", i), 1, false, fmt.Sprintf("m-%d-%d", i, j))
+				tok := p.Publish(fmt.Sprint("t/", i), byte(1+i%2), false, fmt.Sprintf("m-%d-%d", i, j))
 				if !tok.WaitTimeout(waitFor) || tok.Error() != nil {
 					t.Errorf("publish: %v", tok.Error())
 					return
@@ -282,7 +287,7 @@ func TestDurableAcksFollowCommits(t *testing.T) {
 	if len(got) != pubs*each {
 		t.Fatalf("subscriber got %d distinct messages, want %d", len(got), pubs*each)
 	}
-	for _, k := range []string{"CONNACK", "SUBACK", "PUBACK", "PUBLISH"} {
+	for _, k := range []string{"CONNACK", "SUBACK", "PUBACK", "PUBREC", "PUBLISH"} {
 		if n, _ := checked.Load(k); n == nil || n.(*atomic.Int64).Load() == 0 {
 			t.Errorf("no %s checked", k)
 		}

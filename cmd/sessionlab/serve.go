@@ -41,7 +41,7 @@ over TCP and TLS with the broker core under a vendor profile, until SIGINT or
 SIGTERM (then stop accepting, close every connection and exit 0).
 
 Sessions live in memory, unless --data DIR keeps them durably: then every
-acknowledgement (CONNACK, SUBACK, PUBACK, ...) and every PUBLISH waits for
+acknowledgement (CONNACK, SUBACK, PUBACK, ...) and QoS 2 PUBLISH waits for
 the sync of what it promises (commits are grouped across connections), a
 restart (also after SIGKILL or a power cut) restores persistent sessions,
 their subscriptions, queued and in-flight messages, and retained messages,
