@@ -66,7 +66,7 @@ func main() {
 	var ch child
 	flag.TextVar(&ch.reader, "reader", tcp.ReaderDefault, "sessionlab's socket reader: default, epoll or goroutine")
 	flag.StringVar(&ch.memProfile, "memprofile", "", "write sessionlab's heap profile with the idle connections open to `file`")
-	flag.StringVar(&ch.bin, "sessionlab", "", "measure this sessionlab `binary`'s serve command instead of a tcp.Server in this program")
+	flag.StringVar(&ch.bin, "sessionlab", "", "measure this sessionlab `binary`'s serve command instead of a tcp.Server in this program (with -restart: the binary to time; empty: go build ./cmd/sessionlab)")
 	tlsCert := flag.String("tls-cert", "", "internal: the -serve child's TLS certificate")
 	tlsKey := flag.String("tls-key", "", "internal: the -serve child's TLS key")
 	memStats := flag.Bool("memstats", false, "print sessionlab's Go memory statistics per idle connection")
@@ -77,7 +77,6 @@ func main() {
 	restartSessions := flag.Int("restart-sessions", 100_000, "with -restart: offline persistent sessions")
 	restartQueued := flag.Int("restart-queued", 150, "with -restart: messages queued per session")
 	restartDir := flag.String("restart-dir", "", "with -restart: build the data directory here if absent, and keep it")
-	sessionlabBin := flag.String("sessionlab", "", "with -restart: the sessionlab binary to time (empty: go build ./cmd/sessionlab)")
 	flag.Parse()
 	if *hold != "" {
 		os.Exit(holdChild(*hold, *holdFrom, *holdN, *holdSrc, *holdCA))
@@ -89,7 +88,7 @@ func main() {
 		os.Exit(serveChild(*serve, ch))
 	}
 	if *restart {
-		if err := measureRestart(*restartSessions, *restartQueued, *payloadSize, *sessionlabBin, *restartDir); err != nil {
+		if err := measureRestart(*restartSessions, *restartQueued, *payloadSize, ch.bin, *restartDir); err != nil {
 			fail(err)
 		}
 		return
