@@ -63,6 +63,12 @@ type Config struct {
 	// Record.Changes (see Change for what they are and the rule drivers
 	// follow). Off, the broker keeps everything in memory and lists none.
 	Durable bool
+	// ReportRestored makes Recover's record list an EvSessionRestored per
+	// session and an EvCopyRestored per copy, for observers that follow
+	// the broker across a crash (the simulator's checker, the lockstep).
+	// Off, the record holds only the changes: a server restoring millions
+	// of copies does not build an event for each.
+	ReportRestored bool
 }
 
 // Broker is the broker core. Create it with New; it is not safe for

@@ -170,9 +170,10 @@ func (im *Image) Copies() int {
 // whose PUBREC arrived get their PUBREL again. No Will is published (see
 // the package's notes on durable state).
 //
-// The Record returned is the recovery's step (Input InRecover): an
-// EvSessionRestored per session and an EvCopyRestored per copy, in session
-// order, for observers that follow the broker across a crash; and the
+// The Record returned is the recovery's step (Input InRecover): with
+// Config.ReportRestored, an EvSessionRestored per session and an
+// EvCopyRestored per copy, in session order, for observers that follow the
+// broker across a crash; and the
 // changes recovery itself makes (with Config.Durable): each session that
 // was online is offline from now. The driver makes those durable before
 // its first Step, or a second crash would restart those sessions' expiry
@@ -227,7 +228,9 @@ func Recover(cfg Config, img *Image, now Time) (*Broker, Record, error) {
 			s.expires, s.expireAt = true, b.expiryTime(s.offlineAt)
 		}
 		b.sessSeq = max(b.sessSeq, is.Seq)
-		b.emit(Event{Kind: EvSessionRestored, ClientID: id})
+		if cfg.ReportRestored {
+			b.emit(Event{Kind: EvSessionRestored, ClientID: id})
+		}
 		for _, f := range slices.Sorted(maps.Keys(is.Subs)) {
 			s.subs = append(s.subs, subscription{filter: f, qos: is.Subs[f]})
 			b.subs.add(f, s, is.Subs[f], true)
@@ -279,6 +282,9 @@ func Recover(cfg Config, img *Image, now Time) (*Broker, Record, error) {
 
 // restored reports a copy Recover rebuilt.
 func (b *Broker) restored(s *session, d *delivery) {
+	if !b.cfg.ReportRestored {
+		return
+	}
 	b.emit(Event{Kind: EvCopyRestored, ClientID: s.clientID, Msg: d.msg.id, Topic: d.msg.topic, QoS: d.qos,
 		PacketID: d.pid, Dup: d.state == copyWaitComp, Publisher: d.msg.publisher, Retain: d.msg.retain})
 }

@@ -215,3 +215,46 @@ func TestDowntimeCountsTowardExpiry(t *testing.T) {
 		t.Fatal("the session online at the crash was lost")
 	}
 }
+
+// TestRecoverReportsWhatItRestored: with ReportRestored, the recovery's
+// record has an event per session and per copy (queued, or in flight with
+// its packet id); without, none.
+func TestRecoverReportsWhatItRestored(t *testing.T) {
+	p, _ := Profile("hivemq")
+	p.InflightWindow = 2
+	h := newHarnessConfig(t, Config{Policy: p, Durable: true})
+	h.image = NewImage()
+	h.open(1)
+	h.connect(1, "sub", false, 0)
+	h.subscribe(1, "t", 1)
+	h.open(2)
+	h.connect(2, "pub", true, 0)
+	for i := range 5 {
+		h.publish(2, "t", 1, uint16(i+1), fmt.Sprint(i))
+	}
+	for _, report := range []bool{true, false} {
+		cfg := Config{Policy: p, Durable: true, ReportRestored: report}
+		_, rec, err := Recover(cfg, h.image, h.now)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var sessions, queued, inflight int
+		for ev := range rec.Events() {
+			switch {
+			case ev.Kind == EvSessionRestored:
+				sessions++
+			case ev.Kind == EvCopyRestored && ev.PacketID == 0:
+				queued++
+			case ev.Kind == EvCopyRestored:
+				inflight++
+			}
+		}
+		want := [3]int{1, 3, 2}
+		if !report {
+			want = [3]int{}
+		}
+		if got := [3]int{sessions, queued, inflight}; got != want {
+			t.Errorf("ReportRestored=%v: sessions, queued, in flight restored = %v, want %v", report, got, want)
+		}
+	}
+}

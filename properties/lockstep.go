@@ -84,7 +84,7 @@ func NewLockstep(pol broker.Policy, n int) (*Lockstep, error) {
 // NewLockstepAt returns a runner for clients c0..c(n-1) under pol whose
 // counters start at c.
 func NewLockstepAt(pol broker.Policy, n int, c Counters) (*Lockstep, error) {
-	core, err := broker.New(broker.Config{Policy: pol, PacketIDBase: c.PacketIDBase, Durable: true})
+	core, err := broker.New(broker.Config{Policy: pol, PacketIDBase: c.PacketIDBase, Durable: true, ReportRestored: true})
 	if err != nil {
 		return nil, err
 	}

@@ -68,7 +68,7 @@ func Run(sc scenario.Scenario, policy broker.Policy, seed uint64, opts Options) 
 	r.knobs = Knobs(sc, seed)
 	cfg := broker.Config{Policy: policy}
 	if crashing(r) {
-		cfg.Durable = true
+		cfg.Durable, cfg.ReportRestored = true, true
 		r.initDisk(seed, cfg)
 	}
 	core, err := newCore(cfg)

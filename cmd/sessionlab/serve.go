@@ -104,6 +104,7 @@ type serveOptions struct {
 	logLevel                                 slog.Level
 	server                                   tcp.Config
 	tls                                      *tcp.TLS // loaded from cert, key and clientCA
+	tuneGC                                   bool     // run serveGC once the state is loaded (the command, not tests)
 }
 
 // runServe is the serve subcommand.
@@ -112,7 +113,7 @@ func runServe(args []string, stdout, stderr io.Writer) int {
 	if !ok {
 		return code
 	}
-	serveGC()
+	opts.tuneGC = true // after a --data restore: a boot tuned for a small heap collects without end
 	return serveUntilSignal(opts, nil, stderr)
 }
 

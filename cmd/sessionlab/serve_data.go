@@ -20,6 +20,9 @@ import (
 func newServer(o serveOptions, reg prometheus.Registerer, log *slog.Logger) (srv *tcp.Server, closeStore func(), err error) {
 	if o.data == "" {
 		log.Info("state is in memory only: sessions and queued messages are lost when serve stops (keep them with --data DIR)")
+		if o.tuneGC {
+			serveGC()
+		}
 		srv, err = tcp.New(o.server)
 		return srv, func() {}, err
 	}
@@ -60,6 +63,9 @@ func newServer(o serveOptions, reg prometheus.Registerer, log *slog.Logger) (srv
 	if err != nil {
 		closeStore()
 		return nil, nil, fmt.Errorf("--data: %s: restoring the durable state: %w", o.data, err)
+	}
+	if o.tuneGC {
+		serveGC()
 	}
 	log.Info("state restored from the data directory", "dir", o.data, "sessions", len(img.Sessions),
 		"queued", img.Copies(), "retained", len(img.Retained), "clock", broker.Time(boot).Round(time.Millisecond),
