@@ -147,15 +147,7 @@ func (h *harness) crashAndRecover() {
 // SessionPresent=1 after a crash and restart, the three again with DUP and
 // their packet ids, then the ten, in order [MQTT-4.4.0-1].
 func TestRecoveredSessionResumesWithItsQueueAndInflight(t *testing.T) {
-	p, _ := Profile("hivemq")
-	p.InflightWindow = 3
-	h := newHarnessConfig(t, Config{Policy: p, Durable: true})
-	h.image = NewImage()
-	h.open(1)
-	h.connect(1, "sub", false, 0)
-	h.subscribe(1, "t", 1)
-	h.open(2)
-	h.connect(2, "pub", true, 0)
+	h := subscribedDurable(t, 3)
 	var first []*packet.Publish
 	for i := range 13 {
 		h.publish(2, "t", 1, uint16(i+1), fmt.Sprint(i))
@@ -220,15 +212,8 @@ func TestDowntimeCountsTowardExpiry(t *testing.T) {
 // record has an event per session and per copy (queued, or in flight with
 // its packet id); without, none.
 func TestRecoverReportsWhatItRestored(t *testing.T) {
-	p, _ := Profile("hivemq")
-	p.InflightWindow = 2
-	h := newHarnessConfig(t, Config{Policy: p, Durable: true})
-	h.image = NewImage()
-	h.open(1)
-	h.connect(1, "sub", false, 0)
-	h.subscribe(1, "t", 1)
-	h.open(2)
-	h.connect(2, "pub", true, 0)
+	h := subscribedDurable(t, 2)
+	p := h.b.pol
 	for i := range 5 {
 		h.publish(2, "t", 1, uint16(i+1), fmt.Sprint(i))
 	}
@@ -257,4 +242,21 @@ func TestRecoverReportsWhatItRestored(t *testing.T) {
 			t.Errorf("ReportRestored=%v: sessions, queued, in flight restored = %v, want %v", report, got, want)
 		}
 	}
+}
+
+// subscribedDurable returns a durable hivemq harness with the given
+// in-flight window, its image following, a persistent subscriber "sub" on
+// "t" at QoS 1 (connection 1) and a clean publisher "pub" (connection 2).
+func subscribedDurable(t *testing.T, window int) *harness {
+	t.Helper()
+	p, _ := Profile("hivemq")
+	p.InflightWindow = window
+	h := newHarnessConfig(t, Config{Policy: p, Durable: true})
+	h.image = NewImage()
+	h.open(1)
+	h.connect(1, "sub", false, 0)
+	h.subscribe(1, "t", 1)
+	h.open(2)
+	h.connect(2, "pub", true, 0)
+	return h
 }
