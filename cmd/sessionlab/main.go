@@ -35,7 +35,8 @@ const (
 const exitCodesHelp = `exit codes (the same for every command):
   0  success: every check passed
   1  a check failed: a safety violation or a liveness failure (simulate,
-     sweep, check), or a run crashed; the message says which
+     sweep, check), a broken promise (probe), or a run crashed; the
+     message says which
   2  usage or input error: a bad flag or argument, an unknown profile or
      scenario, a file or address that cannot be used`
 
